@@ -1,0 +1,108 @@
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { unauthenticated } from './errors.js';
+
+/** Who is asking: the verified identity behind a request, or null for an anonymous visitor. */
+export interface Viewer {
+  id: string;
+  username: string;
+}
+
+const ISSUER = 'ig-threads-supergraph';
+const CLIENT_AUDIENCE = 'clients';
+const SUBGRAPH_AUDIENCE = 'subgraphs';
+/** Header the gateway sets on every subgraph request; subgraphs refuse requests without a valid one. */
+export const GATEWAY_ASSERTION_HEADER = 'x-gateway-assertion';
+/** Header carrying the request id from the gateway to subgraphs, so one request can be followed in the logs. */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+const keyCache = new Map<string, Uint8Array>();
+function key(secret: string): Uint8Array {
+  let bytes = keyCache.get(secret);
+  if (!bytes) keyCache.set(secret, (bytes = new TextEncoder().encode(secret)));
+  return bytes;
+}
+
+/** Issues the bearer token a client sends as `Authorization: Bearer <token>`. */
+export async function signUserToken(viewer: Viewer, secret: string, ttlSeconds: number): Promise<string> {
+  return new SignJWT({ username: viewer.username })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(viewer.id)
+    .setIssuer(ISSUER)
+    .setAudience(CLIENT_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${ttlSeconds}s`)
+    .sign(key(secret));
+}
+
+/** Verifies a client's bearer token; a malformed, forged or expired token is UNAUTHENTICATED. */
+export async function verifyUserToken(token: string, secret: string): Promise<Viewer> {
+  try {
+    const { payload } = await jwtVerify(token, key(secret), {
+      issuer: ISSUER,
+      audience: CLIENT_AUDIENCE,
+      algorithms: ['HS256'],
+    });
+    if (typeof payload.sub !== 'string' || typeof payload.username !== 'string') {
+      throw unauthenticated('The token does not name a user.');
+    }
+    return { id: payload.sub, username: payload.username };
+  } catch (error) {
+    if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired; sign in again.');
+    if (error instanceof joseErrors.JOSEError) throw unauthenticated('The token is invalid; sign in again.');
+    throw error;
+  }
+}
+
+/**
+ * Reads `Authorization: Bearer <token>` (or a bare token). Undefined or empty means anonymous; anything else must
+ * verify.
+ */
+export async function viewerFromAuthorization(value: string | undefined | null, secret: string): Promise<Viewer | null> {
+  if (!value || !value.trim()) return null;
+  const match = /^\s*(?:Bearer\s+)?(\S+)\s*$/i.exec(value);
+  if (!match?.[1]) throw unauthenticated('Expected "Authorization: Bearer <token>".');
+  return verifyUserToken(match[1], secret);
+}
+
+/**
+ * Signs what the gateway vouches for on one subgraph request: the viewer (or anonymous). Short-lived, and signed
+ * with a secret clients never see, so a client cannot forge an identity by calling a subgraph directly.
+ */
+export async function signGatewayAssertion(viewer: Viewer | null, secret: string): Promise<string> {
+  return new SignJWT(viewer ? { username: viewer.username } : { anonymous: true })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(viewer?.id ?? '')
+    .setIssuer(ISSUER)
+    .setAudience(SUBGRAPH_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime('5m')
+    .sign(key(secret));
+}
+
+/** Verifies a gateway assertion; throws UNAUTHENTICATED when it is missing, forged or stale. */
+export async function verifyGatewayAssertion(value: string | undefined | null, secret: string): Promise<Viewer | null> {
+  if (!value) throw unauthenticated('This service only answers requests that come through the gateway.');
+  try {
+    const { payload } = await jwtVerify(value, key(secret), {
+      issuer: ISSUER,
+      audience: SUBGRAPH_AUDIENCE,
+      algorithms: ['HS256'],
+    });
+    if (payload.anonymous === true) return null;
+    if (typeof payload.sub !== 'string' || !payload.sub || typeof payload.username !== 'string') {
+      throw unauthenticated('The gateway assertion does not name a viewer.');
+    }
+    return { id: payload.sub, username: payload.username };
+  } catch (error) {
+    if (error instanceof joseErrors.JOSEError) {
+      throw unauthenticated('This service only answers requests that come through the gateway.');
+    }
+    throw error;
+  }
+}
+
+/** The viewer's user id, or UNAUTHENTICATED for an anonymous caller of something that needs one. */
+export function requireViewer({ viewer }: { viewer: Viewer | null }): number {
+  if (!viewer) throw unauthenticated();
+  return Number(viewer.id);
+}

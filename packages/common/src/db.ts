@@ -1,0 +1,104 @@
+import { PGlite } from '@electric-sql/pglite';
+import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
+import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import type { Logger } from 'drizzle-orm';
+import pg from 'pg';
+
+/** A drizzle database over either driver; services only ever see this type. */
+export type Db<TSchema extends Record<string, unknown>> = PgDatabase<PgQueryResultHKT, TSchema>;
+
+export interface SqlClientOptions {
+  /** `postgres://…` switches from the embedded database to PostgreSQL. */
+  databaseUrl?: string | undefined;
+  /** Where the embedded database keeps its files; undefined keeps it in memory (tests). */
+  dataDir?: string | undefined;
+  /** Called with every SQL statement a service runs (used by tests that count statements per request). */
+  onQuery?: ((sql: string) => void) | undefined;
+  /** Connections in the PostgreSQL pool. */
+  poolSize?: number | undefined;
+}
+
+/** One connection to the database (a pool for PostgreSQL, one embedded instance for PGlite), shared by services. */
+export interface SqlClient {
+  readonly kind: 'pglite' | 'postgres';
+  /** A drizzle database typed by one service's tables. */
+  db<TSchema extends Record<string, unknown>>(schema: TSchema): Db<TSchema>;
+  /** Applies a service's committed migrations; safe when several instances start at once. */
+  migrate(options: { migrationsFolder: string; service: string }): Promise<void>;
+  /**
+   * Runs `work` while no other instance runs migrations or start-up work (a PostgreSQL advisory lock), e.g. loading
+   * the demo data into an empty database exactly once when several instances start together.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T>;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Serialises migrations and start-up work across instances that start together against one PostgreSQL.
+const STARTUP_LOCK_ID = 7_310_442;
+
+/** Opens the database: PostgreSQL when `databaseUrl` is set, otherwise embedded PGlite. */
+export async function openSqlClient({ databaseUrl, dataDir, onQuery, poolSize = 10 }: SqlClientOptions): Promise<SqlClient> {
+  const logger: Logger | undefined = onQuery ? { logQuery: (query) => onQuery(query) } : undefined;
+  const migrationsTable = (service: string) => ({ migrationsSchema: 'drizzle', migrationsTable: `${service}_migrations` });
+
+  if (databaseUrl) {
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+    // An idle client losing its connection must not crash the process; the pool replaces it.
+    pool.on('error', () => {});
+    // The lock is held by a dedicated connection of its own for as long as `work` runs.
+    const locked = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
+      const client = new pg.Client({ connectionString: databaseUrl });
+      await client.connect();
+      try {
+        await client.query('select pg_advisory_lock($1)', [STARTUP_LOCK_ID]);
+        return await work(client);
+      } finally {
+        await client.query('select pg_advisory_unlock($1)', [STARTUP_LOCK_ID]).catch(() => {});
+        await client.end();
+      }
+    };
+    return {
+      kind: 'postgres',
+      db: (schema) => drizzlePg({ client: pool, schema, ...(logger ? { logger } : {}) }) as never,
+      migrate: ({ migrationsFolder, service }) =>
+        locked((client) => migratePg(drizzlePg({ client }), { migrationsFolder, ...migrationsTable(service) })),
+      exclusive: (work) => locked(() => work()),
+      async ping() {
+        await pool.query('select 1');
+      },
+      close: () => pool.end(),
+    };
+  }
+
+  const client = await PGlite.create(dataDir ? { dataDir } : {});
+  return {
+    kind: 'pglite',
+    db: (schema) => drizzlePglite({ client, schema, ...(logger ? { logger } : {}) }) as never,
+    async migrate({ migrationsFolder, service }) {
+      await migratePglite(drizzlePglite({ client }), { migrationsFolder, ...migrationsTable(service) });
+    },
+    // One process owns an embedded database, and start-up runs one service at a time.
+    exclusive: (work) => work(),
+    async ping() {
+      await client.query('select 1');
+    },
+    close: () => client.close(),
+  };
+}
+
+/** The SQLSTATE of a database error, looking through drizzle's wrapper. */
+export function sqlState(error: unknown): string | undefined {
+  for (let current: unknown = error; current && typeof current === 'object'; current = (current as { cause?: unknown }).cause) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** True when `error` is a unique-constraint violation (SQLSTATE 23505). */
+export const isUniqueViolation = (error: unknown) => sqlState(error) === '23505';

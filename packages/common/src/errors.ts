@@ -1,0 +1,69 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { unwrapResolverError } from '@apollo/server/errors';
+
+/** Error codes clients can switch on; `extensions.code` always holds one of these. */
+export const ErrorCode = {
+  Unauthenticated: 'UNAUTHENTICATED',
+  Forbidden: 'FORBIDDEN',
+  BadUserInput: 'BAD_USER_INPUT',
+  NotFound: 'NOT_FOUND',
+  Conflict: 'CONFLICT',
+  MessageTooLong: 'MESSAGE_TOO_LONG',
+  RecipientBlocked: 'RECIPIENT_BLOCKED',
+  UsernameTaken: 'USERNAME_TAKEN',
+  TooManyAttempts: 'TOO_MANY_ATTEMPTS',
+  Internal: 'INTERNAL_SERVER_ERROR',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Builds a coded GraphQL error; `extra` lands in `extensions` (e.g. the offending argument). */
+export function codedError(code: ErrorCode, message: string, extra: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { ...extra, code } });
+}
+
+/** The caller must sign in first. */
+export const unauthenticated = (message = 'You must be signed in to do this.') =>
+  codedError(ErrorCode.Unauthenticated, message);
+
+/** The caller is known but may not do this. */
+export const forbidden = (message: string) => codedError(ErrorCode.Forbidden, message);
+
+/** An argument is invalid; `argument` names it so a client can point at the field. */
+export const badUserInput = (message: string, argument?: string) =>
+  codedError(ErrorCode.BadUserInput, message, argument ? { argument } : {});
+
+/** The thing named does not exist (or is not the caller's to see). */
+export const notFound = (message: string) => codedError(ErrorCode.NotFound, message);
+
+/**
+ * Apollo Server `formatError`. Errors raised on purpose (a `GraphQLError`: ours, graphql-js validation and input
+ * coercion, or a subgraph's already-formatted error relayed by the gateway) keep their message and code. Anything else
+ * (a bug, a database failure) reaches the client as a plain INTERNAL_SERVER_ERROR with no stack, SQL or message of its
+ * own, and is handed to `onUnexpected` for the logs.
+ */
+export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    if (isDeliberate(unwrapResolverError(error))) {
+      const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions: { ...extensions, code: extensions.code ?? ErrorCode.Internal } };
+    }
+    onUnexpected(unwrapResolverError(error));
+    return {
+      message: 'Something went wrong on our side. Please try again.',
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: ErrorCode.Internal },
+    };
+  };
+}
+
+/**
+ * Raised on purpose: a GraphQLError that does not wrap a crash, or a plain error object (what the gateway relays
+ * from a subgraph, which already formatted it).
+ */
+function isDeliberate(error: unknown): boolean {
+  if (!(error instanceof Error)) return typeof error === 'object' && error !== null && 'message' in error;
+  if (!(error instanceof GraphQLError)) return false;
+  const cause = error.originalError;
+  return cause === undefined || cause === null || cause instanceof GraphQLError || !(cause instanceof Error);
+}

@@ -1,0 +1,31 @@
+import { sendJson, type RouteHandler } from './http.js';
+import { metricsRoute, type Metrics } from './metrics.js';
+
+/** What a readiness check found; `details` go into the response body. */
+export interface Readiness {
+  ready: boolean;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The routes every service serves besides GraphQL: `/health/live` (the process answers), `/health/ready` and
+ * `/health` (it can serve; 503 while stopping or when `checkReady` says no) and `/metrics` (Prometheus).
+ */
+export function operationalRoutes(options: {
+  metrics: Metrics;
+  isStopping: () => boolean;
+  checkReady: () => Promise<Readiness>;
+}): Record<string, RouteHandler> {
+  const { metrics, isStopping, checkReady } = options;
+  const ready: RouteHandler = async (_req, res) => {
+    if (isStopping()) return sendJson(res, 503, { status: 'stopping' });
+    const { ready: isReady, details = {} } = await checkReady();
+    sendJson(res, isReady ? 200 : 503, { status: isReady ? 'ok' : 'unavailable', ...details });
+  };
+  return {
+    '/health': ready,
+    '/health/ready': ready,
+    '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    '/metrics': metricsRoute(metrics),
+  };
+}

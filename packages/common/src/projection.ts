@@ -1,0 +1,108 @@
+import { eq } from 'drizzle-orm';
+import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { Db } from './db.js';
+import type { Logger } from './logger.js';
+import type { EventStream, StreamEntry } from './streams.js';
+
+/** A transaction of a service's drizzle database, as `Db.transaction` hands it to its callback. */
+export type DbTransaction<TSchema extends Record<string, unknown>> = Parameters<Parameters<Db<TSchema>['transaction']>[0]>[0];
+
+/**
+ * The table where a service records how far it has applied each stream it consumes. Each service declares its own, in
+ * its own Postgres schema, with these columns:
+ *
+ * ```ts
+ * export const streamPositions = mySchema.table('stream_positions', {
+ *   stream: text('stream').primaryKey(),
+ *   position: text('position'),
+ *   updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+ * });
+ * ```
+ */
+export type StreamPositionTable = PgTable & { stream: PgColumn; position: PgColumn; updatedAt: PgColumn };
+
+/** How a service keeps a projection of one stream. */
+export interface StreamProjectionOptions<TSchema extends Record<string, unknown>, TEvent> {
+  db: Db<TSchema>;
+  events: EventStream;
+  /** The stream to follow, e.g. `RELATIONSHIPS_STREAM`. */
+  stream: string;
+  /** The service's own position table (see `StreamPositionTable`). */
+  positions: StreamPositionTable;
+  /**
+   * Applies a batch of entries, oldest first, inside the transaction that also records the new position. Entries can
+   * be applied again after a stale position (an in-process stream restarted), so applying must be idempotent.
+   */
+  apply(tx: DbTransaction<TSchema>, entries: StreamEntry<TEvent>[]): Promise<void>;
+  /** Entries applied per transaction (default 500). */
+  batchSize?: number;
+}
+
+/** A service's own copy of facts another service publishes on a stream. */
+export interface StreamProjection {
+  /**
+   * Applies every entry published so far. When this process last saw the projection caught up, it first asks the
+   * stream whether anything new exists (no SQL at all when nothing does), so calling it before every request that
+   * depends on the projection is cheap.
+   */
+  catchUp(): Promise<void>;
+}
+
+/**
+ * Keeps a projection in step with a stream. The stored position and the projection change in one transaction, under
+ * a lock on the position row, so several instances (or concurrent requests) never apply a batch twice or skip one.
+ */
+export function createStreamProjection<TSchema extends Record<string, unknown>, TEvent>(
+  options: StreamProjectionOptions<TSchema, TEvent>,
+): StreamProjection {
+  const { db, events, stream, positions, apply, batchSize = 500 } = options;
+  // The last position this process saw committed: a cheap look at the stream tells whether there is anything to do
+  // without opening a transaction. Another instance may be further ahead; the locked read below settles that.
+  let known: string | null | undefined;
+
+  /** Applies one batch; returns how many entries it applied and the position after it. */
+  const applyBatch = () =>
+    db.transaction(async (tx) => {
+      await tx.insert(positions).values({ stream, position: null }).onConflictDoNothing();
+      const [row] = await tx
+        .select({ position: positions.position })
+        .from(positions)
+        .where(eq(positions.stream, stream))
+        .for('update');
+      const position = (row?.position as string | null | undefined) ?? null;
+      const entries = await events.read<TEvent>(stream, position, batchSize);
+      const last = entries.at(-1);
+      if (!last) return { applied: 0, position };
+      await apply(tx, entries);
+      await tx
+        .update(positions)
+        .set({ position: last.id, updatedAt: new Date() })
+        .where(eq(positions.stream, stream));
+      return { applied: entries.length, position: last.id };
+    });
+
+  return {
+    async catchUp() {
+      if (known !== undefined && !(await events.read(stream, known, 1)).length) return;
+      for (;;) {
+        const { applied, position } = await applyBatch();
+        known = position;
+        if (applied < batchSize) return;
+      }
+    },
+  };
+}
+
+/**
+ * Also catches `projection` up every `intervalMs` (0 turns it off), so the stored position stays fresh and a restart
+ * has little to replay. Requests that depend on the projection still catch up on their own. Returns a stop function.
+ */
+export function catchUpPeriodically(projection: StreamProjection, intervalMs: number, logger: Logger, what: string): () => void {
+  if (intervalMs <= 0) return () => {};
+  const timer = setInterval(() => {
+    projection.catchUp().catch((error: unknown) => logger.warn({ err: error }, `catching up with ${what} failed`));
+  }, intervalMs);
+  // Background work must not keep the process alive.
+  timer.unref();
+  return () => clearInterval(timer);
+}

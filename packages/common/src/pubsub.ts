@@ -1,0 +1,99 @@
+import { EventEmitter } from 'node:events';
+import { createClient } from 'redis';
+import type { Metrics } from './metrics.js';
+
+/** Stops one subscription. */
+export type Unsubscribe = () => Promise<void>;
+
+/**
+ * Fire-and-forget fan-out of JSON events between service instances. Delivery is at-most-once: anything that must
+ * not be lost is committed to the database first and replayed from there (see the Messaging subscription).
+ */
+export interface PubSub {
+  publish(channel: string, payload: unknown): Promise<void>;
+  subscribe(channel: string, listener: (payload: unknown) => void): Promise<Unsubscribe>;
+  /** Resolves when the back end answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** In-process pub/sub: the default when the whole stack runs in one process. */
+export function createMemoryPubSub(): PubSub {
+  const emitter = new EventEmitter();
+  emitter.setMaxListeners(0);
+  return {
+    async publish(channel, payload) {
+      // Each listener gets its own copy, as it would from Redis.
+      const encoded = JSON.stringify(payload);
+      emitter.emit(channel, encoded);
+    },
+    async subscribe(channel, listener) {
+      const handler = (encoded: string) => listener(JSON.parse(encoded));
+      emitter.on(channel, handler);
+      return async () => {
+        emitter.off(channel, handler);
+      };
+    },
+    async ping() {},
+    async close() {
+      emitter.removeAllListeners();
+    },
+  };
+}
+
+export interface RedisPubSubOptions {
+  url: string;
+  /** Prepended to every channel so that two deployments sharing a Redis never hear each other. Required. */
+  prefix: string;
+  onError?: (error: unknown) => void;
+}
+
+/** Redis pub/sub with separate publishing and subscribing connections, as Redis requires. */
+export async function createRedisPubSub({ url, prefix, onError = () => {} }: RedisPubSubOptions): Promise<PubSub> {
+  if (!prefix) throw new Error('createRedisPubSub: expected a non-empty channel prefix, got ""');
+  const publisher = createClient({ url });
+  const subscriber = publisher.duplicate();
+  publisher.on('error', onError);
+  subscriber.on('error', onError);
+  await Promise.all([publisher.connect(), subscriber.connect()]);
+  return {
+    async publish(channel, payload) {
+      await publisher.publish(`${prefix}${channel}`, JSON.stringify(payload));
+    },
+    async subscribe(channel, listener) {
+      const handler = (encoded: string) => listener(JSON.parse(encoded));
+      await subscriber.subscribe(`${prefix}${channel}`, handler);
+      return async () => {
+        if (subscriber.isOpen) await subscriber.unsubscribe(`${prefix}${channel}`, handler);
+      };
+    },
+    async ping() {
+      await publisher.ping();
+    },
+    async close() {
+      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+    },
+  };
+}
+
+/** Opens Redis pub/sub when `redisUrl` is set, in-process otherwise. */
+export async function openPubSub(redisUrl: string | undefined, prefix: string, onError?: (error: unknown) => void): Promise<PubSub> {
+  return redisUrl ? createRedisPubSub({ url: redisUrl, prefix, ...(onError ? { onError } : {}) }) : createMemoryPubSub();
+}
+
+/** Counts what `pubsub` publishes and delivers in `metrics`. */
+export function instrumentPubSub(pubsub: PubSub, metrics: Metrics): PubSub {
+  return {
+    async publish(channel, payload) {
+      await pubsub.publish(channel, payload);
+      metrics.published.inc();
+    },
+    subscribe: (channel, listener) =>
+      pubsub.subscribe(channel, (payload) => {
+        metrics.delivered.inc();
+        listener(payload);
+      }),
+    ping: () => pubsub.ping(),
+    close: () => pubsub.close(),
+  };
+}

@@ -1,0 +1,105 @@
+import { createClient } from 'redis';
+
+/** One entry of a durable stream. `id` orders entries within the stream. */
+export interface StreamEntry<T> {
+  id: string;
+  event: T;
+}
+
+/**
+ * An append-only, ordered log of events between services (Redis Streams when `REDIS_URL` is set, in-process
+ * otherwise). Consumers keep their own position and read from it, so an event appended before a read is always seen
+ * by that read.
+ */
+export interface EventStream {
+  append(stream: string, event: unknown): Promise<string>;
+  /** Entries strictly after `afterId` (all of them when null), oldest first, at most `count`. */
+  read<T>(stream: string, afterId: string | null, count: number): Promise<StreamEntry<T>[]>;
+  /** Resolves when the back end answers (readiness). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** In-process stream. Ids carry the process's start time so a position saved by an earlier run is recognised as stale. */
+export function createMemoryEventStream(): EventStream {
+  const epoch = Date.now();
+  const logs = new Map<string, StreamEntry<unknown>[]>();
+  return {
+    async append(stream, event) {
+      const log = logs.get(stream) ?? [];
+      logs.set(stream, log);
+      const id = `${epoch}-${log.length + 1}`;
+      log.push({ id, event: JSON.parse(JSON.stringify(event)) });
+      return id;
+    },
+    async read<T>(stream: string, afterId: string | null, count: number) {
+      const log = (logs.get(stream) ?? []) as StreamEntry<T>[];
+      const [idEpoch, seq] = (afterId ?? '').split('-').map(Number);
+      const start = idEpoch === epoch && seq !== undefined ? seq : 0;
+      return log.slice(start, start + count);
+    },
+    async ping() {},
+    async close() {
+      logs.clear();
+    },
+  };
+}
+
+/** Redis Streams: XADD to append, XRANGE with an exclusive start to read. Keys carry the mandatory prefix. */
+export async function createRedisEventStream(url: string, prefix: string, onError: (error: unknown) => void = () => {}): Promise<EventStream> {
+  if (!prefix) throw new Error('createRedisEventStream: expected a non-empty key prefix, got ""');
+  const client = createClient({ url });
+  client.on('error', onError);
+  await client.connect();
+  return {
+    async append(stream, event) {
+      return client.xAdd(`${prefix}${stream}`, '*', { event: JSON.stringify(event) });
+    },
+    async read<T>(stream: string, afterId: string | null, count: number) {
+      const entries = await client.xRange(`${prefix}${stream}`, afterId ? `(${afterId}` : '-', '+', { COUNT: count });
+      return (entries ?? []).map((entry) => ({ id: entry.id, event: JSON.parse(String(entry.message.event)) as T }));
+    },
+    async ping() {
+      await client.ping();
+    },
+    async close() {
+      await client.quit().catch(() => {});
+    },
+  };
+}
+
+/** Opens a Redis stream when `redisUrl` is set, in-process otherwise. */
+export async function openEventStream(redisUrl: string | undefined, prefix: string, onError?: (error: unknown) => void): Promise<EventStream> {
+  return redisUrl ? createRedisEventStream(redisUrl, prefix, onError) : createMemoryEventStream();
+}
+
+/**
+ * Facts Instagram publishes on the `relationships` stream: an account was created, or a follow or block changed (each
+ * carrying the pair's state after the change).
+ */
+export const RELATIONSHIPS_STREAM = 'instagram.relationships';
+
+export type RelationshipEvent =
+  | { kind: 'account'; userId: string }
+  | { kind: 'follow'; followerId: string; followeeId: string; active: boolean }
+  | { kind: 'block'; blockerId: string; blockedId: string; active: boolean };
+
+/** A relationship event checked and with numeric ids: an account, or a pair's state after a follow or block change. */
+export type RelationshipFact =
+  | { kind: 'account'; userId: number }
+  | { kind: 'follow' | 'block'; from: number; to: number; active: boolean };
+
+const USER_ID = /^[1-9]\d{0,14}$/;
+const isUserId = (value: unknown): value is string => typeof value === 'string' && USER_ID.test(value);
+
+/**
+ * Reads one entry of the relationships stream; null for an entry this version does not understand (a consumer skips
+ * it with a warning rather than stopping on it). A follow reads follower → followee, a block blocker → blocked.
+ */
+export function readRelationshipEvent(event: RelationshipEvent): RelationshipFact | null {
+  if (event.kind === 'account') return isUserId(event.userId) ? { kind: 'account', userId: Number(event.userId) } : null;
+  if (event.kind !== 'follow' && event.kind !== 'block') return null;
+  const [from, to] = event.kind === 'follow' ? [event.followerId, event.followeeId] : [event.blockerId, event.blockedId];
+  if (!isUserId(from) || !isUserId(to) || typeof event.active !== 'boolean') return null;
+  return { kind: event.kind, from: Number(from), to: Number(to), active: event.active };
+}

@@ -1,0 +1,175 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { ApolloServer, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import { GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, verifyGatewayAssertion, type Viewer } from './auth.js';
+import { createErrorFormatter } from './errors.js';
+import { graphqlHandler, listen, router, type HttpService } from './http.js';
+import type { Db } from './db.js';
+import type { Logger } from './logger.js';
+import { createMetrics, observabilityPlugin, type Metrics } from './metrics.js';
+import { operationalRoutes } from './operational.js';
+
+/** What every subgraph request knows before the service adds its own parts. */
+export interface RequestInfo {
+  viewer: Viewer | null;
+  requestId: string;
+  /** The service's logger, tagged with the request id. */
+  logger: Logger;
+}
+
+/** What every subgraph's per-request context holds: the request, the service's database and this request's loaders. */
+export interface SubgraphContext<TSchema extends Record<string, unknown>, TLoaders> extends RequestInfo {
+  db: Db<TSchema>;
+  loaders: TLoaders;
+}
+
+export interface SubgraphOptions<TContext extends BaseContext & { requestId: string }> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<TContext>;
+  /** Shared with the gateway; verifies the identity it asserts on each request. */
+  gatewaySecret: string;
+  logger: Logger;
+  /** Builds the per-request context, with fresh DataLoaders. */
+  createContext(request: RequestInfo): TContext;
+  /** Readiness: resolves when the service can serve (its database answers). */
+  checkReady(): Promise<void>;
+  /** Also serve graphql-ws subscriptions on /graphql, for the gateway's subscription fetches. */
+  subscriptions?: boolean;
+  /** The service's metrics, when it records some of its own; created otherwise. */
+  metrics?: Metrics;
+}
+
+/** A subgraph built and ready to listen. */
+export interface Subgraph {
+  name: string;
+  schema: GraphQLSchema;
+  /** Starts serving on `port` (0 for a free one). */
+  listen(port: number, host?: string): Promise<HttpService>;
+  /** Closes WebSockets, finishes in-flight requests and stops Apollo Server. */
+  stop(): Promise<void>;
+  /** Open graphql-ws connections (from the gateway's subscription fetches). */
+  openSockets(): number;
+  metrics: Metrics;
+}
+
+/** Key in graphql-ws `connectionParams` under which the gateway sends its assertion. */
+export const GATEWAY_ASSERTION_PARAM = 'gatewayAssertion';
+
+function unauthenticatedHttp(error: unknown): never {
+  if (error instanceof GraphQLError) {
+    throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 401 } } });
+  }
+  throw error;
+}
+
+/**
+ * Builds a Federation 2 subgraph server. Every request must carry the gateway's signed assertion; one that does not
+ * (a client calling the subgraph directly, or forging an identity) is refused with 401 UNAUTHENTICATED.
+ */
+export async function createSubgraph<TContext extends BaseContext & { requestId: string }>(
+  options: SubgraphOptions<TContext>,
+): Promise<Subgraph> {
+  const { name, typeDefs, resolvers, gatewaySecret, logger, createContext, checkReady, subscriptions = false } = options;
+  const metrics = options.metrics ?? createMetrics(name);
+  const schema = buildSubgraphSchema([{ typeDefs, resolvers }]);
+  const apollo = new ApolloServer<TContext>({
+    schema,
+    includeStacktraceInErrorResponses: false,
+    // Shutdown is ours: runUntilSignalled stops every service in order.
+    stopOnTerminationSignals: false,
+    formatError: createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error')),
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      observabilityPlugin<TContext>(metrics, logger),
+    ],
+  });
+  await apollo.start();
+
+  const contextFor = async (req: IncomingMessage): Promise<TContext> => {
+    const viewer = await verifyGatewayAssertion(req.headers[GATEWAY_ASSERTION_HEADER] as string | undefined, gatewaySecret).catch(
+      unauthenticatedHttp,
+    );
+    const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
+    return createContext({ viewer, requestId, logger: logger.child({ requestId }) });
+  };
+
+  let http: HttpService | undefined;
+  let wsServer: WebSocketServer | undefined;
+  let stopping = false;
+
+  const routes = operationalRoutes({
+    metrics,
+    isStopping: () => stopping,
+    checkReady: async () => {
+      try {
+        await checkReady();
+        return { ready: true };
+      } catch (error) {
+        logger.warn({ err: error }, 'readiness check failed');
+        return { ready: false };
+      }
+    },
+  });
+
+  return {
+    name,
+    schema,
+    async listen(port, host) {
+      const handler = router(
+        {
+          '/graphql': graphqlHandler(apollo, contextFor),
+          ...routes,
+        },
+        (error) => logger.error({ err: error }, 'request failed'),
+      );
+      http = await listen(handler, port, host);
+      if (subscriptions) {
+        wsServer = new WebSocketServer({ server: http.server, path: '/graphql' });
+        wsServer.on('connection', (socket) => {
+          metrics.openWebSockets.inc();
+          socket.once('close', () => metrics.openWebSockets.dec());
+        });
+        useServer<Record<string, unknown>, { viewer?: Viewer | null }>(
+          {
+            schema,
+            onConnect: async (ctx) => {
+              try {
+                ctx.extra.viewer = await verifyGatewayAssertion(
+                  ctx.connectionParams?.[GATEWAY_ASSERTION_PARAM] as string | undefined,
+                  gatewaySecret,
+                );
+                return true;
+              } catch {
+                return false;
+              }
+            },
+            context: (ctx) => {
+              const requestId = randomUUID();
+              return createContext({ viewer: ctx.extra.viewer ?? null, requestId, logger: logger.child({ requestId }) });
+            },
+          },
+          wsServer,
+        );
+      }
+      logger.info({ url: `${http.url}/graphql` }, `${name} subgraph listening`);
+      return http;
+    },
+    openSockets: () => wsServer?.clients.size ?? 0,
+    metrics,
+    async stop() {
+      stopping = true;
+      for (const client of wsServer?.clients ?? []) client.close(1001, 'Server is shutting down');
+      await new Promise<void>((resolve) => (wsServer ? wsServer.close(() => resolve()) : resolve()));
+      await http?.close();
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+import {
+  createLogger,
+  openEventStream,
+  openPubSub,
+  openSqlClient,
+  type DestinationStream,
+  type HttpService,
+  type Subgraph,
+} from '@igt/common';
+import { createGateway } from '@igt/gateway';
+import { createInstagramSubgraph } from '@igt/instagram';
+import { createMessagingSubgraph } from '@igt/messaging';
+import { createThreadsSubgraph } from '@igt/threads';
+
+export interface StackOptions {
+  /** PostgreSQL URL; unset runs on embedded PGlite. */
+  databaseUrl?: string | undefined;
+  /** Embedded database directory; unset keeps it in memory. */
+  dataDir?: string | undefined;
+  /** Redis URL; unset uses in-process pub/sub and streams. */
+  redisUrl?: string | undefined;
+  redisPrefix: string;
+  ports: { gateway: number; instagram: number; threads: number; messaging: number };
+  host?: string;
+  jwtSecret: string;
+  gatewaySecret: string;
+  jwtTtlSeconds: number;
+  introspection: boolean;
+  /** Browser origins allowed to call the gateway (default `*`). */
+  corsOrigins?: '*' | string[];
+  /** Log level of every service (each logs as itself). */
+  logLevel?: string;
+  /** Where logs go (stdout by default). */
+  logDestination?: DestinationStream;
+  /** How often Threads and Messaging catch up with relationship changes in the background (0: only when they need to). */
+  catchUpIntervalMs?: number;
+  /** How often the gateway pings WebSocket clients. */
+  keepAliveMs?: number;
+  /** Called with every SQL statement any subgraph runs. */
+  onQuery?: (sql: string) => void;
+  seed?: boolean;
+}
+
+export interface Stack {
+  gatewayUrl: string;
+  subgraphUrls: { instagram: string; threads: string; messaging: string };
+  subgraphs: { instagram: Subgraph; threads: Subgraph; messaging: Subgraph };
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the whole supergraph in one process: the three subgraphs on one database connection (embedded PGlite by
+ * default), then the gateway in front of them. Used by `npm start` and by the tests.
+ */
+export async function startStack(options: StackOptions): Promise<Stack> {
+  const { ports, host, seed = true } = options;
+  const { logLevel = 'info' } = options;
+  const log = (service: string) => createLogger(service, logLevel, options.logDestination);
+  const logger = log('stack');
+  const onError = (error: unknown) => logger.error({ err: error }, 'redis connection error');
+  const sql = await openSqlClient({ databaseUrl: options.databaseUrl, dataDir: options.dataDir, onQuery: options.onQuery });
+  const pubsub = await openPubSub(options.redisUrl, options.redisPrefix, onError);
+  const events = await openEventStream(options.redisUrl, options.redisPrefix, onError);
+  const common = { sql, gatewaySecret: options.gatewaySecret, seed };
+
+  const instagram = await createInstagramSubgraph({
+    ...common,
+    events,
+    logger: log('instagram'),
+    jwtSecret: options.jwtSecret,
+    jwtTtlSeconds: options.jwtTtlSeconds,
+  });
+  // Threads and Messaging keep projections of Instagram's relationships stream.
+  const catchUp = options.catchUpIntervalMs === undefined ? {} : { catchUpIntervalMs: options.catchUpIntervalMs };
+  const threads = await createThreadsSubgraph({ ...common, events, logger: log('threads'), ...catchUp });
+  const messaging = await createMessagingSubgraph({ ...common, pubsub, events, logger: log('messaging'), ...catchUp });
+  const servers: HttpService[] = [];
+  servers.push(await instagram.listen(ports.instagram, host));
+  servers.push(await threads.listen(ports.threads, host));
+  servers.push(await messaging.listen(ports.messaging, host));
+  const subgraphUrls = {
+    instagram: `${servers[0]!.url}/graphql`,
+    threads: `${servers[1]!.url}/graphql`,
+    messaging: `${servers[2]!.url}/graphql`,
+  };
+  const gateway = await createGateway({
+    subgraphUrls,
+    jwtSecret: options.jwtSecret,
+    gatewaySecret: options.gatewaySecret,
+    introspection: options.introspection,
+    ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
+    logger: log('gateway'),
+    ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
+  });
+  const gatewayHttp = await gateway.listen(ports.gateway, host);
+
+  return {
+    gatewayUrl: `${gatewayHttp.url}/graphql`,
+    subgraphUrls,
+    subgraphs: { instagram, threads, messaging },
+    async stop() {
+      await gateway.stop();
+      await Promise.all([instagram.stop(), threads.stop(), messaging.stop()]);
+      await Promise.all([pubsub.close(), events.close()]);
+      await sql.close();
+    },
+  };
+}

@@ -1,0 +1,25 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+
+/** The subgraphs, their SDL files and the URLs they answer on by default. */
+export const SUBGRAPHS = ['instagram', 'threads', 'messaging'] as const;
+
+export const SUPERGRAPH_PATH = fileURLToPath(new URL('../schema/supergraph.graphql', import.meta.url));
+
+/** Composes the committed subgraph SDLs; throws listing every composition error. */
+export function composeSupergraph(): string {
+  const result = composeServices(
+    SUBGRAPHS.map((name) => ({
+      name,
+      // The gateway replaces these with configured URLs; composition only needs them to be well-formed.
+      url: `http://${name}.invalid/graphql`,
+      typeDefs: parse(readFileSync(new URL(`../schema/${name}.graphql`, import.meta.url), 'utf8')),
+    })),
+  );
+  if (result.errors) {
+    throw new Error(`Composition failed:\n${result.errors.map((error) => `  ${error.message}`).join('\n')}`);
+  }
+  return result.supergraphSdl;
+}
