@@ -1,0 +1,78 @@
+import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { membershipLoader as membership, rowLoader, type Db } from '@igt/common';
+import * as schema from './db/schema.js';
+import type { StatusModel, UserModel } from './models.js';
+
+const { users, follows, blocks, closeFriends, statuses } = schema;
+
+/** Creates the DataLoaders of one request (or one subscription event); never shared between requests. */
+export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
+  return {
+    userById: rowLoader<number, UserModel>((ids) => db.select().from(users).where(inArray(users.id, ids)), (row) => row.id),
+    /** Current (unexpired) status by user id. */
+    statusByUserId: rowLoader<number, StatusModel>(
+      (ids) =>
+        db
+          .select()
+          .from(statuses)
+          .where(and(inArray(statuses.userId, ids), or(isNull(statuses.expiresAt), gt(statuses.expiresAt, new Date())))),
+      (row) => row.userId,
+    ),
+    /** The viewer follows the user. */
+    followedByViewer: membership(viewerId, async (viewer, ids) =>
+      (
+        await db
+          .select({ id: follows.followeeId })
+          .from(follows)
+          .where(and(eq(follows.followerId, viewer), inArray(follows.followeeId, ids)))
+      ).map((row) => row.id),
+    ),
+    /** The user follows the viewer. */
+    followsViewer: membership(viewerId, async (viewer, ids) =>
+      (
+        await db
+          .select({ id: follows.followerId })
+          .from(follows)
+          .where(and(eq(follows.followeeId, viewer), inArray(follows.followerId, ids)))
+      ).map((row) => row.id),
+    ),
+    /** The viewer has put the user on their close friends list. */
+    isViewersCloseFriend: membership(viewerId, async (viewer, ids) =>
+      (
+        await db
+          .select({ id: closeFriends.friendId })
+          .from(closeFriends)
+          .where(and(eq(closeFriends.ownerId, viewer), inArray(closeFriends.friendId, ids)))
+      ).map((row) => row.id),
+    ),
+    /** The user has put the viewer on their close friends list (so the viewer may see their status). */
+    viewerIsCloseFriendOf: membership(viewerId, async (viewer, ids) =>
+      (
+        await db
+          .select({ id: closeFriends.ownerId })
+          .from(closeFriends)
+          .where(and(eq(closeFriends.friendId, viewer), inArray(closeFriends.ownerId, ids)))
+      ).map((row) => row.id),
+    ),
+    /** The viewer has blocked the user. */
+    blockedByViewer: membership(viewerId, async (viewer, ids) =>
+      (
+        await db
+          .select({ id: blocks.blockedId })
+          .from(blocks)
+          .where(and(eq(blocks.blockerId, viewer), inArray(blocks.blockedId, ids)))
+      ).map((row) => row.id),
+    ),
+    /** The user has blocked the viewer. */
+    hasBlockedViewer: membership(viewerId, async (viewer, ids) =>
+      (
+        await db
+          .select({ id: blocks.blockerId })
+          .from(blocks)
+          .where(and(eq(blocks.blockedId, viewer), inArray(blocks.blockerId, ids)))
+      ).map((row) => row.id),
+    ),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

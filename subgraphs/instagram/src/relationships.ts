@@ -1,0 +1,50 @@
+import { asc, inArray, isNull, sql } from 'drizzle-orm';
+import { RELATIONSHIPS_STREAM, type Db, type EventStream, type Logger, type RelationshipEvent } from '@igt/common';
+import * as schema from './db/schema.js';
+
+const { outbox } = schema;
+
+type Tx = Parameters<Parameters<Db<typeof schema>['transaction']>[0]>[0];
+
+/** Records a relationship change in the outbox, inside the transaction that makes it. */
+export async function recordRelationship(tx: Tx | Db<typeof schema>, event: RelationshipEvent): Promise<void> {
+  await tx.insert(outbox).values({ event });
+}
+
+/**
+ * Moves committed relationship changes from the outbox to the relationships stream, oldest first. Mutations await
+ * `flush()` after committing, so by the time a follow or block returns, Messaging can read it; start-up flushes
+ * whatever an earlier run committed but did not publish. Rows are claimed with SKIP LOCKED so several instances can
+ * flush at once without publishing a row twice.
+ */
+export function createRelationshipPublisher(db: Db<typeof schema>, stream: EventStream, logger: Logger) {
+  let running: Promise<void> = Promise.resolve();
+  const publishPending = async () => {
+    for (;;) {
+      const published = await db.transaction(async (tx) => {
+        const rows = await tx
+          .select()
+          .from(outbox)
+          .where(isNull(outbox.publishedAt))
+          .orderBy(asc(outbox.id))
+          .limit(100)
+          .for('update', { skipLocked: true });
+        for (const row of rows) await stream.append(RELATIONSHIPS_STREAM, row.event);
+        if (rows.length) {
+          await tx.update(outbox).set({ publishedAt: sql`now()` }).where(inArray(outbox.id, rows.map((row) => row.id)));
+        }
+        return rows.length;
+      });
+      if (published < 100) return;
+    }
+  };
+  return {
+    /** Publishes everything committed so far; concurrent calls share one run at a time. */
+    flush(): Promise<void> {
+      running = running.then(publishPending, publishPending).catch((error: unknown) => {
+        logger.error({ err: error }, 'publishing relationship changes failed; they stay in the outbox');
+      });
+      return running;
+    },
+  };
+}

@@ -1,0 +1,262 @@
+import { and, eq, or, sql } from 'drizzle-orm';
+import {
+  badUserInput,
+  codedError,
+  ErrorCode,
+  forbidden,
+  isUniqueViolation,
+  otherParty,
+  reload,
+  requireViewer,
+  signUserToken,
+  unauthenticated,
+} from '@igt/common';
+import { blocks, closeFriends, follows, statuses, users } from '../db/schema.js';
+import type { MutationResolvers } from '../generated/resolvers-types.js';
+import type { Context } from '../context.js';
+import type { AuthPayloadModel, UserModel } from '../models.js';
+import { dummyHash, hashPassword, verifyPassword } from '../passwords.js';
+import { assertLoginAllowed, clearLoginFailures, recordLoginFailure } from '../loginThrottle.js';
+import { recordRelationship } from '../relationships.js';
+import { ACTIVITY_STATUS, AUTO_STATUS_TTL_MS, parseManualStatus } from '../status.js';
+
+const USERNAME = /^[a-z0-9._]{3,30}$/;
+
+/** Re-reads a user after a change (the request's loader may hold the old row). */
+const reloadUser = ({ loaders }: Context, id: number) => reload(loaders.userById, id, 'user');
+
+/** The other person of a relationship mutation: must exist and not be the viewer. */
+async function otherPerson(context: Context, userId: string, verb: string): Promise<{ viewerId: number; target: UserModel }> {
+  const viewerId = requireViewer(context);
+  const target = await otherParty(viewerId, userId, 'userId', context.loaders.userById, {
+    self: `You cannot ${verb} yourself.`,
+    missing: `No user has id ${userId}.`,
+  });
+  return { viewerId, target };
+}
+
+async function issueToken(context: Context, user: UserModel): Promise<AuthPayloadModel> {
+  const { jwtSecret, jwtTtlSeconds } = context.auth;
+  const token = await signUserToken({ id: String(user.id), username: user.username }, jwtSecret, jwtTtlSeconds);
+  return { token, expiresAt: new Date(Date.now() + jwtTtlSeconds * 1000).toISOString(), user };
+}
+
+type Tx = Parameters<Parameters<Context['db']['transaction']>[0]>[0];
+
+/** Removes a follow if present, keeping both counters in step; returns whether there was one. */
+async function removeFollow(tx: Tx, followerId: number, followeeId: number): Promise<boolean> {
+  const removed = await tx
+    .delete(follows)
+    .where(and(eq(follows.followerId, followerId), eq(follows.followeeId, followeeId)))
+    .returning({ followerId: follows.followerId });
+  if (!removed.length) return false;
+  await tx.update(users).set({ followingCount: sql`${users.followingCount} - 1` }).where(eq(users.id, followerId));
+  await tx.update(users).set({ followerCount: sql`${users.followerCount} - 1` }).where(eq(users.id, followeeId));
+  await recordRelationship(tx, { kind: 'follow', followerId: String(followerId), followeeId: String(followeeId), active: false });
+  return true;
+}
+
+export const Mutation: MutationResolvers = {
+  async signUp(_parent, args, context) {
+    const username = args.username.trim().toLowerCase();
+    const fullName = args.fullName.trim();
+    if (!USERNAME.test(username)) {
+      throw badUserInput('`username` must be 3–30 letters, digits, dots or underscores.', 'username');
+    }
+    if (args.password.length < 8 || args.password.length > 128) {
+      throw badUserInput('`password` must be 8–128 characters.', 'password');
+    }
+    if (!fullName || fullName.length > 64) throw badUserInput('`fullName` must be 1–64 characters.', 'fullName');
+    const passwordHash = await hashPassword(args.password);
+    try {
+      const user = await context.db.transaction(async (tx) => {
+        const [created] = await tx.insert(users).values({ username, fullName, passwordHash }).returning();
+        // Messaging learns that the account exists (and so can receive messages) from the relationships stream.
+        await recordRelationship(tx, { kind: 'account', userId: String(created!.id) });
+        return created!;
+      });
+      await context.relationships.flush();
+      return issueToken(context, user);
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw codedError(ErrorCode.UsernameTaken, `The username "${username}" is taken.`, { argument: 'username' });
+      }
+      throw error;
+    }
+  },
+
+  async login(_parent, args, context) {
+    const username = args.username.trim().toLowerCase();
+    await assertLoginAllowed(context.db, username);
+    const [user] = await context.db.select().from(users).where(eq(users.username, username)).limit(1);
+    // Hash either way, so response time does not reveal whether the username exists.
+    const valid = await verifyPassword(args.password, user?.passwordHash ?? (await dummyHash()));
+    if (!user || !valid) {
+      await recordLoginFailure(context.db, username);
+      throw unauthenticated('Wrong username or password.');
+    }
+    await clearLoginFailures(context.db, username);
+    return issueToken(context, user);
+  },
+
+  async follow(_parent, { userId }, context) {
+    const { viewerId, target } = await otherPerson(context, userId, 'follow');
+    const [blocked] = await context.db
+      .select({ blockerId: blocks.blockerId })
+      .from(blocks)
+      .where(
+        or(
+          and(eq(blocks.blockerId, viewerId), eq(blocks.blockedId, target.id)),
+          and(eq(blocks.blockerId, target.id), eq(blocks.blockedId, viewerId)),
+        ),
+      )
+      .limit(1);
+    if (blocked) throw forbidden('You cannot follow this person.');
+    await context.db.transaction(async (tx) => {
+      const inserted = await tx
+        .insert(follows)
+        .values({ followerId: viewerId, followeeId: target.id })
+        .onConflictDoNothing()
+        .returning({ followerId: follows.followerId });
+      if (!inserted.length) return;
+      await tx.update(users).set({ followingCount: sql`${users.followingCount} + 1` }).where(eq(users.id, viewerId));
+      await tx.update(users).set({ followerCount: sql`${users.followerCount} + 1` }).where(eq(users.id, target.id));
+      await recordRelationship(tx, { kind: 'follow', followerId: String(viewerId), followeeId: String(target.id), active: true });
+    });
+    await context.relationships.flush();
+    return reloadUser(context, target.id);
+  },
+
+  async unfollow(_parent, { userId }, context) {
+    const { viewerId, target } = await otherPerson(context, userId, 'unfollow');
+    await context.db.transaction((tx) => removeFollow(tx, viewerId, target.id));
+    await context.relationships.flush();
+    return reloadUser(context, target.id);
+  },
+
+  async block(_parent, { userId }, context) {
+    const { viewerId, target } = await otherPerson(context, userId, 'block');
+    await context.db.transaction(async (tx) => {
+      const inserted = await tx
+        .insert(blocks)
+        .values({ blockerId: viewerId, blockedId: target.id })
+        .onConflictDoNothing()
+        .returning({ blockerId: blocks.blockerId });
+      if (!inserted.length) return;
+      await removeFollow(tx, viewerId, target.id);
+      await removeFollow(tx, target.id, viewerId);
+      await tx
+        .delete(closeFriends)
+        .where(
+          or(
+            and(eq(closeFriends.ownerId, viewerId), eq(closeFriends.friendId, target.id)),
+            and(eq(closeFriends.ownerId, target.id), eq(closeFriends.friendId, viewerId)),
+          ),
+        );
+      await recordRelationship(tx, { kind: 'block', blockerId: String(viewerId), blockedId: String(target.id), active: true });
+    });
+    await context.relationships.flush();
+    return reloadUser(context, target.id);
+  },
+
+  async unblock(_parent, { userId }, context) {
+    const { viewerId, target } = await otherPerson(context, userId, 'unblock');
+    await context.db.transaction(async (tx) => {
+      const removed = await tx
+        .delete(blocks)
+        .where(and(eq(blocks.blockerId, viewerId), eq(blocks.blockedId, target.id)))
+        .returning({ blockerId: blocks.blockerId });
+      if (removed.length) {
+        await recordRelationship(tx, { kind: 'block', blockerId: String(viewerId), blockedId: String(target.id), active: false });
+      }
+    });
+    await context.relationships.flush();
+    return reloadUser(context, target.id);
+  },
+
+  async setCloseFriend(_parent, { userId, closeFriend }, context) {
+    const { viewerId, target } = await otherPerson(context, userId, 'add to close friends');
+    if (!closeFriend) {
+      await context.db
+        .delete(closeFriends)
+        .where(and(eq(closeFriends.ownerId, viewerId), eq(closeFriends.friendId, target.id)));
+      return reloadUser(context, target.id);
+    }
+    const [blocked, blockedViewer] = await Promise.all([
+      context.loaders.blockedByViewer.load(target.id),
+      context.loaders.hasBlockedViewer.load(target.id),
+    ]);
+    if (blocked || blockedViewer) throw forbidden('You cannot add this person to your close friends.');
+    await context.db.insert(closeFriends).values({ ownerId: viewerId, friendId: target.id }).onConflictDoNothing();
+    return reloadUser(context, target.id);
+  },
+
+  async updateProfile(_parent, { input }, context) {
+    const viewerId = requireViewer(context);
+    const changes: Partial<typeof users.$inferInsert> = {};
+    if (input.fullName !== undefined && input.fullName !== null) {
+      const fullName = input.fullName.trim();
+      if (!fullName || fullName.length > 64) throw badUserInput('`fullName` must be 1–64 characters.', 'input.fullName');
+      changes.fullName = fullName;
+    }
+    if (input.bio !== undefined && input.bio !== null) {
+      if (input.bio.length > 150) throw badUserInput('`bio` must be at most 150 characters.', 'input.bio');
+      changes.bio = input.bio.trim();
+    }
+    if (input.avatarUrl !== undefined) {
+      if (input.avatarUrl !== null && !/^https:\/\/\S{1,2000}$/.test(input.avatarUrl)) {
+        throw badUserInput('`avatarUrl` must be an https URL.', 'input.avatarUrl');
+      }
+      changes.avatarUrl = input.avatarUrl;
+    }
+    if (input.isPrivate !== undefined && input.isPrivate !== null) changes.isPrivate = input.isPrivate;
+    if (Object.keys(changes).length) await context.db.update(users).set(changes).where(eq(users.id, viewerId));
+    return reloadUser(context, viewerId);
+  },
+
+  async setStatus(_parent, { input }, context) {
+    const viewerId = requireViewer(context);
+    const status = parseManualStatus(input, new Date());
+    await context.db
+      .insert(statuses)
+      .values({ userId: viewerId, ...status })
+      .onConflictDoUpdate({ target: statuses.userId, set: status });
+    return reloadUser(context, viewerId);
+  },
+
+  async clearStatus(_parent, _args, context) {
+    const viewerId = requireViewer(context);
+    await context.db.delete(statuses).where(eq(statuses.userId, viewerId));
+    return reloadUser(context, viewerId);
+  },
+
+  async setAutoStatus(_parent, { enabled }, context) {
+    const viewerId = requireViewer(context);
+    await context.db.transaction(async (tx) => {
+      await tx.update(users).set({ autoStatusEnabled: enabled }).where(eq(users.id, viewerId));
+      if (!enabled) await tx.delete(statuses).where(and(eq(statuses.userId, viewerId), eq(statuses.kind, 'AUTO')));
+    });
+    return reloadUser(context, viewerId);
+  },
+
+  async reportActivity(_parent, { activity }, context) {
+    const viewerId = requireViewer(context);
+    const viewer = await reloadUser(context, viewerId);
+    if (!viewer.autoStatusEnabled) {
+      throw badUserInput('Auto-status is off; turn it on with setAutoStatus(enabled: true) first.', 'activity');
+    }
+    const now = new Date();
+    const auto = { kind: 'AUTO' as const, ...ACTIVITY_STATUS[activity], activity, setAt: now, expiresAt: new Date(now.getTime() + AUTO_STATUS_TTL_MS) };
+    // A manual status that has not expired wins over auto-status.
+    await context.db
+      .insert(statuses)
+      .values({ userId: viewerId, ...auto })
+      .onConflictDoUpdate({
+        target: statuses.userId,
+        set: auto,
+        setWhere: sql`${statuses.kind} = 'AUTO' or (${statuses.expiresAt} is not null and ${statuses.expiresAt} <= now())`,
+      });
+    context.loaders.statusByUserId.clear(viewerId);
+    return viewer;
+  },
+};

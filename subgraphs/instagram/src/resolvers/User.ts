@@ -1,0 +1,65 @@
+import { and, desc, eq, lt } from 'drizzle-orm';
+import { decodeIdCursor, encodeCursor, forwardConnection, pageSize, tryParseId } from '@igt/common';
+import { closeFriends, follows, users } from '../db/schema.js';
+import type { UserResolvers } from '../generated/resolvers-types.js';
+import type { Context } from '../context.js';
+import type { UserModel } from '../models.js';
+
+const isSelf = (user: UserModel, { viewer }: Context) => viewer !== null && Number(viewer.id) === user.id;
+
+/** Private accounts show their lists only to themselves and their followers. */
+async function canSeeLists(user: UserModel, context: Context): Promise<boolean> {
+  return !user.isPrivate || isSelf(user, context) || context.loaders.followedByViewer.load(user.id);
+}
+
+/** One page of a relationship list, newest first, keyed by the relationship's sequence number. */
+async function relationshipPage(
+  context: Context,
+  args: { first?: number | null; after?: string | null },
+  kind: 'followers' | 'following' | 'closeFriends',
+  ownerId: number,
+) {
+  const size = pageSize(args.first);
+  const after = decodeIdCursor(kind, args.after);
+  const { db, loaders } = context;
+  const link =
+    kind === 'followers'
+      ? { table: follows, seq: follows.seq, owner: follows.followeeId, other: follows.followerId }
+      : kind === 'following'
+        ? { table: follows, seq: follows.seq, owner: follows.followerId, other: follows.followeeId }
+        : { table: closeFriends, seq: closeFriends.seq, owner: closeFriends.ownerId, other: closeFriends.friendId };
+  const rows = await db
+    .select({ seq: link.seq, user: users })
+    .from(link.table)
+    .innerJoin(users, eq(users.id, link.other))
+    .where(and(eq(link.owner, ownerId), after === null ? undefined : lt(link.seq, after)))
+    .orderBy(desc(link.seq))
+    .limit(size + 1);
+  for (const row of rows) loaders.userById.prime(row.user.id, row.user);
+  const connection = forwardConnection(rows, size, (row) => encodeCursor(kind, String(row.seq)), after !== null);
+  return { ...connection, edges: connection.edges.map(({ cursor, node }) => ({ cursor, node: node.user })) };
+}
+
+export const User: UserResolvers = {
+  __resolveReference: (reference, { loaders }) => {
+    const id = tryParseId(reference.id);
+    return id === null ? null : loaders.userById.load(id);
+  },
+  createdAt: (user) => user.createdAt.toISOString(),
+  followers: async (user, args, context) =>
+    (await canSeeLists(user, context)) ? relationshipPage(context, args, 'followers', user.id) : null,
+  following: async (user, args, context) =>
+    (await canSeeLists(user, context)) ? relationshipPage(context, args, 'following', user.id) : null,
+  closeFriends: (user, args, context) =>
+    isSelf(user, context) ? relationshipPage(context, args, 'closeFriends', user.id) : null,
+  followsViewer: (user, _args, { loaders }) => loaders.followsViewer.load(user.id),
+  followedByViewer: (user, _args, { loaders }) => loaders.followedByViewer.load(user.id),
+  isCloseFriend: (user, _args, { loaders }) => loaders.isViewersCloseFriend.load(user.id),
+  blockedByViewer: (user, _args, { loaders }) => loaders.blockedByViewer.load(user.id),
+  autoStatusEnabled: (user, _args, context) => (isSelf(user, context) ? user.autoStatusEnabled : null),
+  async status(user, _args, context) {
+    // Status is for the person and the people on their close friends list only.
+    const visible = isSelf(user, context) || (await context.loaders.viewerIsCloseFriendOf.load(user.id));
+    return visible ? context.loaders.statusByUserId.load(user.id) : null;
+  },
+};

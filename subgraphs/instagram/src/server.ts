@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'graphql';
+import { createSubgraph, type EventStream, type Logger, type SqlClient, type Subgraph } from '@igt/common';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import * as schema from './db/schema.js';
+import { seedDemoData } from './db/seed.js';
+import type { Context } from './context.js';
+import { createLoaders } from './loaders.js';
+import { createRelationshipPublisher } from './relationships.js';
+import { resolvers } from './resolvers/index.js';
+
+export const typeDefs = parse(readFileSync(new URL('../../../schema/instagram.graphql', import.meta.url), 'utf8'));
+
+export interface InstagramOptions {
+  sql: SqlClient;
+  /** Where relationship changes are published for Messaging. */
+  events: EventStream;
+  logger: Logger;
+  jwtSecret: string;
+  jwtTtlSeconds: number;
+  gatewaySecret: string;
+  /** Load the demo people into an empty database (default true). */
+  seed?: boolean;
+}
+
+/** Builds the Instagram subgraph: applies migrations, seeds an empty database, publishes pending relationship changes. */
+export async function createInstagramSubgraph(options: InstagramOptions): Promise<Subgraph> {
+  const { sql, events, logger, jwtSecret, jwtTtlSeconds, gatewaySecret, seed = true } = options;
+  await sql.migrate({ migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)), service: 'instagram' });
+  const db = sql.db(schema);
+  if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo people');
+  const relationships = createRelationshipPublisher(db, events, logger);
+  await relationships.flush();
+  return createSubgraph<Context>({
+    name: 'instagram',
+    typeDefs,
+    resolvers: resolvers as GraphQLResolverMap<Context>,
+    gatewaySecret,
+    logger,
+    checkReady: async () => {
+      await Promise.all([sql.ping(), events.ping()]);
+    },
+    createContext: (request) => ({
+      ...request,
+      db,
+      loaders: createLoaders(db, request.viewer ? Number(request.viewer.id) : null),
+      auth: { jwtSecret, jwtTtlSeconds },
+      relationships,
+    }),
+  });
+}

@@ -1,0 +1,36 @@
+import { badUserInput, notFound, parseId, reload, requireViewer } from '@igt/common';
+import type { Context } from './context.js';
+import type { ConversationModel, MessageModel } from './models.js';
+
+/**
+ * One of the viewer's conversations for a mutation. Someone else's is NOT_FOUND, exactly like one that does not
+ * exist, so a mutation cannot be used to probe which conversations exist.
+ */
+export async function viewersConversation(context: Context, conversationId: string): Promise<ConversationModel> {
+  requireViewer(context);
+  const conversation = await context.loaders.conversationById.load(parseId(conversationId, 'conversationId'));
+  if (!conversation) throw notFound(`You have no conversation with id ${conversationId}.`);
+  return conversation;
+}
+
+/** A message in one of the viewer's conversations, for a mutation; anything else is NOT_FOUND. */
+export async function viewersMessage(context: Context, messageId: string): Promise<MessageModel> {
+  requireViewer(context);
+  const message = await context.loaders.messageById.load(parseId(messageId, 'messageId'));
+  if (!message) throw notFound(`There is no message with id ${messageId} in your conversations.`);
+  return message;
+}
+
+/** Re-reads a conversation after a change (the request's loaders may hold the old side). */
+export function reloadConversation({ loaders }: Context, id: number): Promise<ConversationModel> {
+  loaders.unreadCountByConversationId.clear(id);
+  return reload(loaders.conversationById, id, 'conversation');
+}
+
+/** A non-negative message id for the subscription's `after` (0 replays everything). */
+export function parseAfter(value: string | number | null | undefined): number | null {
+  if (value === null || value === undefined) return null;
+  const text = String(value);
+  if (!/^\d{1,15}$/.test(text)) throw badUserInput(`\`after\` must be a message id, got ${JSON.stringify(text.slice(0, 40))}.`, 'after');
+  return Number(text);
+}

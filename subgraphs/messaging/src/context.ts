@@ -1,0 +1,23 @@
+import type { PubSub, SubgraphContext } from '@igt/common';
+import type * as schema from './db/schema.js';
+import type { DirectMessageStreams } from './directMessages.js';
+import type { KnownUsers } from './knownUsers.js';
+import type { Loaders } from './loaders.js';
+import type { RelationshipProjection } from './relationships.js';
+
+/** Per-request (or per-subscription) context of the Messaging subgraph. */
+export interface Context extends SubgraphContext<typeof schema, Loaders> {
+  /** Where committed messages are announced to live subscribers. */
+  pubsub: PubSub;
+  /** The follows/blocks projection; caught up before every send and MessageAction resolution. */
+  relationships: RelationshipProjection;
+  /** Which user ids name real accounts (Messaging cannot read Instagram's users). */
+  people: KnownUsers;
+  /** Opens the live streams behind `directMessageReceived`. */
+  directMessages: DirectMessageStreams;
+  /**
+   * Replaces `loaders` with fresh ones. A subscription's context lives as long as the subscription, so it renews them
+   * for every event: no event sees what an earlier one cached.
+   */
+  renewLoaders(): void;
+}

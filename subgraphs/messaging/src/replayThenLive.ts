@@ -1,0 +1,148 @@
+/**
+ * One live notification: an item, its id, and the id of the item that came just before it in the same ordered log
+ * (null for the first). The previous id is what lets a listener notice that it missed something.
+ */
+export interface LiveEvent<T> {
+  id: number;
+  previousId: number | null;
+  item: T;
+}
+
+/** Where a replay-then-live stream reads its log and hears its announcements. */
+export interface ReplayThenLiveOptions<T> {
+  /**
+   * Starts listening and calls `push` for every event published from now on, in any order, possibly twice. Resolves
+   * once listening, with the function that stops it.
+   */
+  listen(push: (event: LiveEvent<T>) => void): Promise<() => Promise<void>>;
+  /** Committed items with an id greater than `afterId`, in id order, at most `limit`. The source of truth. */
+  fetchAfter(afterId: number, limit: number): Promise<T[]>;
+  /** The id of the newest committed item (0 for none): where a live-only stream starts. */
+  head(): Promise<number>;
+  idOf(item: T): number;
+  /** Replay everything after this id first; null for live items only. */
+  after: number | null;
+  /** Items read per query while replaying. */
+  pageSize?: number;
+  /** Events held while the consumer is slow; past this the buffer is dropped and refilled from `fetchAfter`. */
+  maxBuffered?: number;
+  /** Called once when the stream ends, however it ends. */
+  onClose?: () => void;
+}
+
+/**
+ * An ordered stream of items with no gap and no duplicate across a reconnect: listen first (buffering), then replay
+ * from the log everything after `after`, then deliver buffered and live events, skipping ids already delivered.
+ *
+ * It relies on one property of the log: an item is published only after it is committed, and items are committed in
+ * id order. So when an event arrives whose `previousId` is the last id delivered, nothing is missing and the event is
+ * delivered as it is; otherwise (events published out of order, a dropped buffer, a client's arbitrary `after`) the
+ * missing part is read back from the log, which is complete up to that event.
+ *
+ * Written as a hand-rolled iterator rather than an async generator because a generator cannot be returned while it
+ * is waiting for the next event: the client leaving must release the listener at once.
+ */
+export async function replayThenLive<T>(options: ReplayThenLiveOptions<T>): Promise<AsyncIterableIterator<T>> {
+  const { listen, fetchAfter, head, idOf, after, pageSize = 200, maxBuffered = 1_000, onClose } = options;
+  const buffer: LiveEvent<T>[] = [];
+  let overflowed = false;
+  let closed = false;
+  let wake: (() => void) | null = null;
+
+  const stopListening = await listen((event) => {
+    if (closed) return;
+    if (buffer.length >= maxBuffered) {
+      buffer.length = 0;
+      overflowed = true;
+    } else {
+      buffer.push(event);
+    }
+    wake?.();
+  });
+
+  // Where a live-only stream starts is fixed now, right after listening, not at the consumer's first read: an item
+  // committed in between is announced to the listener and must count as live.
+  let start: number;
+  try {
+    start = after ?? (await head());
+  } catch (error) {
+    await stopListening();
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      closed = true;
+      wake?.();
+      try {
+        await stopListening();
+      } finally {
+        onClose?.();
+      }
+    })());
+
+  async function* produce(): AsyncGenerator<T, void, undefined> {
+    let last = start;
+
+    async function* fill(): AsyncGenerator<T, void, undefined> {
+      for (;;) {
+        const items = await fetchAfter(last, pageSize);
+        for (const item of items) {
+          if (closed) return;
+          last = idOf(item);
+          yield item;
+        }
+        if (items.length < pageSize) return;
+      }
+    }
+
+    if (after !== null) yield* fill();
+    while (!closed) {
+      if (overflowed) {
+        overflowed = false;
+        yield* fill();
+        continue;
+      }
+      const event = buffer.shift();
+      if (!event) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = null;
+        continue;
+      }
+      if (event.id <= last) continue;
+      if ((event.previousId ?? 0) === last) {
+        last = event.id;
+        yield event.item;
+      } else {
+        yield* fill();
+      }
+    }
+  }
+
+  const items = produce();
+  const done = (): IteratorResult<T> => ({ done: true, value: undefined });
+  const iterator: AsyncIterableIterator<T> = {
+    async next() {
+      if (closed) return done();
+      try {
+        const result = await items.next();
+        if (result.done) await close();
+        return closed ? done() : result;
+      } catch (error) {
+        await close();
+        throw error;
+      }
+    },
+    async return() {
+      await close();
+      return done();
+    },
+    async throw(error?: unknown) {
+      await close();
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
+}

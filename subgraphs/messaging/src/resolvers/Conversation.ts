@@ -1,0 +1,40 @@
+import { decodeIdCursor, encodeCursor, pageSize, tryParseId } from '@igt/common';
+import type { ConversationResolvers } from '../generated/resolvers-types.js';
+import type { MessageConnectionModel } from '../models.js';
+
+export const Conversation: ConversationResolvers = {
+  __resolveReference: (reference, { loaders }) => {
+    const id = tryParseId(reference.id);
+    return id === null ? null : loaders.conversationById.load(id);
+  },
+  inbox: () => 'INSTAGRAM',
+  folder: (conversation) => conversation.side.folder,
+  // Both people are on the conversation row itself, which the conversation loader already read: no query at all.
+  participants: (conversation) => [{ id: String(conversation.userLowId) }, { id: String(conversation.userHighId) }],
+
+  async messages(conversation, args, { loaders }): Promise<MessageConnectionModel> {
+    const size = pageSize(args.last, 'last');
+    const before = decodeIdCursor('message', args.before, 'before');
+    const newestFirst = await loaders.messagePage.load({ conversationId: conversation.id, size, before });
+    const page = newestFirst.slice(0, size).reverse();
+    for (const message of page) loaders.messageById.prime(message.id, message);
+    const edges = page.map((node) => ({ cursor: encodeCursor('message', String(node.id)), node }));
+    return {
+      edges,
+      pageInfo: {
+        hasPreviousPage: newestFirst.length > size,
+        // `before` came from a message of this conversation, and messages are never deleted: newer ones exist.
+        hasNextPage: before !== null,
+        startCursor: edges[0]?.cursor ?? null,
+        endCursor: edges.at(-1)?.cursor ?? null,
+      },
+    };
+  },
+
+  lastMessage: ({ side }, _args, { loaders }) => (side.lastMessageId === null ? null : loaders.messageById.load(side.lastMessageId)),
+  unreadCount: (conversation, _args, { loaders }) => loaders.unreadCountByConversationId.load(conversation.id),
+  async lastActivityAt({ side, createdAt }, _args, { loaders }) {
+    const last = side.lastMessageId === null ? null : await loaders.messageById.load(side.lastMessageId);
+    return (last?.sentAt ?? createdAt).toISOString();
+  },
+};

@@ -1,0 +1,200 @@
+import { and, eq, or, sql } from 'drizzle-orm';
+import { badUserInput, codedError, ErrorCode, forbidden, isUniqueViolation, notFound, parseId, requireViewer } from '@igt/common';
+import { blocks, follows, messages, participants, reactions } from '../db/schema.js';
+import type { MutationResolvers } from '../generated/resolvers-types.js';
+import type { Context } from '../context.js';
+import type { MessageModel, SendDirectMessagePayloadModel } from '../models.js';
+import { reloadConversation, viewersConversation, viewersMessage } from '../access.js';
+import { deliverMessage, findByIdempotencyKey } from '../mailbox.js';
+import { publishDelivery } from '../directMessages.js';
+
+/** Longest message, in characters (code points, as Postgres counts them). */
+export const MAX_MESSAGE_LENGTH = 1000;
+/** Longest idempotency key a client may choose. */
+export const MAX_IDEMPOTENCY_KEY_LENGTH = 100;
+/** Longest reaction, in code points: one emoji can be several (skin tone, ZWJ sequences). */
+const MAX_EMOJI_LENGTH = 16;
+
+function validateText(text: string): string {
+  const length = [...text].length;
+  if (length > MAX_MESSAGE_LENGTH) {
+    throw codedError(ErrorCode.MessageTooLong, `\`text\` must be at most ${MAX_MESSAGE_LENGTH} characters, got ${length}.`, {
+      argument: 'input.text',
+      maxLength: MAX_MESSAGE_LENGTH,
+    });
+  }
+  if (!text.trim()) throw badUserInput('`text` must not be empty or only whitespace.', 'input.text');
+  return text;
+}
+
+function validateIdempotencyKey(key: string | null | undefined): string | null {
+  if (key === null || key === undefined) return null;
+  if (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+    throw badUserInput(`\`idempotencyKey\` must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters, got ${key.length}.`, 'input.idempotencyKey');
+  }
+  return key;
+}
+
+/** Answers a retried send with the first message, provided the key was first used for the same recipient. */
+async function replayFirstSend(context: Context, first: MessageModel, recipientId: number): Promise<SendDirectMessagePayloadModel> {
+  const conversation = await reloadConversation(context, first.conversationId);
+  if (conversation.userLowId !== recipientId && conversation.userHighId !== recipientId) {
+    throw codedError(ErrorCode.Conflict, 'This `idempotencyKey` was already used for a message to someone else.', {
+      argument: 'input.idempotencyKey',
+    });
+  }
+  context.loaders.messageById.prime(first.id, first);
+  return { message: first, conversation };
+}
+
+async function isBlockedEitherWay({ db }: Context, a: number, b: number): Promise<boolean> {
+  const [row] = await db
+    .select({ blockerId: blocks.blockerId })
+    .from(blocks)
+    .where(or(and(eq(blocks.blockerId, a), eq(blocks.blockedId, b)), and(eq(blocks.blockerId, b), eq(blocks.blockedId, a))))
+    .limit(1);
+  return row !== undefined;
+}
+
+export const Mutation: MutationResolvers = {
+  async sendDirectMessage(_parent, { input }, context) {
+    const senderId = requireViewer(context);
+    const recipientId = parseId(input.recipientId, 'input.recipientId');
+    if (recipientId === senderId) throw badUserInput('You cannot send a message to yourself.', 'input.recipientId');
+    const text = validateText(input.text);
+    const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
+    const source = input.source ?? 'INSTAGRAM';
+    const { db, loaders, people, pubsub, logger } = context;
+
+    // A follow or block Instagram has acknowledged must count for this very send.
+    await context.relationships.catchUp();
+    if (idempotencyKey !== null) {
+      const first = await findByIdempotencyKey(db, senderId, idempotencyKey);
+      if (first) return replayFirstSend(context, first, recipientId);
+    }
+    if (!(await people.exists(recipientId))) throw notFound(`No user has id ${input.recipientId}.`);
+    if (await isBlockedEitherWay(context, senderId, recipientId)) {
+      throw codedError(ErrorCode.RecipientBlocked, 'You cannot message this person.', { argument: 'input.recipientId' });
+    }
+    await people.remember([senderId]);
+
+    let delivery;
+    try {
+      delivery = await db.transaction((tx) =>
+        deliverMessage(tx, {
+          senderId,
+          recipientId,
+          text,
+          source,
+          idempotencyKey,
+          // A first message lands in Primary only for someone who follows the sender; otherwise it is a request.
+          async folderForNewConversation(tx) {
+            const [follow] = await tx
+              .select({ followerId: follows.followerId })
+              .from(follows)
+              .where(and(eq(follows.followerId, recipientId), eq(follows.followeeId, senderId)))
+              .limit(1);
+            return follow ? 'PRIMARY' : 'REQUESTS';
+          },
+        }),
+      );
+    } catch (error) {
+      // The mailbox lock serialises one sender's sends, so this only happens if that ever changes; stay correct.
+      const first = idempotencyKey !== null && isUniqueViolation(error) ? await findByIdempotencyKey(db, senderId, idempotencyKey) : null;
+      if (first) return replayFirstSend(context, first, recipientId);
+      throw error;
+    }
+    if (delivery.kind === 'duplicate') return replayFirstSend(context, delivery.message, recipientId);
+
+    // Committed first, announced second: a subscriber that misses the announcement replays it from the database.
+    await publishDelivery(pubsub, delivery, logger);
+    loaders.messageById.prime(delivery.message.id, delivery.message);
+    return { message: delivery.message, conversation: await reloadConversation(context, delivery.conversation.id) };
+  },
+
+  async markConversationSeen(_parent, { conversationId }, context) {
+    const conversation = await viewersConversation(context, conversationId);
+    await context.db
+      .update(participants)
+      // greatest() ignores nulls, and never moves the mark backwards.
+      .set({ lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})` })
+      .where(and(eq(participants.conversationId, conversation.id), eq(participants.userId, conversation.side.userId)));
+    return reloadConversation(context, conversation.id);
+  },
+
+  async reactToMessage(_parent, { messageId, emoji }, context) {
+    const viewerId = requireViewer(context);
+    const message = await viewersMessage(context, messageId);
+    if (emoji === null || emoji === undefined) {
+      await context.db.delete(reactions).where(and(eq(reactions.messageId, message.id), eq(reactions.userId, viewerId)));
+    } else {
+      const value = emoji.trim();
+      if (!value || [...value].length > MAX_EMOJI_LENGTH || /\s/.test(value)) {
+        throw badUserInput(`\`emoji\` must be one emoji (1–${MAX_EMOJI_LENGTH} characters, no spaces).`, 'emoji');
+      }
+      if (message.unsent) throw badUserInput('You cannot react to a message that was unsent.', 'messageId');
+      await context.db
+        .insert(reactions)
+        .values({ messageId: message.id, userId: viewerId, emoji: value })
+        .onConflictDoUpdate({ target: [reactions.messageId, reactions.userId], set: { emoji: value, reactedAt: new Date() } });
+    }
+    context.loaders.reactionsByMessageId.clear(message.id);
+    return message;
+  },
+
+  async unsendMessage(_parent, { messageId }, context) {
+    const viewerId = requireViewer(context);
+    const message = await viewersMessage(context, messageId);
+    if (message.senderId !== viewerId) throw forbidden('Only the sender can unsend a message.');
+    if (message.unsent) return message;
+    const unsent = await context.db.transaction(async (tx) => {
+      // The text is erased from storage, not just hidden; reactions go with it.
+      const [row] = await tx
+        .update(messages)
+        .set({ text: '', unsent: true, unsentAt: new Date() })
+        .where(eq(messages.id, message.id))
+        .returning();
+      await tx.delete(reactions).where(eq(reactions.messageId, message.id));
+      return row!;
+    });
+    context.loaders.messageById.clear(message.id).prime(message.id, unsent);
+    context.loaders.reactionsByMessageId.clear(message.id);
+    return unsent;
+  },
+
+  async moveConversation(_parent, { conversationId, folder }, context) {
+    const conversation = await viewersConversation(context, conversationId);
+    // Requests are what other people start; a person files conversations into Primary or General.
+    if (folder === 'REQUESTS') throw badUserInput('A conversation can be moved to PRIMARY or GENERAL, not REQUESTS.', 'folder');
+    await context.db
+      .update(participants)
+      .set({ folder, declined: false })
+      .where(and(eq(participants.conversationId, conversation.id), eq(participants.userId, conversation.side.userId)));
+    return reloadConversation(context, conversation.id);
+  },
+
+  async acceptMessageRequest(_parent, { conversationId }, context) {
+    const conversation = await viewersConversation(context, conversationId);
+    const { folder, declined } = conversation.side;
+    if (folder === 'PRIMARY' && !declined) return conversation;
+    if (folder !== 'REQUESTS') throw badUserInput('This conversation is not a message request.', 'conversationId');
+    await context.db
+      .update(participants)
+      .set({ folder: 'PRIMARY', declined: false })
+      .where(and(eq(participants.conversationId, conversation.id), eq(participants.userId, conversation.side.userId)));
+    return reloadConversation(context, conversation.id);
+  },
+
+  async declineMessageRequest(_parent, { conversationId }, context) {
+    const conversation = await viewersConversation(context, conversationId);
+    if (conversation.side.folder !== 'REQUESTS') {
+      throw badUserInput('Only a message request can be declined.', 'conversationId');
+    }
+    await context.db
+      .update(participants)
+      .set({ declined: true })
+      .where(and(eq(participants.conversationId, conversation.id), eq(participants.userId, conversation.side.userId)));
+    context.loaders.conversationById.clear(conversation.id);
+    return String(conversation.id);
+  },
+};

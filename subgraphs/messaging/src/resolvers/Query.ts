@@ -1,0 +1,38 @@
+import { and, desc, eq, isNotNull, lt } from 'drizzle-orm';
+import { decodeIdCursor, encodeCursor, forwardConnection, pageSize, tryParseId } from '@igt/common';
+import { conversations, participants } from '../db/schema.js';
+import type { QueryResolvers } from '../generated/resolvers-types.js';
+import { requireViewer } from '@igt/common';
+
+export const Query: QueryResolvers = {
+  async inbox(_parent, { folder, first, after }, context) {
+    const viewerId = requireViewer(context);
+    const size = pageSize(first);
+    // The cursor is the conversation's newest message id: ids only grow, so a page boundary never moves.
+    const before = decodeIdCursor('inbox', after);
+    await context.people.remember([viewerId]);
+    const rows = await context.db
+      .select({ conversation: conversations, side: participants })
+      .from(participants)
+      .innerJoin(conversations, eq(conversations.id, participants.conversationId))
+      .where(
+        and(
+          eq(participants.userId, viewerId),
+          eq(participants.folder, folder),
+          eq(participants.declined, false),
+          isNotNull(participants.lastMessageId),
+          before === null ? undefined : lt(participants.lastMessageId, before),
+        ),
+      )
+      .orderBy(desc(participants.lastMessageId))
+      .limit(size + 1);
+    const models = rows.map(({ conversation, side }) => ({ ...conversation, side }));
+    for (const model of models) context.loaders.conversationById.prime(model.id, model);
+    return forwardConnection(models, size, (model) => encodeCursor('inbox', String(model.side.lastMessageId)), before !== null);
+  },
+
+  async conversation(_parent, { id }, { viewer, loaders }) {
+    const conversationId = tryParseId(id);
+    return viewer && conversationId !== null ? loaders.conversationById.load(conversationId) : null;
+  },
+};

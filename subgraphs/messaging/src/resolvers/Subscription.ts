@@ -1,0 +1,22 @@
+import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
+import type { Context } from '../context.js';
+import type { MessageModel } from '../models.js';
+import { requireViewer } from '@igt/common';
+import { parseAfter } from '../access.js';
+
+export const Subscription: SubscriptionResolvers = {
+  directMessageReceived: {
+    async subscribe(_parent, { after }, context) {
+      const viewerId = requireViewer(context);
+      const afterId = parseAfter(after);
+      // Someone subscribing to their inbox is a real account (the gateway vouched for them): make them reachable.
+      await context.people.remember([viewerId]);
+      return context.directMessages.open(viewerId, afterId);
+    },
+    // Runs once per event, before the event's fields resolve.
+    resolve(message: MessageModel, _args: unknown, context: Context) {
+      context.renewLoaders();
+      return message;
+    },
+  },
+};

@@ -1,0 +1,10 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
+import { Conversation } from './Conversation.js';
+import { Message } from './Message.js';
+import { MessageAction } from './MessageAction.js';
+import { Mutation } from './Mutation.js';
+import { Query } from './Query.js';
+import { Reaction } from './Reaction.js';
+import { Subscription } from './Subscription.js';
+
+export const resolvers: Resolvers = { Query, Mutation, Subscription, Conversation, Message, MessageAction, Reaction };

@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'graphql';
+import { catchUpPeriodically, createMetrics, createSubgraph, instrumentPubSub, type EventStream, type Logger, type PubSub, type SqlClient, type Subgraph } from '@igt/common';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import * as schema from './db/schema.js';
+import { seedDemoData } from './db/seed.js';
+import type { Context } from './context.js';
+import { createDirectMessageStreams } from './directMessages.js';
+import { createKnownUsers } from './knownUsers.js';
+import { createLoaders } from './loaders.js';
+import { createRelationshipProjection } from './relationships.js';
+import { resolvers } from './resolvers/index.js';
+
+/** The Messaging subgraph's SDL, read from schema/messaging.graphql (the source of truth). */
+export const typeDefs = parse(readFileSync(new URL('../../../schema/messaging.graphql', import.meta.url), 'utf8'));
+
+/** What the Messaging subgraph runs on; only the entry point reads the environment. */
+export interface MessagingOptions {
+  sql: SqlClient;
+  /** Where new messages are announced to live subscribers. */
+  pubsub: PubSub;
+  /** Where Instagram publishes relationship changes; Messaging keeps its own projection of them. */
+  events: EventStream;
+  logger: Logger;
+  gatewaySecret: string;
+  /** Load the demo conversations into an empty database (default true). */
+  seed?: boolean;
+  /**
+   * Also catch up with the relationships stream every this many milliseconds (default 5000; 0 turns it off). Sends
+   * catch up on their own; this keeps the stored position fresh so that a restart has little to replay.
+   */
+  catchUpIntervalMs?: number;
+}
+
+/** The Messaging subgraph, with a handle on the work it does besides answering requests. */
+export interface MessagingSubgraph extends Subgraph {
+  /** Stops the periodic catch-up and ends every live subscription. `stop()` does this too. */
+  stopBackgroundWork(): Promise<void>;
+}
+
+/**
+ * Builds the Messaging subgraph: applies migrations, catches up with Instagram's relationships stream, seeds an empty
+ * database, and serves queries, mutations and (over graphql-ws, for the gateway) the new-message subscription.
+ */
+export async function createMessagingSubgraph(options: MessagingOptions): Promise<MessagingSubgraph> {
+  const { sql, events, logger, gatewaySecret, seed = true, catchUpIntervalMs = 5_000 } = options;
+  const metrics = createMetrics('messaging');
+  const pubsub = instrumentPubSub(options.pubsub, metrics);
+  await sql.migrate({ migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)), service: 'messaging' });
+  const db = sql.db(schema);
+  const relationships = createRelationshipProjection(db, events, logger);
+  await relationships.catchUp();
+  if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo conversations');
+  const people = createKnownUsers(db);
+  const directMessages = createDirectMessageStreams(db, pubsub, logger);
+
+  const stopCatchingUp = catchUpPeriodically(relationships, catchUpIntervalMs, logger, 'relationship changes');
+
+  const subgraph = await createSubgraph<Context>({
+    name: 'messaging',
+    typeDefs,
+    resolvers: resolvers as GraphQLResolverMap<Context>,
+    gatewaySecret,
+    logger,
+    subscriptions: true,
+    metrics,
+    checkReady: async () => {
+      await Promise.all([sql.ping(), pubsub.ping(), events.ping()]);
+    },
+    createContext: (request) => {
+      const viewerId = request.viewer ? Number(request.viewer.id) : null;
+      const services = { relationships, people };
+      const context: Context = {
+        ...request,
+        db,
+        loaders: createLoaders(db, viewerId, services),
+        pubsub,
+        relationships,
+        people,
+        directMessages,
+        renewLoaders() {
+          context.loaders = createLoaders(db, viewerId, services);
+        },
+      };
+      return context;
+    },
+  });
+
+  const stopBackgroundWork = async () => {
+    stopCatchingUp();
+    await directMessages.closeAll();
+  };
+  return {
+    ...subgraph,
+    stopBackgroundWork,
+    async stop() {
+      await subgraph.stop();
+      await stopBackgroundWork();
+    },
+  };
+}

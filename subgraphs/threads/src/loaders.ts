@@ -1,0 +1,152 @@
+import DataLoader from 'dataloader';
+import { and, asc, desc, eq, getTableColumns, gt, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { membershipLoader as membership, rowLoader, type Db } from '@igt/common';
+import { notBlockedBy } from './blocks.js';
+import * as schema from './db/schema.js';
+import type { ProfileModel, ThreadModel } from './models.js';
+
+const { blocks, profiles, threads, likes, profileFollows } = schema;
+
+/** Which page of a per-owner thread list to load: `size + 1` rows past `after` (the extra one tells "more"). */
+export interface ThreadPageKey {
+  ownerId: number;
+  size: number;
+  after: number | null;
+}
+
+/** How one kind of per-owner list is read: which column names the owner, and in which direction it runs. */
+interface ThreadListSpec {
+  owner: AnyPgColumn;
+  ownerOf: (row: ThreadModel) => number | null;
+  /** Newest first (profile pages) or oldest first (replies). */
+  newestFirst: boolean;
+  /** Extra conditions, e.g. "top-level only". */
+  where?: SQL | undefined;
+  /** Runs before each batch: brings what `where` depends on up to date. */
+  before?: (() => Promise<void>) | undefined;
+}
+
+/**
+ * Loads pages of several owners' lists (several profiles' threads, several threads' replies) in one statement per
+ * distinct (size, after): each owner's rows are ranked with a window function and cut at `size + 1`. So a list of
+ * profiles that each show their threads costs one query, not one per profile.
+ */
+function threadPages(db: Db<typeof schema>, spec: ThreadListSpec) {
+  return new DataLoader<ThreadPageKey, ThreadModel[], string>(
+    async (keys) => {
+      await spec.before?.();
+      const groups = new Map<string, { size: number; after: number | null; ownerIds: number[] }>();
+      for (const { ownerId, size, after } of keys) {
+        const groupKey = `${size}:${after ?? ''}`;
+        const group = groups.get(groupKey) ?? { size, after, ownerIds: [] };
+        group.ownerIds.push(ownerId);
+        groups.set(groupKey, group);
+      }
+      const pages = new Map<string, ThreadModel[]>();
+      for (const [groupKey, { size, after, ownerIds }] of groups) {
+        const order = spec.newestFirst ? sql`${threads.id} desc` : sql`${threads.id} asc`;
+        const ranked = db
+          .select({
+            ...getTableColumns(threads),
+            rank: sql<number>`row_number() over (partition by ${spec.owner} order by ${order})`.as('rank'),
+          })
+          .from(threads)
+          .where(
+            and(
+              inArray(spec.owner, ownerIds),
+              spec.where,
+              after === null ? undefined : spec.newestFirst ? lt(threads.id, after) : gt(threads.id, after),
+            ),
+          )
+          .as('ranked');
+        const rows = await db
+          .select()
+          .from(ranked)
+          .where(lte(ranked.rank, size + 1))
+          .orderBy(spec.newestFirst ? desc(ranked.id) : asc(ranked.id));
+        for (const { rank: _rank, ...row } of rows) {
+          const key = `${spec.ownerOf(row)}:${groupKey}`;
+          pages.set(key, [...(pages.get(key) ?? []), row]);
+        }
+      }
+      return keys.map(({ ownerId, size, after }) => pages.get(`${ownerId}:${size}:${after ?? ''}`) ?? []);
+    },
+    { cacheKeyFn: ({ ownerId, size, after }) => `${ownerId}:${size}:${after ?? ''}` },
+  );
+}
+
+/**
+ * Creates the DataLoaders of one request; never shared between requests. `catchUpBlocks` brings the blocks projection
+ * up to date (at most once per request); every loader that reads blocks awaits it first.
+ */
+export function createLoaders(db: Db<typeof schema>, viewerId: number | null, catchUpBlocks: () => Promise<void>) {
+  // Nobody can block an anonymous viewer, so their requests never wait for the projection.
+  const before = viewerId === null ? undefined : catchUpBlocks;
+  const visibleAuthor = notBlockedBy(threads.authorId, viewerId, db);
+  return {
+    profileById: rowLoader<number, ProfileModel>((ids) => db.select().from(profiles).where(inArray(profiles.id, ids)), (row) => row.id),
+    /** Any thread by id, whoever wrote it: mutations tell "hidden from you" (FORBIDDEN) from "missing" (NOT_FOUND). */
+    threadById: rowLoader<number, ThreadModel>((ids) => db.select().from(threads).where(inArray(threads.id, ids)), (row) => row.id),
+    /** A page of a profile's top-level threads, newest first; empty to a viewer the owner has blocked. */
+    threadsByAuthor: threadPages(db, {
+      owner: threads.authorId,
+      ownerOf: (row) => row.authorId,
+      newestFirst: true,
+      where: and(eq(threads.isReply, false), visibleAuthor),
+      before,
+    }),
+    /** A page of a thread's replies, oldest first, leaving out replies by people who blocked the viewer. */
+    repliesByThread: threadPages(db, {
+      owner: threads.replyToId,
+      ownerOf: (row) => row.replyToId,
+      newestFirst: false,
+      where: visibleAuthor,
+      before,
+    }),
+    /** The person (by Instagram user id) has blocked the viewer on Instagram, so Threads hides them from the viewer. */
+    hasBlockedViewer: membership(viewerId, async (viewer, ids) => {
+      await catchUpBlocks();
+      return (
+        await db
+          .select({ id: blocks.blockerId })
+          .from(blocks)
+          .where(and(eq(blocks.blockedId, viewer), inArray(blocks.blockerId, ids)))
+      ).map((row) => row.id);
+    }),
+    /** The viewer likes the thread. */
+    likedByViewer: membership(viewerId, async (viewer, ids) =>
+      (
+        await db
+          .select({ id: likes.threadId })
+          .from(likes)
+          .where(and(eq(likes.profileId, viewer), inArray(likes.threadId, ids)))
+      ).map((row) => row.id),
+    ),
+    /** The viewer follows the profile on Threads. */
+    followedByViewer: membership(viewerId, async (viewer, ids) =>
+      (
+        await db
+          .select({ id: profileFollows.followeeId })
+          .from(profileFollows)
+          .where(and(eq(profileFollows.followerId, viewer), inArray(profileFollows.followeeId, ids)))
+      ).map((row) => row.id),
+    ),
+  };
+}
+
+/** The DataLoaders of one request. */
+export type Loaders = ReturnType<typeof createLoaders>;
+
+/** A thread the viewer may see: it exists and its author has not blocked the viewer. Null otherwise. */
+export async function visibleThread(loaders: Loaders, id: number): Promise<ThreadModel | null> {
+  const thread = await loaders.threadById.load(id);
+  if (!thread) return null;
+  return (await loaders.hasBlockedViewer.load(thread.authorId)) ? null : thread;
+}
+
+/** A profile the viewer may see: it exists and its owner has not blocked the viewer. Null otherwise. */
+export async function visibleProfile(loaders: Loaders, id: number): Promise<ProfileModel | null> {
+  const [profile, hidden] = await Promise.all([loaders.profileById.load(id), loaders.hasBlockedViewer.load(id)]);
+  return profile && !hidden ? profile : null;
+}

@@ -1,0 +1,18 @@
+import { tryParseId } from '@igt/common';
+import type { ProfileResolvers } from '../generated/resolvers-types.js';
+import { visibleProfile } from '../loaders.js';
+import { messageActionFor } from '../models.js';
+import { ownedThreadPage } from '../threadPages.js';
+
+export const Profile: ProfileResolvers = {
+  __resolveReference: (reference, { loaders }) => {
+    const id = tryParseId(reference.id);
+    return id === null ? null : visibleProfile(loaders, id);
+  },
+  // Only the key: Instagram resolves the rest of the account through federation.
+  user: (profile) => ({ id: String(profile.id) }),
+  followedByViewer: (profile, _args, { loaders }) => loaders.followedByViewer.load(profile.id),
+  threads: (profile, args, { loaders }) => ownedThreadPage(loaders, loaders.threadsByAuthor, 'threads', profile.id, args),
+  messageAction: (profile) => messageActionFor(profile.id),
+  joinedAt: (profile) => profile.createdAt.toISOString(),
+};

@@ -1,0 +1,53 @@
+import { and, desc, eq, inArray, lt, or } from 'drizzle-orm';
+import { tryParseId } from '@igt/common';
+import { notBlockedBy } from '../blocks.js';
+import { profileFollows, profiles, threads } from '../db/schema.js';
+import type { QueryResolvers } from '../generated/resolvers-types.js';
+import { visibleThread } from '../loaders.js';
+import { pageArgs, threadConnection } from '../threadPages.js';
+
+export const Query: QueryResolvers = {
+  async profile(_parent, { username }, { viewer, db, loaders, catchUpBlocks }) {
+    const viewerId = viewer ? Number(viewer.id) : null;
+    if (viewerId !== null) await catchUpBlocks();
+    const [row] = await db
+      .select()
+      .from(profiles)
+      // Someone who blocked the viewer on Instagram is invisible to them on Threads too.
+      .where(and(eq(profiles.username, username.trim().toLowerCase()), notBlockedBy(profiles.id, viewerId, db)))
+      .limit(1);
+    if (!row) return null;
+    loaders.profileById.prime(row.id, row);
+    return row;
+  },
+
+  thread(_parent, { id }, { loaders }) {
+    const threadId = tryParseId(id);
+    return threadId === null ? null : visibleThread(loaders, threadId);
+  },
+
+  async feed(_parent, args, { viewer, db, loaders, catchUpBlocks }) {
+    const { size, after } = pageArgs('feed', args);
+    if (!viewer) return threadConnection(loaders, 'feed', [], size, after);
+    const viewerId = Number(viewer.id);
+    await catchUpBlocks();
+    const followees = db
+      .select({ id: profileFollows.followeeId })
+      .from(profileFollows)
+      .where(eq(profileFollows.followerId, viewerId));
+    const rows = await db
+      .select()
+      .from(threads)
+      .where(
+        and(
+          eq(threads.isReply, false),
+          or(eq(threads.authorId, viewerId), inArray(threads.authorId, followees)),
+          notBlockedBy(threads.authorId, viewerId, db),
+          after === null ? undefined : lt(threads.id, after),
+        ),
+      )
+      .orderBy(desc(threads.id))
+      .limit(size + 1);
+    return threadConnection(loaders, 'feed', rows, size, after);
+  },
+};

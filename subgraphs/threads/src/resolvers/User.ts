@@ -1,0 +1,12 @@
+import { tryParseId } from '@igt/common';
+import type { UserResolvers } from '../generated/resolvers-types.js';
+import { visibleProfile } from '../loaders.js';
+
+export const User: UserResolvers = {
+  // Threads only knows the key; Instagram owns every other field.
+  __resolveReference: (reference) => reference,
+  threadsProfile: (user, _args, { loaders }) => {
+    const id = tryParseId(user.id);
+    return id === null ? null : visibleProfile(loaders, id);
+  },
+};
