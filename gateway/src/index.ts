@@ -1,0 +1,19 @@
+/** Runs the gateway on its own, in front of subgraphs at the configured URLs. */
+import { createLogger, runUntilSignalled } from '@igt/common';
+import { loadConfig } from './config.js';
+import { createGateway } from './server.js';
+
+const config = loadConfig();
+const logger = createLogger('gateway', config.LOG_LEVEL);
+await runUntilSignalled(logger, async () => {
+  const gateway = await createGateway({
+    subgraphUrls: { instagram: config.INSTAGRAM_URL, threads: config.THREADS_URL, messaging: config.MESSAGING_URL },
+    jwtSecret: config.JWT_SECRET,
+    gatewaySecret: config.GATEWAY_SECRET,
+    introspection: config.INTROSPECTION,
+    corsOrigins: config.CORS_ORIGINS,
+    logger,
+  });
+  await gateway.listen(config.GATEWAY_PORT);
+  return gateway;
+});

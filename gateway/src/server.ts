@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import {
+  createErrorFormatter,
+  createMetrics,
+  observabilityPlugin,
+  operationalRoutes,
+  graphqlHandler,
+  listen,
+  router,
+  viewerFromAuthorization,
+  withCors,
+  type HttpService,
+  type Logger,
+  REQUEST_ID_HEADER,
+} from '@igt/common';
+import { createGatewayContext, type GatewayContext } from './context.js';
+import { operationLimits } from './limits.js';
+import { SubgraphDataSource } from './datasource.js';
+import { SubscriptionExecutor } from './subscriptions.js';
+import { serveWebSocket } from './websocket.js';
+
+/** The committed supergraph, composed from schema/*.graphql by `npm run compose`. */
+export const SUPERGRAPH_PATH = new URL('../../schema/supergraph.graphql', import.meta.url);
+
+export interface GatewayOptions {
+  /** Subgraph name → its `/graphql` URL. */
+  subgraphUrls: Record<string, string>;
+  jwtSecret: string;
+  gatewaySecret: string;
+  /** Introspection and the Apollo Sandbox landing page (default on). */
+  introspection?: boolean;
+  logger: Logger;
+  /** Supergraph SDL; the committed one by default. */
+  supergraphSdl?: string;
+  /** How often WebSocket clients are pinged (default 12 s); one that misses a pong is dropped. */
+  keepAliveMs?: number;
+  /** Browser origins allowed to call the gateway (default `*`). */
+  corsOrigins?: '*' | string[];
+}
+
+export interface Gateway {
+  listen(port: number, host?: string): Promise<HttpService>;
+  /** Closes WebSockets (1001), finishes in-flight requests and stops. */
+  stop(): Promise<void>;
+}
+
+/** Refuses subscriptions over HTTP with a pointer to the WebSocket endpoint. */
+const subscriptionsOverWebSocketOnly = {
+  async requestDidStart() {
+    return {
+      async didResolveOperation({ operation }: { operation?: { operation: string } | null }) {
+        if (operation?.operation === 'subscription') {
+          throw new GraphQLError(
+            'Subscriptions are served over WebSocket (graphql-ws protocol) at ws://<gateway host>/graphql, not over HTTP.',
+            { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+          );
+        }
+      },
+    };
+  },
+};
+
+/** Builds the gateway: Apollo Server + Apollo Gateway over HTTP, graphql-ws subscriptions on the same path. */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const { subgraphUrls, jwtSecret, gatewaySecret, introspection = true, logger } = options;
+  const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8');
+  const metrics = createMetrics('gateway');
+  const dataSources = new Map<string, SubgraphDataSource>();
+  // Apollo Gateway reports usage data to Apollo unless this is set; this graph sends nothing out unless told to
+  // (set APOLLO_TELEMETRY_DISABLED=false to opt in).
+  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  const gateway = new ApolloGateway({
+    supergraphSdl,
+    buildService: ({ name, url }) => {
+      const source = new SubgraphDataSource(name, subgraphUrls[name] ?? url!, metrics);
+      dataSources.set(name, source);
+      return source;
+    },
+  });
+  const limits = operationLimits<GatewayContext>({ introspection });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    validationRules: limits.validationRules,
+    introspection,
+    includeStacktraceInErrorResponses: false,
+    // Shutdown is ours: runUntilSignalled stops every service in order.
+    stopOnTerminationSignals: false,
+    formatError: createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error')),
+    plugins: [
+      ...limits.plugins,
+      observabilityPlugin<GatewayContext>(metrics, logger),
+      subscriptionsOverWebSocketOnly,
+      introspection
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false }, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
+    ],
+  });
+  let apiSchema: GraphQLSchema | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
+    apiSchema = schema;
+  });
+  await apollo.start();
+  const executor = new SubscriptionExecutor(supergraphSdl, Object.fromEntries(dataSources), logger, metrics);
+
+  const contextFor = async (req: IncomingMessage): Promise<GatewayContext> => {
+    const viewer = await viewerFromAuthorization(req.headers.authorization, jwtSecret).catch((error: unknown) => {
+      if (error instanceof GraphQLError) {
+        throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 401 } } });
+      }
+      throw error;
+    });
+    const incomingId = req.headers[REQUEST_ID_HEADER];
+    return createGatewayContext(viewer, gatewaySecret, typeof incomingId === 'string' && /^[\w-]{8,64}$/.test(incomingId) ? incomingId : undefined);
+  };
+
+  let http: HttpService | undefined;
+  let sockets: ReturnType<typeof serveWebSocket> | undefined;
+  let stopping = false;
+
+  // The gateway can serve when every subgraph answers.
+  const routes = operationalRoutes({
+    metrics,
+    isStopping: () => stopping,
+    checkReady: async () => {
+      const checks = await Promise.all(
+        Object.entries(subgraphUrls).map(async ([name, url]) => {
+          const ok = await fetch(new URL('/health/live', url), { signal: AbortSignal.timeout(2_000) })
+            .then((response) => response.ok)
+            .catch(() => false);
+          return [name, ok ? 'ok' : 'unavailable'] as const;
+        }),
+      );
+      return { ready: checks.every(([, state]) => state === 'ok'), details: { subgraphs: Object.fromEntries(checks) } };
+    },
+  });
+
+  return {
+    async listen(port, host) {
+      const graphql = withCors(graphqlHandler(apollo, contextFor), options.corsOrigins ?? '*');
+      const handler = router(
+        {
+          '/': graphql,
+          '/graphql': graphql,
+          ...routes,
+        },
+        (error) => logger.error({ err: error }, 'request failed'),
+      );
+      http = await listen(handler, port, host);
+      sockets = serveWebSocket({
+        server: http.server,
+        schema: apiSchema!,
+        apollo,
+        executor,
+        validationRules: limits.validationRules,
+        subgraphUrls,
+        jwtSecret,
+        gatewaySecret,
+        metrics,
+        ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
+      });
+      logger.info({ url: `${http.url}/graphql` }, 'gateway listening');
+      return http;
+    },
+    async stop() {
+      stopping = true;
+      await sockets?.close();
+      await http?.close();
+      await apollo.stop();
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { buildOperationContext, executeQueryPlan, type ServiceMap } from '@apollo/gateway';
+import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
+import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
+import { createClient, type Client } from 'graphql-ws';
+import { GraphQLError, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
+import WebSocket from 'ws';
+import { GATEWAY_ASSERTION_PARAM, type Logger, type Metrics } from '@igt/common';
+import type { GatewayContext } from './context.js';
+
+/** Code of the error a subscriber gets when the subgraph feeding its subscription goes away: resubscribe with `after`. */
+export const SUBGRAPH_UNAVAILABLE = 'SUBGRAPH_UNAVAILABLE';
+
+/** The subgraph connections of one client's WebSocket: one lazy graphql-ws client per subgraph, closed with it. */
+export class UpstreamConnections {
+  private readonly clients = new Map<string, Client>();
+
+  constructor(
+    private readonly urls: Record<string, string>,
+    private readonly context: GatewayContext,
+  ) {}
+
+  /** The graphql-ws client for `subgraph`, connected on first use and closed when its last subscription ends. */
+  client(subgraph: string): Client {
+    let client = this.clients.get(subgraph);
+    if (client) return client;
+    const url = this.urls[subgraph];
+    if (!url) throw new Error(`No URL configured for subgraph "${subgraph}"`);
+    client = createClient({
+      url: url.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      lazy: true,
+      lazyCloseTimeout: 0,
+      retryAttempts: 0,
+      keepAlive: 10_000,
+      connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await this.context.assertion() }),
+    });
+    this.clients.set(subgraph, client);
+    return client;
+  }
+
+  /** Closes every subgraph connection (the client left). */
+  async dispose(): Promise<void> {
+    const clients = [...this.clients.values()];
+    this.clients.clear();
+    await Promise.all(clients.map((client) => client.dispose()));
+  }
+}
+
+interface Planned {
+  node: SubscriptionNode;
+  operationContext: ReturnType<typeof buildOperationContext>;
+}
+
+/**
+ * Executes subscriptions the way the gateway executes queries. `@apollo/gateway` refuses plans of kind
+ * `Subscription`, so this plans the operation with the same federation query planner, runs the plan's `primary`
+ * fetch as a graphql-ws subscription to the owning subgraph, and completes each event by running the whole plan
+ * through the gateway's executor with the primary fetch answered by the event: fields other subgraphs own (e.g.
+ * `sender { username }`) resolve exactly as they would in a query.
+ */
+export class SubscriptionExecutor {
+  private readonly planner: QueryPlanner;
+  private readonly apiSchema: Schema;
+  private readonly supergraphSchema: GraphQLSchema;
+  private readonly apiGraphQLSchema: GraphQLSchema;
+
+  constructor(
+    supergraphSdl: string,
+    private readonly serviceMap: ServiceMap,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    const supergraph = Supergraph.build(supergraphSdl);
+    this.planner = new QueryPlanner(supergraph);
+    this.apiSchema = supergraph.apiSchema();
+    this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
+    this.apiGraphQLSchema = this.apiSchema.toGraphQLJSSchema();
+  }
+
+  private plan(document: DocumentNode, operationName: string | null | undefined): Planned {
+    const operation = operationFromDocument(this.apiSchema, document, { operationName: operationName ?? undefined });
+    const plan = this.planner.buildQueryPlan(operation);
+    if (plan.node?.kind !== 'Subscription') throw new Error('Expected a subscription plan');
+    const operationContext = buildOperationContext({
+      schema: this.apiGraphQLSchema,
+      operationDocument: document,
+      operationName: operationName ?? undefined,
+    });
+    return { node: plan.node, operationContext };
+  }
+
+  /**
+   * Runs one subscription; ends when the subgraph completes or fails, or when the caller returns the iterator. A
+   * hand-written iterator rather than an async generator: a generator's `return()` waits for the pending upstream
+   * event, so a client leaving a quiet subscription would keep its upstream subscription open.
+   */
+  subscribe(
+    document: DocumentNode,
+    variables: Record<string, unknown>,
+    operationName: string | null | undefined,
+    context: GatewayContext,
+    upstream: UpstreamConnections,
+  ): AsyncIterableIterator<ExecutionResult> {
+    const { node, operationContext } = this.plan(document, operationName);
+    const primary = node.primary;
+    const primaryVariables = Object.fromEntries(
+      (primary.variableUsages ?? []).filter((name) => variables[name] !== undefined).map((name) => [name, variables[name]]),
+    );
+    const events = upstream.client(primary.serviceName).iterate({ query: primary.operation, variables: primaryVariables });
+    let finished = false;
+    const done = { done: true, value: undefined } as const;
+    this.metrics.activeSubscriptions.inc();
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      this.metrics.activeSubscriptions.dec();
+    };
+    const iterator: AsyncIterableIterator<ExecutionResult> = {
+      next: async () => {
+        if (finished) return done;
+        try {
+          const result = await events.next();
+          if (result.done || finished) {
+            finish();
+            return done;
+          }
+          const event = result.value;
+          if (!event.data) return { done: false, value: { errors: (event.errors ?? []).map(toGraphQLError) } };
+          return { done: false, value: await this.complete(node, event, variables, operationContext, context) };
+        } catch (error) {
+          if (finished) return done;
+          finish();
+          this.logger.warn({ subgraph: primary.serviceName, reason: describe(error) }, 'subscription upstream ended with an error');
+          return { done: false, value: { errors: upstreamFailure(error, primary.serviceName) } };
+        }
+      },
+      return: async () => {
+        finish();
+        await events.return?.(undefined);
+        return done;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  /** Completes one event: the plan runs with its primary fetch answered by the event's data. */
+  private async complete(
+    node: SubscriptionNode,
+    event: FormattedExecutionResult<Record<string, unknown>, unknown>,
+    variables: Record<string, unknown>,
+    operationContext: Planned['operationContext'],
+    context: GatewayContext,
+  ): Promise<ExecutionResult> {
+    const primary: FetchNode = node.primary;
+    const owner = this.serviceMap[primary.serviceName];
+    const serviceMap: ServiceMap = {
+      ...this.serviceMap,
+      [primary.serviceName]: {
+        process: (options) =>
+          options.request.query === primary.operation
+            ? Promise.resolve({ data: event.data as Record<string, unknown> })
+            : owner!.process(options),
+      },
+    };
+    const plan: QueryPlan = {
+      kind: 'QueryPlan',
+      node: node.rest ? { kind: 'Sequence', nodes: [primary, node.rest] } : primary,
+    };
+    // executeQueryPlan reads only these parts of Apollo Server's request context.
+    const requestContext = { request: { variables }, context, logger: this.logger, metrics: {} } as unknown as Parameters<
+      typeof executeQueryPlan
+    >[2];
+    const result = await executeQueryPlan(plan, serviceMap, requestContext, operationContext, this.supergraphSchema, this.apiSchema);
+    const errors = [...(event.errors ?? []).map(toGraphQLError), ...(result.errors ?? [])];
+    return { data: result.data ?? null, ...(errors.length ? { errors } : {}) };
+  }
+}
+
+function toGraphQLError(error: { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }): GraphQLError {
+  return new GraphQLError(error.message, { path: error.path, extensions: error.extensions });
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  if (error && typeof error === 'object' && 'code' in error) return `socket closed with ${String((error as { code: unknown }).code)}`;
+  return String(error);
+}
+
+/** Turns a failed upstream subscription into errors a client can act on. */
+function upstreamFailure(error: unknown, subgraph: string): GraphQLError[] {
+  // graphql-ws rejects with the subgraph's GraphQL errors when it refuses the subscription (e.g. UNAUTHENTICATED).
+  if (Array.isArray(error) && error.every((item) => item && typeof item.message === 'string')) {
+    return error.map(toGraphQLError);
+  }
+  return [
+    new GraphQLError(
+      `The ${subgraph} service is unavailable, so this subscription has ended. Subscribe again, passing the id of the last message you received as \`after\` to get everything since.`,
+      { extensions: { code: SUBGRAPH_UNAVAILABLE, subgraph } },
+    ),
+  ];
+}

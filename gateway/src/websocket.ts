@@ -1,0 +1,125 @@
+import type { Server } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { getOperationAST, GraphQLError, print, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { viewerFromAuthorization, type Metrics } from '@igt/common';
+import { createGatewayContext, type GatewayContext } from './context.js';
+import { UpstreamConnections, type SubscriptionExecutor } from './subscriptions.js';
+
+export interface WebSocketOptions {
+  server: Server;
+  schema: GraphQLSchema;
+  apollo: ApolloServer<GatewayContext>;
+  executor: SubscriptionExecutor;
+  /** Extra validation (operation limits), as over HTTP. */
+  validationRules: ValidationRule[];
+  subgraphUrls: Record<string, string>;
+  jwtSecret: string;
+  gatewaySecret: string;
+  metrics: Metrics;
+  /** How often idle sockets are pinged; a socket that misses a pong is closed. */
+  keepAliveMs?: number;
+}
+
+/** The context of one WebSocket connection: the viewer, and its connections to subgraphs. */
+interface SocketContext extends GatewayContext {
+  upstream: UpstreamConnections;
+}
+
+type ConnectionExtra = {
+  context?: SocketContext;
+};
+
+/** Reads `Authorization` from graphql-ws connectionParams whatever its case (Apollo Sandbox sends its headers there). */
+function authorizationParam(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
+  const entry = Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'authorization');
+  return typeof entry?.[1] === 'string' ? entry[1] : undefined;
+}
+
+/**
+ * Serves GraphQL over WebSocket (graphql-ws) on the gateway's `/graphql`: subscriptions through the
+ * SubscriptionExecutor, queries and mutations through Apollo Server like HTTP ones.
+ */
+export function serveWebSocket(options: WebSocketOptions) {
+  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, keepAliveMs = 12_000 } = options;
+  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const alive = new WeakMap<WebSocket, boolean>();
+  wss.on('connection', (socket) => {
+    metrics.openWebSockets.inc();
+    socket.once('close', () => metrics.openWebSockets.dec());
+    alive.set(socket, true);
+    socket.on('pong', () => alive.set(socket, true));
+  });
+  const heartbeat = setInterval(() => {
+    for (const socket of wss.clients) {
+      if (!alive.get(socket)) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, keepAliveMs);
+  heartbeat.unref();
+
+  const disposable = useServer<Record<string, unknown>, ConnectionExtra>(
+    {
+      schema,
+      validate: (schema, document) => validate(schema, document, [...specifiedRules, ...validationRules]),
+      onConnect: async (ctx) => {
+        try {
+          const viewer = await viewerFromAuthorization(authorizationParam(ctx.connectionParams), jwtSecret);
+          const context = createGatewayContext(viewer, gatewaySecret);
+          ctx.extra.context = Object.assign(context, { upstream: new UpstreamConnections(subgraphUrls, context) });
+          return true;
+        } catch (error) {
+          const reason = error instanceof GraphQLError ? error.message : 'Unauthorized';
+          ctx.extra.socket.close(CloseCode.Unauthorized, reason.slice(0, 120));
+          return false;
+        }
+      },
+      context: (ctx) => ctx.extra.context!,
+      execute: async (args) => {
+        const operation = getOperationAST(args.document, args.operationName);
+        const response = await apollo.executeOperation(
+          {
+            query: print(args.document),
+            variables: (args.variableValues ?? {}) as Record<string, unknown>,
+            ...(args.operationName ? { operationName: args.operationName } : {}),
+          },
+          { contextValue: args.contextValue as GatewayContext },
+        );
+        if (response.body.kind !== 'single') {
+          return { errors: [new GraphQLError(`Incremental delivery is not supported for ${operation?.operation ?? 'this operation'} over WebSocket.`)] };
+        }
+        return response.body.singleResult as never;
+      },
+      subscribe: (args) => {
+        const context = args.contextValue as SocketContext;
+        const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+        return executor.subscribe(args.document, variables, args.operationName, context, context.upstream);
+      },
+      // The client left: close its subgraph subscriptions too.
+      onClose: async (ctx) => {
+        await ctx.extra.context?.upstream.dispose();
+      },
+    },
+    wss,
+  );
+
+  return {
+    wss,
+    /** Active WebSocket connections. */
+    get connectionCount() {
+      return wss.clients.size;
+    },
+    /** Closes every socket with 1001 (going away) so clients reconnect elsewhere, then stops. */
+    async close() {
+      clearInterval(heartbeat);
+      for (const socket of wss.clients) socket.close(1001, 'Gateway is shutting down');
+      await disposable.dispose();
+    },
+  };
+}
