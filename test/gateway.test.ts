@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@igt/common';
+import { createGateway } from '@igt/gateway';
+import { loadConfig } from '@igt/gateway/config';
+import { expectError, ok, startStack, TEST_GATEWAY_SECRET, TEST_JWT_SECRET, type TestStack } from './harness.js';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('gateway HTTP endpoint', () => {
+  it('should show the Apollo Sandbox landing page to a browser on / and /graphql', async () => {
+    for (const path of ['/', '/graphql']) {
+      const response = await fetch(new URL(path, stack.gatewayUrl), { headers: { accept: 'text/html' } });
+      expect(response.status).toBe(200);
+      const html = await response.text();
+      expect(html).toContain('sandbox');
+    }
+  });
+
+  it('should answer /health with 200 once every subgraph answers', async () => {
+    const response = await fetch(new URL('/health', stack.gatewayUrl));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok', subgraphs: { instagram: 'ok', threads: 'ok', messaging: 'ok' } });
+  });
+
+  it('should let browsers on other origins call it (Apollo Sandbox, web apps), without credentials', async () => {
+    const preflight = await fetch(stack.gatewayUrl, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://studio.apollographql.com',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type, authorization',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-headers')).toBe('content-type, authorization');
+    expect(preflight.headers.get('access-control-allow-credentials')).toBeNull();
+    const response = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { origin: 'https://app.example.com', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(response.headers.get('access-control-allow-origin')).toBe('*');
+    expect(response.headers.get('access-control-expose-headers')).toBe('x-request-id');
+  });
+
+  it('should allow introspection by default', async () => {
+    const result = ok(await stack.query('{ __schema { queryType { name } } __type(name: "Profile") { fields { name } } }'));
+    expect(result.__schema.queryType.name).toBe('Query');
+    expect(result.__type.fields.map((f: { name: string }) => f.name)).toContain('messageAction');
+  });
+
+  it('should turn introspection and the Sandbox off, and limit CORS to listed origins, when configured', async () => {
+    const config = loadConfig({ INTROSPECTION: 'false' });
+    const gateway = await createGateway({
+      subgraphUrls: {
+        instagram: stack.subgraphUrls.instagram,
+        threads: stack.subgraphUrls.threads,
+        messaging: stack.subgraphUrls.messaging,
+      },
+      jwtSecret: TEST_JWT_SECRET,
+      gatewaySecret: TEST_GATEWAY_SECRET,
+      introspection: config.INTROSPECTION,
+      corsOrigins: ['https://app.example.com'],
+      logger: createLogger('test', 'silent'),
+    });
+    const http = await gateway.listen(0, '127.0.0.1');
+    try {
+      const response = await fetch(`${http.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }),
+      });
+      const body = (await response.json()) as { errors?: { message: string }[] };
+      expect(body.errors?.[0]?.message).toMatch(/introspection/i);
+      const page = await fetch(`${http.url}/`, { headers: { accept: 'text/html' } });
+      expect(await page.text()).not.toMatch(/sandbox/i);
+      const query = await fetch(`${http.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ user(username: "alice") { username } }' }),
+      });
+      expect(await query.json()).toEqual({ data: { user: { username: 'alice' } } });
+      const cors = async (origin: string) =>
+        (await fetch(`${http.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } })).headers;
+      expect((await cors('https://app.example.com')).get('access-control-allow-origin')).toBe('https://app.example.com');
+      expect((await cors('https://evil.example')).get('access-control-allow-origin')).toBeNull();
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it('should point a subscription sent over HTTP to the WebSocket endpoint', async () => {
+    const result = await stack.query('subscription { directMessageReceived { id } }', {}, { token: await stack.login('alice') });
+    expectError(result, 'BAD_REQUEST');
+    expect(result.errors?.[0]?.message).toMatch(/ws:\/\//);
+  });
+
+  it('should give coded errors for malformed requests without leaking internals', async () => {
+    expectError(await stack.query('{ viewer { nope } }'), 'GRAPHQL_VALIDATION_FAILED');
+    expectError(await stack.query('{ viewer { '), 'GRAPHQL_PARSE_FAILED');
+    const response = await fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    expect(response.status).toBe(400);
+    const oversized = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ viewer { id } } # ${'x'.repeat(1_100_000)}` }),
+    });
+    expect(oversized.status).toBe(413);
+  });
+});
+
+describe('operation limits', () => {
+  it('should refuse an operation nested too deeply, before any subgraph is asked', async () => {
+    const deep = `{ viewer { followers { edges { node { followers { edges { node { followers { edges { node { followers { edges { node { username } } } } } } } } } } } } } }`;
+    const before = stack.sqlStatements();
+    const result = await stack.query(deep);
+    expect(result.errors?.[0]?.message).toMatch(/depth/i);
+    expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(result.data).toBeUndefined();
+    expect(stack.sqlStatements()).toBe(before);
+  });
+
+  it('should refuse too many aliases', async () => {
+    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: user(username: "alice") { id }`).join(' ');
+    const result = await stack.query(`{ ${aliases} }`);
+    expect(result.errors?.[0]?.message).toMatch(/alias/i);
+  });
+
+  it('should apply the same limits to operations over WebSocket', async () => {
+    const deep = `subscription { directMessageReceived { sender { threadsProfile { threads { edges { node { replies { edges { node { author { user { followers { edges { node { id } } } } } } } } } } } } } } }`;
+    const client = stack.wsClient(await stack.login('alice'));
+    const error = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: deep }, { next: () => {}, error: resolve, complete: () => resolve(undefined) });
+    });
+    expect(JSON.stringify(error)).toMatch(/depth/i);
+  });
+
+  it('should still serve the deepest operations real clients send', async () => {
+    const token = await stack.login('alice');
+    ok(
+      await stack.query(
+        `{ inbox(first: 5) { edges { node { participants { username threadsProfile { username } }
+            messages(last: 5) { edges { node { text sender { username } reactions { emoji user { username } } seenBy { username } } } } } } } }`,
+        {},
+        { token },
+      ),
+    );
+  });
+});
+
+describe('configuration', () => {
+  it('should name the variable and what was expected when a value is bad', () => {
+    expect(() => loadConfig({ GATEWAY_PORT: 'abc' })).toThrow(/GATEWAY_PORT: expected an integer from 0 to 65535, got "abc"/);
+    expect(() => loadConfig({ INSTAGRAM_URL: 'ftp://x' })).toThrow(/INSTAGRAM_URL/);
+    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: expected a secret of at least 32 characters/);
+  });
+
+  it('should read CORS_ORIGINS as * or a list of origins', () => {
+    expect(loadConfig({}).CORS_ORIGINS).toBe('*');
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).CORS_ORIGINS).toEqual(['https://a.example', 'http://localhost:3000']);
+    expect(() => loadConfig({ CORS_ORIGINS: 'not an origin' })).toThrow(/CORS_ORIGINS: expected \* or a comma-separated list/);
+  });
+
+  it('should refuse the development secrets when NODE_ENV=production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: must be set[\s\S]*GATEWAY_SECRET: must be set/);
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), GATEWAY_SECRET: 'g'.repeat(40) });
+    expect(config.JWT_SECRET).toBe('j'.repeat(40));
+  });
+
+  it('should load the demo people by default except in production, where they must be asked for', () => {
+    const secrets = { JWT_SECRET: 'j'.repeat(40), GATEWAY_SECRET: 'g'.repeat(40) };
+    expect(loadConfig({}).SEED_DEMO_DATA).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'production', ...secrets }).SEED_DEMO_DATA).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', SEED_DEMO_DATA: 'true', ...secrets }).SEED_DEMO_DATA).toBe(true);
+    expect(() => loadConfig({ SEED_DEMO_DATA: 'yes' })).toThrow(/SEED_DEMO_DATA: expected true or false/);
+  });
+});

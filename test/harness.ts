@@ -1,0 +1,256 @@
+import { expect } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { createClient as createWsClient, type Client } from 'graphql-ws';
+import { createClient as createRedisClient } from 'redis';
+import WebSocket from 'ws';
+import { DEMO_PASSWORD } from '@igt/common';
+import { startStack as runStack, type Stack } from '../scripts/stack.js';
+
+export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-0123456789';
+export const TEST_GATEWAY_SECRET = 'test-gateway-secret-that-is-long-enough-0123456789';
+
+export interface GraphQLResponse<T = any> {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [key: string]: unknown } }[];
+}
+
+export interface TestUser {
+  id: string;
+  username: string;
+  token: string;
+}
+
+export interface TestStack extends Stack {
+  /** Sends a GraphQL request to the gateway over HTTP. */
+  query<T = any>(document: string, variables?: Record<string, unknown>, options?: { token?: string | undefined; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  /** Signs a demo person in (password `demo-password`) and returns their token. */
+  login(username: string): Promise<string>;
+  /** Signs up a fresh person with a unique username starting with `prefix`. */
+  signUp(prefix?: string): Promise<TestUser>;
+  /** SQL statements run by all subgraphs so far. */
+  sqlStatements(): number;
+  /** Closes every graphql-ws client opened so far. */
+  closeClients(): Promise<void>;
+  /** A graphql-ws client to the gateway, closed with the stack. */
+  wsClient(token?: string, options?: Partial<Parameters<typeof createWsClient>[0]>): Client;
+  /** Stops everything (once; later calls wait for the first). */
+  close(): Promise<void>;
+}
+
+/** A throwaway PostgreSQL database for one stack when DATABASE_URL is set; dropped on close. */
+async function freshDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `igt_test_${randomBytes(6).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const client = new pg.Client({ connectionString: baseUrl });
+      await client.connect();
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.end();
+    },
+  };
+}
+
+/** Removes the keys a test stack left in Redis (its relationships stream). */
+async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
+  const client = createRedisClient({ url });
+  await client.connect();
+  try {
+    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) {
+      if (keys.length) await client.del(keys);
+    }
+  } finally {
+    await client.quit();
+  }
+}
+
+/**
+ * Starts the three subgraphs and the gateway in this process on free ports: embedded in-memory PGlite by default,
+ * a fresh PostgreSQL database when DATABASE_URL is set, Redis (with a unique prefix) when REDIS_URL is set.
+ */
+export async function startStack(options: { redis?: boolean; seed?: boolean; logs?: string[] } = {}): Promise<TestStack> {
+  const database = process.env.DATABASE_URL ? await freshDatabase(process.env.DATABASE_URL) : undefined;
+  const redisUrl = options.redis === false ? undefined : process.env.REDIS_URL || undefined;
+  let statements = 0;
+  const redisPrefix = `igt-test-${randomBytes(4).toString('hex')}:`;
+  const stack = await runStack({
+    databaseUrl: database?.url,
+    redisUrl,
+    redisPrefix,
+    ports: { gateway: 0, instagram: 0, threads: 0, messaging: 0 },
+    host: '127.0.0.1',
+    jwtSecret: TEST_JWT_SECRET,
+    gatewaySecret: TEST_GATEWAY_SECRET,
+    jwtTtlSeconds: 3600,
+    introspection: true,
+    keepAliveMs: 1_000,
+    // Background work would add statements to the per-request counts tests assert on.
+    catchUpIntervalMs: 0,
+    logLevel: options.logs ? 'info' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
+    ...(options.logs ? { logDestination: { write: (line: string) => void options.logs!.push(line) } } : {}),
+    onQuery: () => {
+      statements += 1;
+    },
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  });
+  const clients: Client[] = [];
+  let closing: Promise<void> | undefined;
+  const tokens = new Map<string, string>();
+
+  const query: TestStack['query'] = async (document, variables, { token, headers = {} } = {}) => {
+    const response = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      body: JSON.stringify({ query: document, variables }),
+    });
+    return (await response.json()) as GraphQLResponse;
+  };
+
+  return {
+    ...stack,
+    query,
+    async login(username) {
+      const cached = tokens.get(username);
+      if (cached) return cached;
+      const result = await query<{ login: { token: string } }>(
+        'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
+        { u: username, p: DEMO_PASSWORD },
+      );
+      const token = result.data?.login.token;
+      if (!token) throw new Error(`login ${username} failed: ${JSON.stringify(result.errors)}`);
+      tokens.set(username, token);
+      return token;
+    },
+    async signUp(prefix = 'user') {
+      const username = `${prefix}_${randomBytes(4).toString('hex')}`.slice(0, 30);
+      const result = await query<{ signUp: { token: string; user: { id: string } } }>(
+        'mutation ($u: String!) { signUp(username: $u, password: "correct horse battery", fullName: "Test Person") { token user { id } } }',
+        { u: username },
+      );
+      if (!result.data) throw new Error(`signUp failed: ${JSON.stringify(result.errors)}`);
+      return { id: result.data.signUp.user.id, username, token: result.data.signUp.token };
+    },
+    sqlStatements: () => statements,
+    wsClient(token, clientOptions = {}) {
+      const client = createWsClient({
+        url: stack.gatewayUrl.replace(/^http/, 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: token ? { Authorization: `Bearer ${token}` } : {},
+        ...clientOptions,
+      });
+      clients.push(client);
+      return client;
+    },
+    async closeClients() {
+      await Promise.all(clients.splice(0).map((client) => client.dispose()));
+    },
+    close: () =>
+      (closing ??= (async () => {
+        await Promise.all(clients.map((client) => client.dispose()));
+        await stack.stop();
+        await database?.drop();
+        if (redisUrl) await deleteRedisKeys(redisUrl, redisPrefix);
+      })()),
+  };
+}
+
+/** The data of a response that must have succeeded; fails the test with the errors otherwise. */
+export function ok<T>(result: GraphQLResponse<T>): T {
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+  return result.data as T;
+}
+
+/** Asserts the response failed with `code` (and, when given, names `argument`). */
+export function expectError(result: GraphQLResponse, code: string, argument?: string): void {
+  expect(result.errors?.[0]?.extensions?.code, JSON.stringify(result.errors)).toBe(code);
+  if (argument) expect(result.errors?.[0]?.extensions?.argument).toBe(argument);
+}
+
+/** A live subscription under test: what it received so far, and ways to wait for more. */
+export interface Subscription<T = any> {
+  events: T[];
+  errors: { message: string; extensions?: Record<string, unknown> }[];
+  completed: boolean;
+  /** Resolves once `count` events have arrived (fails after `timeoutMs`). */
+  waitFor(count: number, timeoutMs?: number): Promise<T[]>;
+  /** Resolves once the subscription ended, with an error or completion. */
+  ended(timeoutMs?: number): Promise<void>;
+  unsubscribe(): void;
+}
+
+/** Starts a subscription on a graphql-ws client and records what arrives. */
+export function subscribe<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}): Subscription<T> {
+  const events: T[] = [];
+  const errors: Subscription['errors'] = [];
+  let completed = false;
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((waiter) => waiter());
+  const until = (done: () => boolean, what: string, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      if (done()) return resolve();
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`timed out waiting for ${what}; got ${events.length} events, errors ${JSON.stringify(errors)}`));
+      }, timeoutMs);
+      const check = () => {
+        if (!done()) return;
+        clearTimeout(timer);
+        waiters.delete(check);
+        resolve();
+      };
+      waiters.add(check);
+    });
+  const unsubscribe = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (result) => {
+        if (result.errors) errors.push(...(result.errors as Subscription['errors']));
+        if (result.data) events.push(result.data as T);
+        notify();
+      },
+      error: (error) => {
+        errors.push(
+          ...(Array.isArray(error)
+            ? error
+            : [{ message: error instanceof Error ? error.message : `closed: ${(error as { code?: number }).code}`, extensions: { closeCode: (error as { code?: number }).code } }]),
+        );
+        completed = true;
+        notify();
+      },
+      complete: () => {
+        completed = true;
+        notify();
+      },
+    },
+  );
+  return {
+    events,
+    errors,
+    get completed() {
+      return completed;
+    },
+    async waitFor(count, timeoutMs = 10_000) {
+      await until(() => events.length >= count, `${count} events`, timeoutMs);
+      return events;
+    },
+    ended: (timeoutMs = 10_000) => until(() => completed, 'the end of the subscription', timeoutMs),
+    unsubscribe,
+  };
+}
+
+/** Polls `condition` until it holds (fails after `timeoutMs`); for effects that happen asynchronously. */
+export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition did not hold in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * Scale-out: every service as a process of its own, as a deployment runs them, with Messaging and the gateway twice.
+ * Gateway A talks to Messaging 1 only and gateway B to Messaging 2 only; all share one PostgreSQL database and one
+ * Redis. A DM sent through A must reach a subscriber on B: stored by Messaging 1, announced over Redis, delivered by
+ * Messaging 2. Needs DATABASE_URL and REDIS_URL (the processes refuse to run on their own without them).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import pg from 'pg';
+import { createClient as createRedisClient } from 'redis';
+import { createClient as createWsClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_PASSWORD } from '@igt/common';
+import { eventually, ok, subscribe, type GraphQLResponse, type Subscription } from './harness.js';
+
+const ROOT = new URL('../', import.meta.url);
+const START_TIMEOUT_MS = 90_000;
+const STOP_TIMEOUT_MS = 15_000;
+
+/** One service running as a child process, with the tail of what it logged (shown when something goes wrong). */
+interface ServiceProcess {
+  name: string;
+  port: number;
+  child: ChildProcess;
+  output: string[];
+  /** Resolves with the exit code (or the signal's name) once the process has ended. */
+  exited: Promise<number | string>;
+}
+
+/** A port nobody listens on right now (the OS picks it; it is released again before the service takes it). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Runs `entry` (a service's src/index.ts) with plain Node plus tsx, resolving workspace packages to their sources. */
+function startService(name: string, entry: string, port: number, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', entry], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  const keep = (chunk: Buffer) => {
+    output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    output.splice(0, Math.max(0, output.length - 40));
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  return { name, port, child, output, exited };
+}
+
+const describeOutput = (service: ServiceProcess) => `${service.name} logged:\n  ${service.output.join('\n  ')}`;
+
+/** Resolves once the service answers 200 on /health/ready; fails early, with its logs, if it exits first. */
+async function ready(service: ServiceProcess, timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitedWith: number | string | undefined;
+  void service.exited.then((code) => (exitedWith = code));
+  for (;;) {
+    if (exitedWith !== undefined) throw new Error(`${service.name} exited with ${exitedWith} before it was ready\n${describeOutput(service)}`);
+    const status = await fetch(`http://127.0.0.1:${service.port}/health/ready`, { signal: AbortSignal.timeout(2_000) })
+      .then((response) => response.status)
+      .catch(() => 0);
+    if (status === 200) return;
+    if (Date.now() > deadline) throw new Error(`${service.name} was not ready after ${timeoutMs} ms (last status ${status})\n${describeOutput(service)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** Sends SIGTERM and waits for the exit (SIGKILL after `STOP_TIMEOUT_MS`); resolves with the exit code or signal. */
+async function stop(service: ServiceProcess): Promise<number | string> {
+  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGTERM');
+  const timer = setTimeout(() => service.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  try {
+    return await service.exited;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function query<T = any>(gatewayPort: number, document: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>> {
+  const response = await fetch(`http://127.0.0.1:${gatewayPort}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ query: document, variables }),
+  });
+  return (await response.json()) as GraphQLResponse<T>;
+}
+
+async function login(gatewayPort: number, username: string): Promise<string> {
+  const result = await query<{ login: { token: string } }>(
+    gatewayPort,
+    'mutation Login($username: String!, $password: String!) { login(username: $username, password: $password) { token } }',
+    { username, password: DEMO_PASSWORD },
+  );
+  return ok(result).login.token;
+}
+
+const SEND = `#graphql
+  mutation Send($text: String!) { sendDirectMessage(input: { recipientId: "2", text: $text }) { message { id text } } }`;
+
+const NEW_MESSAGES = `#graphql
+  subscription NewMessages { directMessageReceived { id text sender { username } } }`;
+
+interface Received {
+  directMessageReceived: { id: string; text: string; sender: { username: string } };
+}
+
+describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out: services as separate processes', () => {
+  const baseDatabaseUrl = process.env.DATABASE_URL!;
+  const redisUrl = process.env.REDIS_URL!;
+  const suffix = randomBytes(5).toString('hex');
+  const databaseName = `igt_scale_${suffix}`;
+  const redisPrefix = `igt-scale-${suffix}:`;
+  const services: ServiceProcess[] = [];
+  const clients: Client[] = [];
+  let gatewayA: ServiceProcess;
+  let gatewayB: ServiceProcess;
+  let databaseCreated = false;
+
+  const admin = async <T>(run: (client: pg.Client) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: baseDatabaseUrl });
+    await client.connect();
+    try {
+      return await run(client);
+    } finally {
+      await client.end();
+    }
+  };
+
+  // A vitest worker that dies must not leave services behind.
+  const killAll = () => services.forEach((service) => service.child.kill('SIGKILL'));
+
+  beforeAll(async () => {
+    process.once('exit', killAll);
+    await admin((client) => client.query(`create database ${databaseName}`));
+    databaseCreated = true;
+    const databaseUrl = new URL(baseDatabaseUrl);
+    databaseUrl.pathname = `/${databaseName}`;
+    const shared = {
+      NODE_ENV: 'production',
+      // The demo people are the test's cast; production leaves them out unless asked.
+      SEED_DEMO_DATA: 'true',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
+      DATABASE_URL: databaseUrl.toString(),
+      REDIS_URL: redisUrl,
+      REDIS_PREFIX: redisPrefix,
+      JWT_SECRET: randomBytes(32).toString('base64url'),
+      GATEWAY_SECRET: randomBytes(32).toString('base64url'),
+    };
+    const [instagramPort, threadsPort, messaging1Port, messaging2Port, gatewayAPort, gatewayBPort] = await Promise.all(
+      Array.from({ length: 6 }, freePort),
+    );
+    const url = (port: number) => `http://127.0.0.1:${port}/graphql`;
+    const gatewayEnv = (port: number, messagingPort: number) => ({
+      ...shared,
+      GATEWAY_PORT: String(port),
+      INSTAGRAM_URL: url(instagramPort!),
+      THREADS_URL: url(threadsPort!),
+      MESSAGING_URL: url(messagingPort),
+      // No usage reports to Apollo and no cloud metadata probes from a test.
+      APOLLO_TELEMETRY_DISABLED: 'true',
+    });
+    // All at once, as an orchestrator would: migrations and demo data must cope with instances starting together.
+    services.push(
+      startService('instagram', 'subgraphs/instagram/src/index.ts', instagramPort!, { ...shared, INSTAGRAM_PORT: String(instagramPort) }),
+      startService('threads', 'subgraphs/threads/src/index.ts', threadsPort!, { ...shared, THREADS_PORT: String(threadsPort) }),
+      startService('messaging-1', 'subgraphs/messaging/src/index.ts', messaging1Port!, { ...shared, MESSAGING_PORT: String(messaging1Port) }),
+      startService('messaging-2', 'subgraphs/messaging/src/index.ts', messaging2Port!, { ...shared, MESSAGING_PORT: String(messaging2Port) }),
+      (gatewayA = startService('gateway-A', 'gateway/src/index.ts', gatewayAPort!, gatewayEnv(gatewayAPort!, messaging1Port!))),
+      (gatewayB = startService('gateway-B', 'gateway/src/index.ts', gatewayBPort!, gatewayEnv(gatewayBPort!, messaging2Port!))),
+    );
+    await Promise.all(services.map((service) => ready(service)));
+  }, START_TIMEOUT_MS + 30_000);
+
+  afterAll(async () => {
+    await Promise.all(clients.map((client) => client.dispose()));
+    await Promise.all(services.map(stop));
+    process.off('exit', killAll);
+    const redis = createRedisClient({ url: redisUrl });
+    await redis.connect();
+    try {
+      for await (const batch of redis.scanIterator({ MATCH: `${redisPrefix}*`, COUNT: 100 })) {
+        const keys = ([] as string[]).concat(batch);
+        if (keys.length) await redis.del(keys);
+      }
+    } finally {
+      await redis.quit();
+    }
+    if (databaseCreated) await admin((client) => client.query(`drop database if exists ${databaseName} with (force)`));
+  }, 60_000);
+
+  it('should deliver a DM sent through gateway A live to a subscriber on gateway B', async () => {
+    const alice = await login(gatewayA.port, 'alice');
+    const bob = await login(gatewayB.port, 'bob');
+    const client = createWsClient({
+      url: `ws://127.0.0.1:${gatewayB.port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { Authorization: `Bearer ${bob}` },
+    });
+    clients.push(client);
+    const subscription: Subscription<Received> = subscribe<Received>(client, NEW_MESSAGES);
+
+    // From outside, nothing tells when gateway B's upstream subscription on Messaging 2 is in place: send warm-up
+    // messages until one arrives, so the message under test is sent to a subscription known to be live.
+    for (let attempt = 1; subscription.events.length === 0; attempt += 1) {
+      expect(subscription.errors).toEqual([]);
+      if (attempt > 40) throw new Error('no warm-up message reached gateway B in 20 s');
+      ok(await query(gatewayA.port, SEND, { text: `warm-up ${attempt}` }, alice));
+      await eventually(() => subscription.events.length > 0, 500).catch(() => {});
+    }
+    const warmUps = subscription.events.length;
+
+    const sent = ok(await query(gatewayA.port, SEND, { text: 'Hello from gateway A' }, alice)).sendDirectMessage.message;
+    await eventually(() => subscription.events.some((event) => event.directMessageReceived.id === sent.id), 10_000);
+
+    const received = subscription.events.map((event) => event.directMessageReceived);
+    expect(received.filter((message) => message.id === sent.id)).toEqual([{ id: sent.id, text: 'Hello from gateway A', sender: { username: 'alice' } }]);
+    expect(new Set(received.map((message) => message.id)).size, 'no message delivered twice').toBe(received.length);
+    expect(received.slice(0, warmUps).every((message) => message.text.startsWith('warm-up '))).toBe(true);
+    expect(subscription.errors).toEqual([]);
+  }, 60_000);
+
+  it('should see one shared database from both gateways', async () => {
+    const bob = await login(gatewayA.port, 'bob');
+    const inbox = `#graphql
+      { inbox(folder: PRIMARY) { edges { node { id participants { username } } } } }`;
+    const [throughA, throughB] = await Promise.all([query(gatewayA.port, inbox, {}, bob), query(gatewayB.port, inbox, {}, bob)]);
+    expect(ok(throughB)).toEqual(ok(throughA));
+    // Demo data is loaded once even though two Messaging instances started on the empty database together.
+    const withAlice = ok(throughA).inbox.edges.filter(({ node }: { node: { participants: { username: string }[] } }) =>
+      node.participants.some((person) => person.username === 'alice'),
+    );
+    expect(withAlice).toHaveLength(1);
+  });
+
+  it('should shut every process down gracefully on SIGTERM', async () => {
+    await Promise.all(clients.splice(0).map((client) => client.dispose()));
+    // Gateways first, as a rolling deploy would drain them, then the subgraphs.
+    const gateways = [gatewayA, gatewayB];
+    const gatewayCodes = await Promise.all(gateways.map(stop));
+    const subgraphCodes = await Promise.all(services.filter((service) => !gateways.includes(service)).map(stop));
+    const codes = Object.fromEntries(
+      [...gateways, ...services.filter((service) => !gateways.includes(service))].map((service, index) => [
+        service.name,
+        [...gatewayCodes, ...subgraphCodes][index],
+      ]),
+    );
+    expect(codes, services.map(describeOutput).join('\n')).toEqual(Object.fromEntries(services.map((service) => [service.name, 0])));
+  }, STOP_TIMEOUT_MS + 10_000);
+});

@@ -1,0 +1,183 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { eventually, ok, startStack, subscribe, type TestStack, type TestUser } from './harness.js';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+
+afterEach(async () => {
+  await stack.closeClients();
+  await eventually(() => stack.subgraphs.messaging.openSockets() === 0);
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** Resolves once the gateway holds `count` upstream subscriptions to Messaging, so nothing sent next is missed. */
+const upstreamSubscriptions = (count: number) => eventually(() => stack.subgraphs.messaging.openSockets() === count);
+
+const NEW_MESSAGES = `#graphql
+  subscription NewMessages($after: ID) {
+    directMessageReceived(after: $after) {
+      id text source
+      sender { id username fullName threadsProfile { username } }
+      conversation { id }
+    }
+  }`;
+
+async function send(from: TestUser | string, recipientId: string, text: string, source = 'INSTAGRAM') {
+  const token = typeof from === 'string' ? await stack.login(from) : from.token;
+  const result = await stack.query(
+    `#graphql
+      mutation Send($input: SendDirectMessageInput!) { sendDirectMessage(input: $input) { message { id text } } }`,
+    { input: { recipientId, text, source } },
+    { token },
+  );
+  return ok(result).sendDirectMessage.message as { id: string; text: string };
+}
+
+/** Two fresh people who follow each other (so messages land in PRIMARY). */
+async function pair(): Promise<[TestUser, TestUser]> {
+  const [a, b] = [await stack.signUp('sa'), await stack.signUp('sb')];
+  for (const [who, whom] of [[a, b], [b, a]] as const) {
+    ok(await stack.query('mutation F($id: ID!) { follow(userId: $id) { id } }', { id: whom.id }, { token: who.token }));
+  }
+  return [a, b];
+}
+
+describe('directMessageReceived through the gateway', () => {
+  it('should deliver a new DM live with fields from every subgraph resolved', async () => {
+    const bob = await stack.login('bob');
+    const subscription = subscribe(stack.wsClient(bob), NEW_MESSAGES);
+    await upstreamSubscriptions(1);
+    const sent = await send('alice', '2', 'Live from the gateway', 'THREADS');
+    const [event] = await subscription.waitFor(1);
+    expect(event.directMessageReceived).toMatchObject({
+      id: sent.id,
+      text: 'Live from the gateway',
+      source: 'THREADS',
+      sender: { id: '1', username: 'alice', fullName: 'Alice Moreau', threadsProfile: { username: 'alice' } },
+    });
+    subscription.unsubscribe();
+  });
+
+  it("should deliver only the viewer's own messages", async () => {
+    const [a, b] = await pair();
+    const outsider = await stack.signUp('out');
+    const theirs = subscribe(stack.wsClient(b.token), NEW_MESSAGES);
+    const mine = subscribe(stack.wsClient(outsider.token), NEW_MESSAGES);
+    await upstreamSubscriptions(2);
+    await send(a, b.id, 'for b only');
+    await theirs.waitFor(1);
+    // A message for the outsider arriving after shows nothing else reached them first.
+    const [c] = await pair();
+    ok(await stack.query('mutation F($id: ID!) { follow(userId: $id) { id } }', { id: c.id }, { token: outsider.token }));
+    await send(c, outsider.id, 'for the outsider');
+    const [only] = await mine.waitFor(1);
+    expect(only.directMessageReceived.text).toBe('for the outsider');
+    expect(mine.events).toHaveLength(1);
+  });
+
+  it('should replay every message since `after`, then continue live, with no gap and no duplicate', async () => {
+    const [a, b] = await pair();
+    const first = subscribe(stack.wsClient(b.token), NEW_MESSAGES);
+    await upstreamSubscriptions(1);
+    const m1 = await send(a, b.id, 'one');
+    await first.waitFor(1);
+    first.unsubscribe();
+
+    // Sent while b is away.
+    const missed = [await send(a, b.id, 'two'), await send(a, b.id, 'three')];
+    const again = subscribe(stack.wsClient(b.token), NEW_MESSAGES, { after: first.events[0].directMessageReceived.id });
+    await again.waitFor(2);
+    const m4 = await send(a, b.id, 'four');
+    await again.waitFor(3);
+    // Messages sent while the replay runs are neither lost nor doubled.
+    const burst = await Promise.all([send(a, b.id, 'five'), send(b, a.id, 'six')]);
+    await again.waitFor(5);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const ids = again.events.map((event) => event.directMessageReceived.id);
+    expect(ids).toEqual([...missed.map((m) => m.id), m4.id, ...burst.map((m) => m.id).sort((x, y) => Number(x) - Number(y))]);
+    expect(ids).not.toContain(m1.id);
+  });
+
+  it('should refuse an anonymous subscriber with UNAUTHENTICATED', async () => {
+    const anonymous = subscribe(stack.wsClient(), NEW_MESSAGES);
+    await anonymous.ended();
+    expect(anonymous.errors[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('should close the connection with 4401 for an invalid token', async () => {
+    const socket = new WebSocket(stack.gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { AUTHORIZATION: 'Bearer nope' } }));
+    const code = await new Promise<number>((resolve) => socket.once('close', (closeCode: number) => resolve(closeCode)));
+    expect(code).toBe(4401);
+  });
+
+  it('should read the Authorization connection param whatever its case', async () => {
+    const [a, b] = await pair();
+    const client = stack.wsClient(undefined, { connectionParams: { AuThOrIzAtIoN: `Bearer ${b.token}` } });
+    const subscription = subscribe(client, NEW_MESSAGES);
+    await upstreamSubscriptions(1);
+    await send(a, b.id, 'case-insensitive');
+    expect((await subscription.waitFor(1))[0].directMessageReceived.text).toBe('case-insensitive');
+  });
+
+  it('should close the upstream subscription when the client leaves', async () => {
+    const [, b] = await pair();
+    const client = stack.wsClient(b.token);
+    const subscription = subscribe(client, NEW_MESSAGES);
+    await upstreamSubscriptions(1);
+    subscription.unsubscribe();
+    await upstreamSubscriptions(0);
+    // Leaving by closing the socket without unsubscribing closes it too.
+    subscribe(client, NEW_MESSAGES);
+    await upstreamSubscriptions(1);
+    await client.dispose();
+    await upstreamSubscriptions(0);
+  });
+
+  it('should keep idle connections alive with pings', async () => {
+    const socket = new WebSocket(stack.gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await new Promise((resolve) => socket.once('ping', resolve));
+    expect(socket.readyState).toBe(WebSocket.OPEN);
+    socket.close();
+  });
+
+  it('should run queries and mutations over the WebSocket too', async () => {
+    const client = stack.wsClient(await stack.login('carol'));
+    const result = await new Promise<any>((resolve, reject) => {
+      client.subscribe({ query: '{ viewer { username } }' }, { next: resolve, error: reject, complete: () => {} });
+    });
+    expect(result.data).toEqual({ viewer: { username: 'carol' } });
+  });
+
+  // Last: it stops the Messaging subgraph of this file's stack.
+  it('should tell subscribers when the Messaging subgraph goes away', async () => {
+    const [, b] = await pair();
+    const subscription = subscribe(stack.wsClient(b.token), NEW_MESSAGES);
+    await upstreamSubscriptions(1);
+    await stack.subgraphs.messaging.stop();
+    await subscription.ended();
+    expect(subscription.errors[0]?.extensions?.code).toBe('SUBGRAPH_UNAVAILABLE');
+    expect(subscription.errors[0]?.message).toMatch(/after/);
+  });
+
+  // Last of all: it shuts the whole stack down.
+  it('should close client connections with 1001 (going away) when the gateway shuts down, so clients reconnect elsewhere', async () => {
+    const socket = new WebSocket(stack.gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await new Promise((resolve) => socket.once('message', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => resolve(code)));
+    await stack.close();
+    expect(await closed).toBe(1001);
+  });
+});
