@@ -62,7 +62,7 @@ describe('Apollo Client 4 against the gateway', () => {
     const received: any[] = [];
     const subscription = bob.subscribe({ query: NEW_MESSAGES }).subscribe({ next: (result) => received.push(result.data) });
     disposers.push(() => subscription.unsubscribe());
-    await eventually(() => stack.subgraphs.messaging.openSockets() === 1);
+    await stack.liveSubscriptions(1);
 
     const { data } = await alice.query({ query: PROFILE, variables: { username: 'bob' } });
     const action = (data as any).profile.messageAction;

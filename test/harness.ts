@@ -30,6 +30,11 @@ export interface TestStack extends Stack {
   signUp(prefix?: string): Promise<TestUser>;
   /** SQL statements run by all subgraphs so far. */
   sqlStatements(): number;
+  /**
+   * Resolves once Messaging holds exactly `count` new-message streams that are listening, so that a message sent next
+   * is delivered live (an open socket alone is not enough: the subscription may not have started yet).
+   */
+  liveSubscriptions(count: number): Promise<void>;
   /** Closes every graphql-ws client opened so far. */
   closeClients(): Promise<void>;
   /** A graphql-ws client to the gateway, closed with the stack. */
@@ -138,6 +143,8 @@ export async function startStack(options: { redis?: boolean; seed?: boolean; log
       return { id: result.data.signUp.user.id, username, token: result.data.signUp.token };
     },
     sqlStatements: () => statements,
+    liveSubscriptions: (count) =>
+      eventually(async () => (await stack.subgraphs.messaging.metrics.activeSubscriptions.get()).values[0]?.value === count),
     wsClient(token, clientOptions = {}) {
       const client = createWsClient({
         url: stack.gatewayUrl.replace(/^http/, 'ws'),

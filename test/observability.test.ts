@@ -46,7 +46,7 @@ describe('metrics', () => {
   it('should track WebSocket connections, active subscriptions and pub/sub traffic', async () => {
     const bob = await stack.login('bob');
     const subscription = subscribe(stack.wsClient(bob), 'subscription { directMessageReceived { id } }');
-    await eventually(() => stack.subgraphs.messaging.openSockets() === 1);
+    await stack.liveSubscriptions(1);
     const gateway = await metricsOf(stack.gatewayUrl);
     expect(sample(gateway, 'websocket_connections', {})).toBe(1);
     expect(sample(gateway, 'graphql_subscriptions_active', {})).toBe(1);

@@ -10,15 +10,15 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await stack.closeClients();
-  await eventually(() => stack.subgraphs.messaging.openSockets() === 0);
+  await upstreamSockets(0);
 });
 
 afterAll(async () => {
   await stack?.close();
 });
 
-/** Resolves once the gateway holds `count` upstream subscriptions to Messaging, so nothing sent next is missed. */
-const upstreamSubscriptions = (count: number) => eventually(() => stack.subgraphs.messaging.openSockets() === count);
+/** Resolves once the gateway holds `count` upstream connections to Messaging. */
+const upstreamSockets = (count: number) => eventually(() => stack.subgraphs.messaging.openSockets() === count);
 
 const NEW_MESSAGES = `#graphql
   subscription NewMessages($after: ID) {
@@ -53,7 +53,7 @@ describe('directMessageReceived through the gateway', () => {
   it('should deliver a new DM live with fields from every subgraph resolved', async () => {
     const bob = await stack.login('bob');
     const subscription = subscribe(stack.wsClient(bob), NEW_MESSAGES);
-    await upstreamSubscriptions(1);
+    await stack.liveSubscriptions(1);
     const sent = await send('alice', '2', 'Live from the gateway', 'THREADS');
     const [event] = await subscription.waitFor(1);
     expect(event.directMessageReceived).toMatchObject({
@@ -70,7 +70,7 @@ describe('directMessageReceived through the gateway', () => {
     const outsider = await stack.signUp('out');
     const theirs = subscribe(stack.wsClient(b.token), NEW_MESSAGES);
     const mine = subscribe(stack.wsClient(outsider.token), NEW_MESSAGES);
-    await upstreamSubscriptions(2);
+    await stack.liveSubscriptions(2);
     await send(a, b.id, 'for b only');
     await theirs.waitFor(1);
     // A message for the outsider arriving after shows nothing else reached them first.
@@ -85,7 +85,7 @@ describe('directMessageReceived through the gateway', () => {
   it('should replay every message since `after`, then continue live, with no gap and no duplicate', async () => {
     const [a, b] = await pair();
     const first = subscribe(stack.wsClient(b.token), NEW_MESSAGES);
-    await upstreamSubscriptions(1);
+    await stack.liveSubscriptions(1);
     const m1 = await send(a, b.id, 'one');
     await first.waitFor(1);
     first.unsubscribe();
@@ -123,7 +123,7 @@ describe('directMessageReceived through the gateway', () => {
     const [a, b] = await pair();
     const client = stack.wsClient(undefined, { connectionParams: { AuThOrIzAtIoN: `Bearer ${b.token}` } });
     const subscription = subscribe(client, NEW_MESSAGES);
-    await upstreamSubscriptions(1);
+    await stack.liveSubscriptions(1);
     await send(a, b.id, 'case-insensitive');
     expect((await subscription.waitFor(1))[0].directMessageReceived.text).toBe('case-insensitive');
   });
@@ -132,14 +132,14 @@ describe('directMessageReceived through the gateway', () => {
     const [, b] = await pair();
     const client = stack.wsClient(b.token);
     const subscription = subscribe(client, NEW_MESSAGES);
-    await upstreamSubscriptions(1);
+    await upstreamSockets(1);
     subscription.unsubscribe();
-    await upstreamSubscriptions(0);
+    await upstreamSockets(0);
     // Leaving by closing the socket without unsubscribing closes it too.
     subscribe(client, NEW_MESSAGES);
-    await upstreamSubscriptions(1);
+    await upstreamSockets(1);
     await client.dispose();
-    await upstreamSubscriptions(0);
+    await upstreamSockets(0);
   });
 
   it('should keep idle connections alive with pings', async () => {
@@ -163,7 +163,7 @@ describe('directMessageReceived through the gateway', () => {
   it('should tell subscribers when the Messaging subgraph goes away', async () => {
     const [, b] = await pair();
     const subscription = subscribe(stack.wsClient(b.token), NEW_MESSAGES);
-    await upstreamSubscriptions(1);
+    await stack.liveSubscriptions(1);
     await stack.subgraphs.messaging.stop();
     await subscription.ended();
     expect(subscription.errors[0]?.extensions?.code).toBe('SUBGRAPH_UNAVAILABLE');

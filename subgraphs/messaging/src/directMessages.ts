@@ -1,5 +1,5 @@
 import { and, asc, eq, gt } from 'drizzle-orm';
-import type { Db, Logger, PubSub } from '@igt/common';
+import type { Db, Logger, Metrics, PubSub } from '@igt/common';
 import * as schema from './db/schema.js';
 import type { MessageModel } from './models.js';
 import type { Delivery } from './mailbox.js';
@@ -79,9 +79,9 @@ export interface DirectMessageStreams {
 
 /**
  * Serves `directMessageReceived`: each stream listens on the viewer's channel, replays from the database, and is
- * tracked so that shutdown can end it.
+ * tracked so that shutdown can end it. `graphql_subscriptions_active` counts the streams that are listening.
  */
-export function createDirectMessageStreams(db: Db<typeof schema>, pubsub: PubSub, logger: Logger): DirectMessageStreams {
+export function createDirectMessageStreams(db: Db<typeof schema>, pubsub: PubSub, logger: Logger, metrics: Metrics): DirectMessageStreams {
   const open = new Set<AsyncIterableIterator<MessageModel>>();
   return {
     async open(viewerId, after) {
@@ -109,9 +109,13 @@ export function createDirectMessageStreams(db: Db<typeof schema>, pubsub: PubSub
           return box?.lastMessageId ?? 0;
         },
         idOf: (message) => message.id,
-        onClose: () => open.delete(stream),
+        onClose: () => {
+          open.delete(stream);
+          metrics.activeSubscriptions.dec();
+        },
       });
       open.add(stream);
+      metrics.activeSubscriptions.inc();
       return stream;
     },
     async closeAll() {

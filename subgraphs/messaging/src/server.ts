@@ -53,7 +53,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
   await relationships.catchUp();
   if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo conversations');
   const people = createKnownUsers(db);
-  const directMessages = createDirectMessageStreams(db, pubsub, logger);
+  const directMessages = createDirectMessageStreams(db, pubsub, logger, metrics);
 
   const stopCatchingUp = catchUpPeriodically(relationships, catchUpIntervalMs, logger, 'relationship changes');
 
