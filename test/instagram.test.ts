@@ -127,6 +127,20 @@ describe('social graph', () => {
     expect(await person(a.username)).toMatchObject({ followingCount: 0 });
   });
 
+  it('should take many concurrent follows and unfollows between two people, both ways, and keep the counts true', async () => {
+    const [a, b] = [await stack.signUp('cca'), await stack.signUp('ccb')];
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => [
+        mutate(a, `${i % 2 ? 'unfollow' : 'follow'}(userId: $id)`, '$id: ID!', { id: b.id }),
+        mutate(b, `${i % 2 ? 'unfollow' : 'follow'}(userId: $id)`, '$id: ID!', { id: a.id }),
+      ]).flat(),
+    );
+    for (const result of results) ok(result);
+    const [pa, pb] = [await person(a.username, b.token), await person(b.username, a.token)];
+    expect(pa).toMatchObject({ followerCount: Number(pa.followedByViewer), followingCount: Number(pa.followsViewer) });
+    expect(pb).toMatchObject({ followerCount: Number(pb.followedByViewer), followingCount: Number(pb.followsViewer) });
+  });
+
   it('should page followers newest first with opaque cursors stable under inserts', async () => {
     const star = await stack.signUp('star');
     const fans: TestUser[] = [];
@@ -162,6 +176,57 @@ describe('social graph', () => {
     const frank = await stack.login('frank');
     const own = ok(await stack.query('{ viewer { following { edges { node { username } } } } }', {}, { token: frank }));
     expect(own.viewer.following.edges.map((e: any) => e.node.username)).toEqual(['bob']);
+  });
+
+  it('should hold a follow of a private account as a request until its owner approves it', async () => {
+    const [owner, fan, other] = [await stack.signUp('prv'), await stack.signUp('fan'), await stack.signUp('oth')];
+    ok(await stack.query('mutation { updateProfile(input: { isPrivate: true }) { isPrivate } }', {}, { token: owner.token }));
+    const requested = ok(
+      await stack.query('mutation F($id: ID!) { follow(userId: $id) { followedByViewer followRequestedByViewer followerCount } }', { id: owner.id }, { token: fan.token }),
+    ).follow;
+    expect(requested).toEqual({ followedByViewer: false, followRequestedByViewer: true, followerCount: 0 });
+
+    const REQUESTS = '{ viewer { followRequests { edges { node { username followsViewer } } } } }';
+    const waiting = ok(await stack.query(REQUESTS, {}, { token: owner.token })).viewer.followRequests.edges;
+    expect(waiting).toEqual([{ node: { username: fan.username, followsViewer: false } }]);
+    const asOther = ok(await stack.query('query U($u: String!) { user(username: $u) { followRequests { edges { cursor } } followers { edges { cursor } } } }', { u: owner.username }, { token: other.token }));
+    expect(asOther.user).toEqual({ followRequests: null, followers: null });
+
+    const approved = ok(await mutate(owner, 'approveFollowRequest(userId: $id)', '$id: ID!', { id: fan.id })).approveFollowRequest;
+    expect(approved).toMatchObject({ username: fan.username, followsViewer: true, followingCount: 1 });
+    expect(ok(await stack.query(REQUESTS, {}, { token: owner.token })).viewer.followRequests.edges).toEqual([]);
+    const asFan = ok(await stack.query('query U($u: String!) { user(username: $u) { followedByViewer followRequestedByViewer followerCount followers { edges { node { username } } } } }', { u: owner.username }, { token: fan.token }));
+    expect(asFan.user).toEqual({ followedByViewer: true, followRequestedByViewer: false, followerCount: 1, followers: { edges: [{ node: { username: fan.username } }] } });
+
+    // Answering a request that is not there is an error and changes nothing.
+    expectError(await mutate(owner, 'approveFollowRequest(userId: $id)', '$id: ID!', { id: other.id }), 'NOT_FOUND');
+    expectError(await mutate(owner, 'declineFollowRequest(userId: $id)', '$id: ID!', { id: fan.id }), 'NOT_FOUND');
+    expect(await person(owner.username)).toMatchObject({ followerCount: 1 });
+  });
+
+  it('should let a request be declined, withdrawn or dropped by a block, and approve everyone waiting when the account goes public', async () => {
+    const [owner, a, b, c] = [await stack.signUp('prv'), await stack.signUp('ra'), await stack.signUp('rb'), await stack.signUp('rc')];
+    ok(await stack.query('mutation { updateProfile(input: { isPrivate: true }) { isPrivate } }', {}, { token: owner.token }));
+    const requestsOf = async () =>
+      ok(await stack.query('{ viewer { followRequests { edges { node { username } } } } }', {}, { token: owner.token })).viewer.followRequests.edges.map(
+        (edge: any) => edge.node.username,
+      );
+    for (const who of [a, b, c]) ok(await mutate(who, 'follow(userId: $id)', '$id: ID!', { id: owner.id }));
+    expect(await requestsOf()).toEqual([c.username, b.username, a.username]);
+
+    ok(await mutate(owner, 'declineFollowRequest(userId: $id)', '$id: ID!', { id: a.id }));
+    ok(await mutate(b, 'unfollow(userId: $id)', '$id: ID!', { id: owner.id }));
+    expect(await requestsOf()).toEqual([c.username]);
+    ok(await mutate(owner, 'block(userId: $id)', '$id: ID!', { id: c.id }));
+    expect(await requestsOf()).toEqual([]);
+
+    // Asking again is allowed after a decline or a withdrawal; going public lets everyone waiting in.
+    ok(await mutate(a, 'follow(userId: $id)', '$id: ID!', { id: owner.id }));
+    ok(await mutate(b, 'follow(userId: $id)', '$id: ID!', { id: owner.id }));
+    ok(await stack.query('mutation { updateProfile(input: { isPrivate: false }) { isPrivate } }', {}, { token: owner.token }));
+    expect(await person(owner.username)).toMatchObject({ followerCount: 2 });
+    expect(await person(owner.username, a.token)).toMatchObject({ followedByViewer: true });
+    expect(await requestsOf()).toEqual([]);
   });
 
   it('should make a blocker invisible to the blocked person and stop follows both ways', async () => {

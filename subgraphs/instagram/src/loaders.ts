@@ -3,7 +3,7 @@ import { membershipLoader as membership, rowLoader, type Db } from '@igt/common'
 import * as schema from './db/schema.js';
 import type { StatusModel, UserModel } from './models.js';
 
-const { users, follows, blocks, closeFriends, statuses } = schema;
+const { users, follows, followRequests, blocks, closeFriends, statuses } = schema;
 
 /** Creates the DataLoaders of one request (or one subscription event); never shared between requests. */
 export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
@@ -25,6 +25,15 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
           .select({ id: follows.followeeId })
           .from(follows)
           .where(and(eq(follows.followerId, viewer), inArray(follows.followeeId, ids)))
+      ).map((row) => row.id),
+    ),
+    /** The viewer has asked to follow the (private) user and waits for an answer. */
+    followRequestedByViewer: membership(viewerId, async (viewer, ids) =>
+      (
+        await db
+          .select({ id: followRequests.targetId })
+          .from(followRequests)
+          .where(and(eq(followRequests.requesterId, viewer), inArray(followRequests.targetId, ids)))
       ).map((row) => row.id),
     ),
     /** The user follows the viewer. */

@@ -35,6 +35,18 @@ export const follows = instagram.table(
   (t) => [primaryKey({ columns: [t.followerId, t.followeeId] }), index('follows_followee_idx').on(t.followeeId, t.seq)],
 );
 
+/** Requests to follow a private account, waiting for its owner's answer. `seq` orders the list and backs its cursor. */
+export const followRequests = instagram.table(
+  'follow_requests',
+  {
+    requesterId: id('requester_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    targetId: id('target_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    seq: id('seq').notNull().generatedAlwaysAsIdentity(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.requesterId, t.targetId] }), index('follow_requests_target_idx').on(t.targetId, t.seq)],
+);
+
 /** Who has blocked whom. */
 export const blocks = instagram.table(
   'blocks',

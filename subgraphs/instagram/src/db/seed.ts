@@ -4,7 +4,7 @@ import { hashPassword } from '../passwords.js';
 import { recordRelationship } from '../relationships.js';
 import * as schema from './schema.js';
 
-const { users, follows, blocks, closeFriends, statuses } = schema;
+const { users, follows, followRequests, blocks, closeFriends, statuses } = schema;
 
 const FOLLOWS: [string, string][] = [
   ['alice', 'bob'], ['bob', 'alice'], ['alice', 'carol'], ['carol', 'alice'], ['bob', 'carol'],
@@ -12,6 +12,8 @@ const FOLLOWS: [string, string][] = [
 ];
 const CLOSE_FRIENDS: [string, string][] = [['alice', 'bob'], ['alice', 'carol'], ['bob', 'alice']];
 const BLOCKS: [string, string][] = [['frank', 'dave']];
+/** frank's account is private: erin has asked to follow him. */
+const FOLLOW_REQUESTS: [string, string][] = [['erin', 'frank']];
 
 /**
  * Loads the demo people and their social graph into an empty database (first start only). Follows and blocks go
@@ -45,6 +47,9 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
         following_count = (select count(*) from instagram.follows f where f.follower_id = u.id)`);
     for (const [owner, friend] of CLOSE_FRIENDS) {
       await tx.insert(closeFriends).values({ ownerId: demoId(owner), friendId: demoId(friend) });
+    }
+    for (const [requester, target] of FOLLOW_REQUESTS) {
+      await tx.insert(followRequests).values({ requesterId: demoId(requester), targetId: demoId(target) });
     }
     for (const [blocker, blocked] of BLOCKS) {
       await tx.insert(blocks).values({ blockerId: demoId(blocker), blockedId: demoId(blocked) });

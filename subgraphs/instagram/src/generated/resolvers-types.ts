@@ -41,10 +41,17 @@ export type Mutation = {
   signUp: AuthPayload;
   /** Signs in with a username and password. Wrong credentials give UNAUTHENTICATED, whichever part was wrong. */
   login: AuthPayload;
-  /** Follows a person. Idempotent. FORBIDDEN when either of you has blocked the other. */
+  /**
+   * Follows a person. Idempotent. A private account is not followed at once: the follow waits as a request until its
+   * owner approves it (`followRequestedByViewer` is then true). FORBIDDEN when either of you has blocked the other.
+   */
   follow: User;
-  /** Stops following a person. Idempotent. */
+  /** Stops following a person, or withdraws a follow request not yet answered. Idempotent. */
   unfollow: User;
+  /** Approves a request to follow the viewer: the person now follows the viewer. NOT_FOUND when there is no such request. */
+  approveFollowRequest: User;
+  /** Declines a request to follow the viewer; the person may ask again. NOT_FOUND when there is no such request. */
+  declineFollowRequest: User;
   /** Blocks a person: they can no longer find or follow you, and any follow between you is removed. */
   block: User;
   /** Unblocks a person. Follows removed by the block are not restored. */
@@ -90,6 +97,18 @@ export type MutationFollowArgs = {
 
 /** Everything that changes data: accounts and the social graph (Instagram), Threads posts and follows (Threads), direct messages (Messaging). */
 export type MutationUnfollowArgs = {
+  userId: Scalars['ID']['input'];
+};
+
+
+/** Everything that changes data: accounts and the social graph (Instagram), Threads posts and follows (Threads), direct messages (Messaging). */
+export type MutationApproveFollowRequestArgs = {
+  userId: Scalars['ID']['input'];
+};
+
+
+/** Everything that changes data: accounts and the social graph (Instagram), Threads posts and follows (Threads), direct messages (Messaging). */
+export type MutationDeclineFollowRequestArgs = {
   userId: Scalars['ID']['input'];
 };
 
@@ -160,7 +179,7 @@ export type User = {
   bio: Scalars['String']['output'];
   /** URL of the profile picture, if any. */
   avatarUrl?: Maybe<Scalars['String']['output']>;
-  /** Private accounts show their followers and following only to the people who follow them. */
+  /** Private accounts show their followers and following only to the people who follow them, and approve each new follower. */
   isPrivate: Scalars['Boolean']['output'];
   /** Verified badge. */
   isVerified: Scalars['Boolean']['output'];
@@ -176,6 +195,8 @@ export type User = {
   followsViewer: Scalars['Boolean']['output'];
   /** Whether the viewer follows this person. False for anonymous viewers. */
   followedByViewer: Scalars['Boolean']['output'];
+  /** Whether the viewer has asked to follow this private account and is waiting for an answer. */
+  followRequestedByViewer: Scalars['Boolean']['output'];
   /** Whether the viewer has put this person on their close friends list. */
   isCloseFriend: Scalars['Boolean']['output'];
   /** Whether the viewer has blocked this person. */
@@ -186,6 +207,8 @@ export type User = {
   autoStatusEnabled?: Maybe<Scalars['Boolean']['output']>;
   /** The person's close friends list, newest first. Only the person themself can see it; null for everyone else. */
   closeFriends?: Maybe<UserConnection>;
+  /** People asking to follow this private account, newest first. Only the person themself can see it; null for everyone else. */
+  followRequests?: Maybe<UserConnection>;
   /** When the account was created (ISO 8601). */
   createdAt: Scalars['String']['output'];
 };
@@ -207,6 +230,13 @@ export type UserFollowingArgs = {
 
 /** A person on Instagram. */
 export type UserCloseFriendsArgs = {
+  first?: InputMaybe<Scalars['Int']['input']>;
+  after?: InputMaybe<Scalars['String']['input']>;
+};
+
+
+/** A person on Instagram. */
+export type UserFollowRequestsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   after?: InputMaybe<Scalars['String']['input']>;
 };
@@ -289,7 +319,7 @@ export type UpdateProfileInput = {
   bio?: InputMaybe<Scalars['String']['input']>;
   /** Profile picture URL (https), or null to remove it. */
   avatarUrl?: InputMaybe<Scalars['String']['input']>;
-  /** Whether the account is private. */
+  /** Whether the account is private. Making it public approves every pending follow request. */
   isPrivate?: InputMaybe<Scalars['Boolean']['input']>;
 };
 
@@ -536,6 +566,8 @@ export type MutationResolvers<ContextType = Context, ParentType extends Resolver
   login?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationLoginArgs, 'username' | 'password'>>;
   follow?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationFollowArgs, 'userId'>>;
   unfollow?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUnfollowArgs, 'userId'>>;
+  approveFollowRequest?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationApproveFollowRequestArgs, 'userId'>>;
+  declineFollowRequest?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationDeclineFollowRequestArgs, 'userId'>>;
   block?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationBlockArgs, 'userId'>>;
   unblock?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationUnblockArgs, 'userId'>>;
   setCloseFriend?: Resolver<ResolversTypes['User'], ParentType, ContextType, RequireFields<MutationSetCloseFriendArgs, 'userId' | 'closeFriend'>>;
@@ -567,11 +599,13 @@ export type UserResolvers<ContextType = Context, ParentType extends ResolversPar
   following?: Resolver<Maybe<ResolversTypes['UserConnection']>, ParentType, ContextType, Partial<UserFollowingArgs>>;
   followsViewer?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   followedByViewer?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  followRequestedByViewer?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   isCloseFriend?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   blockedByViewer?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   status?: Resolver<Maybe<ResolversTypes['Status']>, ParentType, ContextType>;
   autoStatusEnabled?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
   closeFriends?: Resolver<Maybe<ResolversTypes['UserConnection']>, ParentType, ContextType, Partial<UserCloseFriendsArgs>>;
+  followRequests?: Resolver<Maybe<ResolversTypes['UserConnection']>, ParentType, ContextType, Partial<UserFollowRequestsArgs>>;
   createdAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 

@@ -1,17 +1,18 @@
-import { and, eq, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
 import {
   badUserInput,
   codedError,
   ErrorCode,
   forbidden,
   isUniqueViolation,
+  notFound,
   otherParty,
   reload,
   requireViewer,
   signUserToken,
   unauthenticated,
 } from '@igt/common';
-import { blocks, closeFriends, follows, statuses, users } from '../db/schema.js';
+import { blocks, closeFriends, followRequests, follows, statuses, users } from '../db/schema.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { AuthPayloadModel, UserModel } from '../models.js';
@@ -43,6 +44,41 @@ async function issueToken(context: Context, user: UserModel): Promise<AuthPayloa
 
 type Tx = Parameters<Parameters<Context['db']['transaction']>[0]>[0];
 
+/**
+ * Moves the counters of both people of a follow by `delta` in one statement, so every transaction that touches a pair
+ * locks its two rows in the same order and concurrent follows between them cannot deadlock.
+ */
+async function countFollow(tx: Tx, followerId: number, followeeId: number, delta: 1 | -1): Promise<void> {
+  await tx
+    .update(users)
+    .set({
+      followingCount: sql`${users.followingCount} + case when ${users.id} = ${followerId} then ${delta}::int else 0 end`,
+      followerCount: sql`${users.followerCount} + case when ${users.id} = ${followeeId} then ${delta}::int else 0 end`,
+    })
+    .where(inArray(users.id, [followerId, followeeId]));
+}
+
+/** Adds a follow if absent, keeping both counters in step and announcing it to the other subgraphs. */
+async function addFollow(tx: Tx, followerId: number, followeeId: number): Promise<void> {
+  const inserted = await tx
+    .insert(follows)
+    .values({ followerId, followeeId })
+    .onConflictDoNothing()
+    .returning({ followerId: follows.followerId });
+  if (!inserted.length) return;
+  await countFollow(tx, followerId, followeeId, 1);
+  await recordRelationship(tx, { kind: 'follow', followerId: String(followerId), followeeId: String(followeeId), active: true });
+}
+
+/** Deletes a pending follow request; returns whether there was one. */
+async function removeFollowRequest(tx: Tx | Context['db'], requesterId: number, targetId: number): Promise<boolean> {
+  const removed = await tx
+    .delete(followRequests)
+    .where(and(eq(followRequests.requesterId, requesterId), eq(followRequests.targetId, targetId)))
+    .returning({ requesterId: followRequests.requesterId });
+  return removed.length > 0;
+}
+
 /** Removes a follow if present, keeping both counters in step; returns whether there was one. */
 async function removeFollow(tx: Tx, followerId: number, followeeId: number): Promise<boolean> {
   const removed = await tx
@@ -50,8 +86,7 @@ async function removeFollow(tx: Tx, followerId: number, followeeId: number): Pro
     .where(and(eq(follows.followerId, followerId), eq(follows.followeeId, followeeId)))
     .returning({ followerId: follows.followerId });
   if (!removed.length) return false;
-  await tx.update(users).set({ followingCount: sql`${users.followingCount} - 1` }).where(eq(users.id, followerId));
-  await tx.update(users).set({ followerCount: sql`${users.followerCount} - 1` }).where(eq(users.id, followeeId));
+  await countFollow(tx, followerId, followeeId, -1);
   await recordRelationship(tx, { kind: 'follow', followerId: String(followerId), followeeId: String(followeeId), active: false });
   return true;
 }
@@ -113,15 +148,25 @@ export const Mutation: MutationResolvers = {
       .limit(1);
     if (blocked) throw forbidden('You cannot follow this person.');
     await context.db.transaction(async (tx) => {
-      const inserted = await tx
-        .insert(follows)
-        .values({ followerId: viewerId, followeeId: target.id })
-        .onConflictDoNothing()
-        .returning({ followerId: follows.followerId });
-      if (!inserted.length) return;
-      await tx.update(users).set({ followingCount: sql`${users.followingCount} + 1` }).where(eq(users.id, viewerId));
-      await tx.update(users).set({ followerCount: sql`${users.followerCount} + 1` }).where(eq(users.id, target.id));
-      await recordRelationship(tx, { kind: 'follow', followerId: String(viewerId), followeeId: String(target.id), active: true });
+      // Both rows are locked, in id order: this orders the follow after any change of the account's privacy (which
+      // answers its pending requests), and before the counter update that needs them anyway.
+      const locked = await tx
+        .select({ id: users.id, isPrivate: users.isPrivate })
+        .from(users)
+        .where(inArray(users.id, [viewerId, target.id]))
+        .orderBy(asc(users.id))
+        .for('update');
+      const current = locked.find((row) => row.id === target.id);
+      const [already] = await tx
+        .select({ followerId: follows.followerId })
+        .from(follows)
+        .where(and(eq(follows.followerId, viewerId), eq(follows.followeeId, target.id)));
+      if (already) return;
+      if (current?.isPrivate) {
+        await tx.insert(followRequests).values({ requesterId: viewerId, targetId: target.id }).onConflictDoNothing();
+      } else {
+        await addFollow(tx, viewerId, target.id);
+      }
     });
     await context.relationships.flush();
     return reloadUser(context, target.id);
@@ -129,8 +174,27 @@ export const Mutation: MutationResolvers = {
 
   async unfollow(_parent, { userId }, context) {
     const { viewerId, target } = await otherPerson(context, userId, 'unfollow');
-    await context.db.transaction((tx) => removeFollow(tx, viewerId, target.id));
+    await context.db.transaction(async (tx) => {
+      await removeFollow(tx, viewerId, target.id);
+      await removeFollowRequest(tx, viewerId, target.id);
+    });
     await context.relationships.flush();
+    return reloadUser(context, target.id);
+  },
+
+  async approveFollowRequest(_parent, { userId }, context) {
+    const { viewerId, target } = await otherPerson(context, userId, 'approve');
+    await context.db.transaction(async (tx) => {
+      if (!(await removeFollowRequest(tx, target.id, viewerId))) throw notFound(`User ${userId} has not asked to follow you.`);
+      await addFollow(tx, target.id, viewerId);
+    });
+    await context.relationships.flush();
+    return reloadUser(context, target.id);
+  },
+
+  async declineFollowRequest(_parent, { userId }, context) {
+    const { viewerId, target } = await otherPerson(context, userId, 'decline');
+    if (!(await removeFollowRequest(context.db, target.id, viewerId))) throw notFound(`User ${userId} has not asked to follow you.`);
     return reloadUser(context, target.id);
   },
 
@@ -145,6 +209,8 @@ export const Mutation: MutationResolvers = {
       if (!inserted.length) return;
       await removeFollow(tx, viewerId, target.id);
       await removeFollow(tx, target.id, viewerId);
+      await removeFollowRequest(tx, viewerId, target.id);
+      await removeFollowRequest(tx, target.id, viewerId);
       await tx
         .delete(closeFriends)
         .where(
@@ -210,7 +276,19 @@ export const Mutation: MutationResolvers = {
       changes.avatarUrl = input.avatarUrl;
     }
     if (input.isPrivate !== undefined && input.isPrivate !== null) changes.isPrivate = input.isPrivate;
-    if (Object.keys(changes).length) await context.db.update(users).set(changes).where(eq(users.id, viewerId));
+    if (!Object.keys(changes).length) return reloadUser(context, viewerId);
+    await context.db.transaction(async (tx) => {
+      await tx.update(users).set(changes).where(eq(users.id, viewerId));
+      if (changes.isPrivate !== false) return;
+      // A public account needs no approval: everyone waiting now follows it.
+      const pending = await tx
+        .delete(followRequests)
+        .where(eq(followRequests.targetId, viewerId))
+        .returning({ requesterId: followRequests.requesterId, seq: followRequests.seq });
+      pending.sort((a, b) => a.seq - b.seq);
+      for (const { requesterId } of pending) await addFollow(tx, requesterId, viewerId);
+    });
+    await context.relationships.flush();
     return reloadUser(context, viewerId);
   },
 

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { decodeIdCursor, encodeCursor, forwardConnection, pageSize, tryParseId } from '@igt/common';
-import { closeFriends, follows, users } from '../db/schema.js';
+import { closeFriends, followRequests, follows, users } from '../db/schema.js';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { UserModel } from '../models.js';
@@ -16,7 +16,7 @@ async function canSeeLists(user: UserModel, context: Context): Promise<boolean> 
 async function relationshipPage(
   context: Context,
   args: { first?: number | null; after?: string | null },
-  kind: 'followers' | 'following' | 'closeFriends',
+  kind: 'followers' | 'following' | 'closeFriends' | 'followRequests',
   ownerId: number,
 ) {
   const size = pageSize(args.first);
@@ -27,7 +27,9 @@ async function relationshipPage(
       ? { table: follows, seq: follows.seq, owner: follows.followeeId, other: follows.followerId }
       : kind === 'following'
         ? { table: follows, seq: follows.seq, owner: follows.followerId, other: follows.followeeId }
-        : { table: closeFriends, seq: closeFriends.seq, owner: closeFriends.ownerId, other: closeFriends.friendId };
+        : kind === 'closeFriends'
+          ? { table: closeFriends, seq: closeFriends.seq, owner: closeFriends.ownerId, other: closeFriends.friendId }
+          : { table: followRequests, seq: followRequests.seq, owner: followRequests.targetId, other: followRequests.requesterId };
   const rows = await db
     .select({ seq: link.seq, user: users })
     .from(link.table)
@@ -52,8 +54,11 @@ export const User: UserResolvers = {
     (await canSeeLists(user, context)) ? relationshipPage(context, args, 'following', user.id) : null,
   closeFriends: (user, args, context) =>
     isSelf(user, context) ? relationshipPage(context, args, 'closeFriends', user.id) : null,
+  followRequests: (user, args, context) =>
+    isSelf(user, context) ? relationshipPage(context, args, 'followRequests', user.id) : null,
   followsViewer: (user, _args, { loaders }) => loaders.followsViewer.load(user.id),
   followedByViewer: (user, _args, { loaders }) => loaders.followedByViewer.load(user.id),
+  followRequestedByViewer: (user, _args, { loaders }) => loaders.followRequestedByViewer.load(user.id),
   isCloseFriend: (user, _args, { loaders }) => loaders.isViewersCloseFriend.load(user.id),
   blockedByViewer: (user, _args, { loaders }) => loaders.blockedByViewer.load(user.id),
   autoStatusEnabled: (user, _args, context) => (isSelf(user, context) ? user.autoStatusEnabled : null),
