@@ -200,6 +200,19 @@ describe('Threads follows', () => {
     expect(ok(await stack.query(UNFOLLOW, { id: star.id }, { token: fan.token })).unfollowProfile).toEqual({ followerCount: 0, followedByViewer: false });
   });
 
+  it('should take many concurrent follows and unfollows between two profiles, both ways, and keep the counts true', async () => {
+    const [a, b] = [await member(), await member()];
+    const toggle = (who: TestUser, whom: TestUser, i: number) =>
+      stack.query(`mutation T($id: ID!) { ${i % 2 ? 'unfollowProfile' : 'followProfile'}(id: $id) { id } }`, { id: whom.id }, { token: who.token });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => [toggle(a, b, i), toggle(b, a, i)]).flat());
+    for (const result of results) ok(result);
+    const COUNTS = `#graphql
+      query P($u: String!) { profile(username: $u) { followerCount followingCount followedByViewer } }`;
+    const [pa, pb] = [ok(await stack.query(COUNTS, { u: a.username }, { token: b.token })).profile, ok(await stack.query(COUNTS, { u: b.username }, { token: a.token })).profile];
+    expect(pa).toMatchObject({ followerCount: Number(pa.followedByViewer), followingCount: Number(pb.followedByViewer) });
+    expect(pb).toMatchObject({ followerCount: Number(pb.followedByViewer), followingCount: Number(pa.followedByViewer) });
+  });
+
   it('should refuse following yourself or an unknown profile', async () => {
     const user = await member();
     const FOLLOW = `#graphql

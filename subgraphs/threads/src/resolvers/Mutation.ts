@@ -218,6 +218,8 @@ export const Mutation: MutationResolvers = {
   async unfollowProfile(_parent, { id }, context) {
     const { viewerId, target } = await otherProfile(context, id, 'unfollow');
     await context.db.transaction(async (tx) => {
+      // The same locks, in the same order, as following: concurrent follows and unfollows of a pair cannot deadlock.
+      await lockProfiles(tx, [viewerId, target.id]);
       const removed = await tx
         .delete(profileFollows)
         .where(and(eq(profileFollows.followerId, viewerId), eq(profileFollows.followeeId, target.id)))
