@@ -333,6 +333,15 @@ describe('sendDirectMessage', () => {
     expect((await inbox(newcomer, 'REQUESTS')).edges.map((edge) => edge.node.id)).toEqual([conversation.id]);
   });
 
+  it('should open one conversation when two people write to each other for the first time at once, losing nothing', async () => {
+    const [a, b] = await Promise.all([person(), person()]);
+    const texts = Array.from({ length: 8 }, (_, i) => `hello ${i}`);
+    const results = await Promise.all(texts.map((text, i) => (i % 2 ? sent(b, a, text) : sent(a, b, text))));
+    expect(new Set(results.map((r) => r.conversation.id)).size).toBe(1);
+    const history = await conversation(a, results[0]!.conversation.id, 20);
+    expect(history!.messages.edges.map((edge) => edge.node.text).sort()).toEqual([...texts].sort());
+  });
+
   it('should return the first message for a retried send with the same idempotency key and store nothing new', async () => {
     const [a, b] = await Promise.all([person(), person()]);
     const first = await sent(a, b, 'only once', { idempotencyKey: 'send-1' });
