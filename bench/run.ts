@@ -1,6 +1,7 @@
 /**
- * `npm run bench`: measures the supergraph in one process on the embedded database and reports each scenario as a
- * ratio to a baseline measured in the same run (absolute numbers depend on the machine; ratios much less so).
+ * `npm run bench`: measures the supergraph in one process and reports each scenario as a ratio to a baseline measured
+ * in the same run (absolute numbers depend on the machine; ratios much less so). On the embedded database by default;
+ * with DATABASE_URL on a scratch database on that PostgreSQL server (dropped afterwards), with REDIS_URL on Redis.
  *
  *   baseline   `{ __typename }` through the gateway: HTTP, auth, parsing, no subgraph fetch
  *   scenarios  real operations, each through the gateway and, where it helps, straight to the subgraph
@@ -8,6 +9,7 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { DEMO_PASSWORD, GATEWAY_ASSERTION_HEADER, signGatewayAssertion } from '@igt/common';
+import { deleteRedisKeys, scratchDatabase } from '../scripts/scratch.js';
 import { startStack } from '../scripts/stack.js';
 
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2_000);
@@ -47,8 +49,13 @@ async function load(name: string, url: string, body: unknown, headers: Record<st
   return { name, perSecond: REQUESTS / seconds, p50: at(0.5), p99: at(0.99) };
 }
 
+const database = process.env.DATABASE_URL ? await scratchDatabase(process.env.DATABASE_URL, 'igt_bench') : undefined;
+const redisUrl = process.env.REDIS_URL || undefined;
+const redisPrefix = `igt-bench-${process.pid}:`;
 const stack = await startStack({
-  redisPrefix: 'bench:',
+  databaseUrl: database?.url,
+  redisUrl,
+  redisPrefix,
   ports: { gateway: 0, instagram: 0, threads: 0, messaging: 0 },
   host: '127.0.0.1',
   jwtSecret: JWT_SECRET,
@@ -123,7 +130,8 @@ dmLatencies.sort((a, b) => a - b);
 await ws.dispose();
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits).padStart(8);
-console.log(`\n${REQUESTS} requests per scenario, ${CONCURRENCY} in flight, embedded database, one process\n`);
+const storage = `${database ? 'PostgreSQL' : 'embedded PGlite'}, ${redisUrl ? 'Redis' : 'in-process'} pub/sub`;
+console.log(`\n${REQUESTS} requests per scenario, ${CONCURRENCY} in flight, ${storage}, one process\n`);
 console.log(`${'scenario'.padEnd(48)}${'req/s'.padStart(8)}${'p50 ms'.padStart(8)}${'p99 ms'.padStart(8)}${'× baseline'.padStart(12)}`);
 for (const r of [baseline, ...results]) {
   console.log(`${r.name.padEnd(48)}${fmt(r.perSecond, 0)}${fmt(r.p50)}${fmt(r.p99)}${fmt(r.perSecond / baseline.perSecond, 3).padStart(12)}`);
@@ -134,3 +142,5 @@ console.log(`\nfederation overhead on the same feed query: gateway/direct throug
 console.log(`live DM, send → subscriber (200 sequential): p50 ${dmLatencies[100]!.toFixed(1)} ms, p99 ${dmLatencies[197]!.toFixed(1)} ms`);
 console.log(`memory: rss ${rssBefore} MiB before the load, ${rss()} MiB after\n`);
 await stack.stop();
+await database?.drop();
+if (redisUrl) await deleteRedisKeys(redisUrl, redisPrefix);

@@ -1,10 +1,9 @@
 import { expect } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { createClient as createWsClient, type Client } from 'graphql-ws';
-import { createClient as createRedisClient } from 'redis';
 import WebSocket from 'ws';
 import { DEMO_PASSWORD } from '@igt/common';
+import { deleteRedisKeys, scratchDatabase } from '../scripts/scratch.js';
 import { startStack as runStack, type Stack } from '../scripts/stack.js';
 
 export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-0123456789';
@@ -43,45 +42,12 @@ export interface TestStack extends Stack {
   close(): Promise<void>;
 }
 
-/** A throwaway PostgreSQL database for one stack when DATABASE_URL is set; dropped on close. */
-async function freshDatabase(baseUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `igt_test_${randomBytes(6).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(baseUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: baseUrl });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
-
-/** Removes the keys a test stack left in Redis (its relationships stream). */
-async function deleteRedisKeys(url: string, prefix: string): Promise<void> {
-  const client = createRedisClient({ url });
-  await client.connect();
-  try {
-    for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) {
-      if (keys.length) await client.del(keys);
-    }
-  } finally {
-    await client.quit();
-  }
-}
-
 /**
  * Starts the three subgraphs and the gateway in this process on free ports: embedded in-memory PGlite by default,
  * a fresh PostgreSQL database when DATABASE_URL is set, Redis (with a unique prefix) when REDIS_URL is set.
  */
 export async function startStack(options: { redis?: boolean; seed?: boolean; logs?: string[] } = {}): Promise<TestStack> {
-  const database = process.env.DATABASE_URL ? await freshDatabase(process.env.DATABASE_URL) : undefined;
+  const database = process.env.DATABASE_URL ? await scratchDatabase(process.env.DATABASE_URL, 'igt_test') : undefined;
   const redisUrl = options.redis === false ? undefined : process.env.REDIS_URL || undefined;
   let statements = 0;
   const redisPrefix = `igt-test-${randomBytes(4).toString('hex')}:`;

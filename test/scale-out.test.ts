@@ -7,12 +7,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import pg from 'pg';
-import { createClient as createRedisClient } from 'redis';
 import { createClient as createWsClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '@igt/common';
+import { deleteRedisKeys, scratchDatabase, type ScratchDatabase } from '../scripts/scratch.js';
 import { eventually, ok, subscribe, type GraphQLResponse, type Subscription } from './harness.js';
 
 const ROOT = new URL('../', import.meta.url);
@@ -117,39 +116,25 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out:
   const baseDatabaseUrl = process.env.DATABASE_URL!;
   const redisUrl = process.env.REDIS_URL!;
   const suffix = randomBytes(5).toString('hex');
-  const databaseName = `igt_scale_${suffix}`;
   const redisPrefix = `igt-scale-${suffix}:`;
   const services: ServiceProcess[] = [];
   const clients: Client[] = [];
   let gatewayA: ServiceProcess;
   let gatewayB: ServiceProcess;
-  let databaseCreated = false;
-
-  const admin = async <T>(run: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: baseDatabaseUrl });
-    await client.connect();
-    try {
-      return await run(client);
-    } finally {
-      await client.end();
-    }
-  };
+  let database: ScratchDatabase | undefined;
 
   // A vitest worker that dies must not leave services behind.
   const killAll = () => services.forEach((service) => service.child.kill('SIGKILL'));
 
   beforeAll(async () => {
     process.once('exit', killAll);
-    await admin((client) => client.query(`create database ${databaseName}`));
-    databaseCreated = true;
-    const databaseUrl = new URL(baseDatabaseUrl);
-    databaseUrl.pathname = `/${databaseName}`;
+    database = await scratchDatabase(baseDatabaseUrl, 'igt_scale');
     const shared = {
       NODE_ENV: 'production',
       // The demo people are the test's cast; production leaves them out unless asked.
       SEED_DEMO_DATA: 'true',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
-      DATABASE_URL: databaseUrl.toString(),
+      DATABASE_URL: database.url,
       REDIS_URL: redisUrl,
       REDIS_PREFIX: redisPrefix,
       JWT_SECRET: randomBytes(32).toString('base64url'),
@@ -184,17 +169,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out:
     await Promise.all(clients.map((client) => client.dispose()));
     await Promise.all(services.map(stop));
     process.off('exit', killAll);
-    const redis = createRedisClient({ url: redisUrl });
-    await redis.connect();
-    try {
-      for await (const batch of redis.scanIterator({ MATCH: `${redisPrefix}*`, COUNT: 100 })) {
-        const keys = ([] as string[]).concat(batch);
-        if (keys.length) await redis.del(keys);
-      }
-    } finally {
-      await redis.quit();
-    }
-    if (databaseCreated) await admin((client) => client.query(`drop database if exists ${databaseName} with (force)`));
+    await deleteRedisKeys(redisUrl, redisPrefix);
+    await database?.drop();
   }, 60_000);
 
   it('should deliver a DM sent through gateway A live to a subscriber on gateway B', async () => {
