@@ -12,7 +12,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     url: string,
     private readonly metrics: Metrics,
   ) {
-    super({ url });
+    // Node's own fetch (undici, keep-alive) instead of the default make-fetch-happen, whose HTTP cache and agent
+    // machinery cost more per subgraph fetch than the fetch itself on a loopback or in-cluster network.
+    // The gateway always sends a string body, which is all the cast covers.
+    super({ url, fetcher: (input, init) => fetch(input, init as RequestInit) });
   }
 
   /** Times each fetch for `gateway_subgraph_fetch_duration_seconds`. */
