@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { eventually, ok, startStack, subscribe, type TestStack, type TestUser } from './harness.js';
+import { signUserToken } from '@igt/common';
+import { eventually, ok, startStack, subscribe, TEST_JWT_SECRET, type TestStack, type TestUser } from './harness.js';
 
 let stack: TestStack;
 
@@ -126,6 +127,16 @@ describe('directMessageReceived through the gateway', () => {
     await stack.liveSubscriptions(1);
     await send(a, b.id, 'case-insensitive');
     expect((await subscription.waitFor(1))[0].directMessageReceived.text).toBe('case-insensitive');
+  });
+
+  it('should close a connection with 4401 when the token it signed in with expires', async () => {
+    const [a] = await pair();
+    const shortLived = await signUserToken({ id: a.id, username: a.username }, TEST_JWT_SECRET, 2);
+    const subscription = subscribe(stack.wsClient(shortLived), NEW_MESSAGES);
+    await stack.liveSubscriptions(1);
+    await subscription.ended(10_000);
+    expect(subscription.errors[0]?.extensions?.closeCode).toBe(4401);
+    await stack.liveSubscriptions(0);
   });
 
   it('should close the upstream subscription when the client leaves', async () => {

@@ -1,20 +1,30 @@
 import { randomUUID } from 'node:crypto';
-import { signGatewayAssertion, type Viewer } from '@igt/common';
+import { GATEWAY_ASSERTION_REFRESH_MS, signGatewayAssertion, type Viewer } from '@igt/common';
 
 /** Per-request (or per-WebSocket-connection) context of the gateway. */
 export interface GatewayContext {
   viewer: Viewer | null;
   requestId: string;
-  /** The signed assertion of `viewer` that subgraphs require, made once per request. */
+  /**
+   * The signed assertion of `viewer` that subgraphs require. Reused while young, signed anew once older than
+   * GATEWAY_ASSERTION_REFRESH_MS: a WebSocket connection lives far longer than an assertion is accepted.
+   */
   assertion(): Promise<string>;
 }
 
 /** Builds a gateway context for a verified viewer. */
 export function createGatewayContext(viewer: Viewer | null, gatewaySecret: string, requestId: string = randomUUID()): GatewayContext {
   let assertion: Promise<string> | undefined;
+  let signedAt = 0;
   return {
     viewer,
     requestId,
-    assertion: () => (assertion ??= signGatewayAssertion(viewer, gatewaySecret)),
+    assertion() {
+      if (!assertion || Date.now() - signedAt >= GATEWAY_ASSERTION_REFRESH_MS) {
+        signedAt = Date.now();
+        assertion = signGatewayAssertion(viewer && { id: viewer.id, username: viewer.username }, gatewaySecret);
+      }
+      return assertion;
+    },
   };
 }

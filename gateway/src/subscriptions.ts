@@ -38,11 +38,14 @@ export class UpstreamConnections {
     return client;
   }
 
-  /** Closes every subgraph connection (the client left). */
+  /**
+   * Closes every subgraph connection (the client left). Never rejects: a connection that was still being opened may
+   * fail as it is disposed, and that must not surface as an unhandled rejection.
+   */
   async dispose(): Promise<void> {
     const clients = [...this.clients.values()];
     this.clients.clear();
-    await Promise.all(clients.map((client) => client.dispose()));
+    await Promise.allSettled(clients.map((client) => client.dispose()));
   }
 }
 

@@ -32,6 +32,28 @@ type ConnectionExtra = {
   context?: SocketContext;
 };
 
+/** The longest delay setTimeout takes. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Closes `socket` with 4401 when the token it signed in with expires, as a new connection with that token would be
+ * refused: a long-lived socket must not outlive its credentials. The client reconnects with a fresh token.
+ */
+function closeWhenExpired(socket: WebSocket, expiresAt: number): void {
+  let timer: NodeJS.Timeout;
+  const arm = () => {
+    const left = expiresAt - Date.now();
+    if (left <= 0) {
+      socket.close(CloseCode.Unauthorized, 'The token has expired; sign in again.');
+      return;
+    }
+    timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    timer.unref();
+  };
+  arm();
+  socket.once('close', () => clearTimeout(timer));
+}
+
 /** Reads `Authorization` from graphql-ws connectionParams whatever its case (Apollo Sandbox sends its headers there). */
 function authorizationParam(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
   const entry = Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'authorization');
@@ -71,6 +93,7 @@ export function serveWebSocket(options: WebSocketOptions) {
       onConnect: async (ctx) => {
         try {
           const viewer = await viewerFromAuthorization(authorizationParam(ctx.connectionParams), jwtSecret);
+          if (viewer) closeWhenExpired(ctx.extra.socket, viewer.expiresAt);
           const context = createGatewayContext(viewer, gatewaySecret);
           ctx.extra.context = Object.assign(context, { upstream: new UpstreamConnections(subgraphUrls, context) });
           return true;
@@ -101,10 +124,8 @@ export function serveWebSocket(options: WebSocketOptions) {
         const variables = (args.variableValues ?? {}) as Record<string, unknown>;
         return executor.subscribe(args.document, variables, args.operationName, context, context.upstream);
       },
-      // The client left: close its subgraph subscriptions too.
-      onClose: async (ctx) => {
-        await ctx.extra.context?.upstream.dispose();
-      },
+      // The client left: close its subgraph subscriptions too (dispose never rejects).
+      onClose: (ctx) => ctx.extra.context?.upstream.dispose(),
     },
     wss,
   );

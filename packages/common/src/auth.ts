@@ -7,6 +7,16 @@ export interface Viewer {
   username: string;
 }
 
+/** A viewer read from a client's token, with the moment (epoch milliseconds) the token stops being accepted. */
+export interface VerifiedViewer extends Viewer {
+  expiresAt: number;
+}
+
+/** How long a gateway assertion is accepted; the gateway signs a fresh one well before (see GATEWAY_ASSERTION_REFRESH_MS). */
+const GATEWAY_ASSERTION_TTL_SECONDS = 300;
+/** Age at which the gateway stops reusing an assertion, so a long-lived WebSocket never sends a stale one. */
+export const GATEWAY_ASSERTION_REFRESH_MS = 60_000;
+
 const ISSUER = 'ig-threads-supergraph';
 const CLIENT_AUDIENCE = 'clients';
 const SUBGRAPH_AUDIENCE = 'subgraphs';
@@ -42,17 +52,17 @@ export async function signUserToken(viewer: Viewer, secret: string, ttlSeconds: 
 }
 
 /** Verifies a client's bearer token; a malformed, forged or expired token is UNAUTHENTICATED. */
-export async function verifyUserToken(token: string, secret: string): Promise<Viewer> {
+export async function verifyUserToken(token: string, secret: string): Promise<VerifiedViewer> {
   try {
     const { payload } = await jwtVerify(token, await key(secret), {
       issuer: ISSUER,
       audience: CLIENT_AUDIENCE,
       algorithms: ['HS256'],
     });
-    if (typeof payload.sub !== 'string' || typeof payload.username !== 'string') {
+    if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.exp !== 'number') {
       throw unauthenticated('The token does not name a user.');
     }
-    return { id: payload.sub, username: payload.username };
+    return { id: payload.sub, username: payload.username, expiresAt: payload.exp * 1000 };
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired; sign in again.');
     if (error instanceof joseErrors.JOSEError) throw unauthenticated('The token is invalid; sign in again.');
@@ -64,7 +74,7 @@ export async function verifyUserToken(token: string, secret: string): Promise<Vi
  * Reads `Authorization: Bearer <token>` (or a bare token). Undefined or empty means anonymous; anything else must
  * verify.
  */
-export async function viewerFromAuthorization(value: string | undefined | null, secret: string): Promise<Viewer | null> {
+export async function viewerFromAuthorization(value: string | undefined | null, secret: string): Promise<VerifiedViewer | null> {
   if (!value || !value.trim()) return null;
   const match = /^\s*(?:Bearer\s+)?(\S+)\s*$/i.exec(value);
   if (!match?.[1]) throw unauthenticated('Expected "Authorization: Bearer <token>".');
@@ -82,7 +92,7 @@ export async function signGatewayAssertion(viewer: Viewer | null, secret: string
     .setIssuer(ISSUER)
     .setAudience(SUBGRAPH_AUDIENCE)
     .setIssuedAt()
-    .setExpirationTime('5m')
+    .setExpirationTime(`${GATEWAY_ASSERTION_TTL_SECONDS}s`)
     .sign(await key(secret));
 }
 
