@@ -48,11 +48,22 @@ export interface RedisPubSubOptions {
   onError?: (error: unknown) => void;
 }
 
+/**
+ * Closes a Redis connection: gracefully (pending replies first) while Redis answers, at once otherwise, so shutting
+ * down never waits for a Redis that is away.
+ */
+export async function closeRedisClient(client: { isReady: boolean; close(): Promise<void>; destroy(): void }): Promise<void> {
+  if (client.isReady) await client.close().catch(() => client.destroy());
+  else client.destroy();
+}
+
 /** Redis pub/sub with separate publishing and subscribing connections, as Redis requires. */
 export async function createRedisPubSub({ url, prefix, onError = () => {} }: RedisPubSubOptions): Promise<PubSub> {
   if (!prefix) throw new Error('createRedisPubSub: expected a non-empty channel prefix, got ""');
-  const publisher = createClient({ url });
-  const subscriber = publisher.duplicate();
+  // Publishing fails at once while Redis is unreachable instead of queueing: a sender must not hang after its message
+  // is committed (subscribers replay what they missed). Subscribing waits for the connection to come back.
+  const publisher = createClient({ url, disableOfflineQueue: true });
+  const subscriber = publisher.duplicate({ disableOfflineQueue: false });
   publisher.on('error', onError);
   subscriber.on('error', onError);
   await Promise.all([publisher.connect(), subscriber.connect()]);
@@ -61,17 +72,26 @@ export async function createRedisPubSub({ url, prefix, onError = () => {} }: Red
       await publisher.publish(`${prefix}${channel}`, JSON.stringify(payload));
     },
     async subscribe(channel, listener) {
-      const handler = (encoded: string) => listener(JSON.parse(encoded));
+      let listening = true;
+      const handler = (encoded: string) => {
+        if (listening) listener(JSON.parse(encoded));
+      };
       await subscriber.subscribe(`${prefix}${channel}`, handler);
       return async () => {
-        if (subscriber.isOpen) await subscriber.unsubscribe(`${prefix}${channel}`, handler);
+        listening = false;
+        if (!subscriber.isOpen) return;
+        const unsubscribed = subscriber.unsubscribe(`${prefix}${channel}`, handler);
+        // While Redis is away the command waits in the queue; the listener already hears nothing, so leaving (and
+        // shutting down) need not wait for Redis to come back.
+        if (subscriber.isReady) await unsubscribed;
+        else unsubscribed.catch(onError);
       };
     },
     async ping() {
       await publisher.ping();
     },
     async close() {
-      await Promise.allSettled([publisher.quit(), subscriber.quit()]);
+      await Promise.all([closeRedisClient(publisher), closeRedisClient(subscriber)]);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { createClient } from 'redis';
+import { closeRedisClient } from './pubsub.js';
 
 /** One entry of a durable stream. `id` orders entries within the stream. */
 export interface StreamEntry<T> {
@@ -48,7 +49,9 @@ export function createMemoryEventStream(): EventStream {
 /** Redis Streams: XADD to append, XRANGE with an exclusive start to read. Keys carry the mandatory prefix. */
 export async function createRedisEventStream(url: string, prefix: string, onError: (error: unknown) => void = () => {}): Promise<EventStream> {
   if (!prefix) throw new Error('createRedisEventStream: expected a non-empty key prefix, got ""');
-  const client = createClient({ url });
+  // Commands fail at once while Redis is unreachable instead of queueing: the outbox keeps what could not be
+  // appended, and a request that needs to catch up fails instead of hanging.
+  const client = createClient({ url, disableOfflineQueue: true });
   client.on('error', onError);
   await client.connect();
   return {
@@ -63,7 +66,7 @@ export async function createRedisEventStream(url: string, prefix: string, onErro
       await client.ping();
     },
     async close() {
-      await client.quit().catch(() => {});
+      await closeRedisClient(client);
     },
   };
 }
