@@ -79,12 +79,13 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
   const { name, typeDefs, resolvers, gatewaySecret, logger, createContext, checkReady, subscriptions = false } = options;
   const metrics = options.metrics ?? createMetrics(name);
   const schema = buildSubgraphSchema([{ typeDefs, resolvers }]);
+  const formatError = createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error'));
   const apollo = new ApolloServer<TContext>({
     schema,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours: runUntilSignalled stops every service in order.
     stopOnTerminationSignals: false,
-    formatError: createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error')),
+    formatError,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
@@ -155,6 +156,9 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
               const requestId = randomUUID();
               return createContext({ viewer: ctx.extra.viewer ?? null, requestId, logger: logger.child({ requestId }) });
             },
+            // Errors in events go through the same masking as over HTTP: coded errors as they are, nothing else.
+            onNext: (_ctx, _id, _payload, _args, result) =>
+              result.errors?.length ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
           },
           wsServer,
         );
