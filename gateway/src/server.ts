@@ -162,6 +162,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         jwtSecret,
         gatewaySecret,
         metrics,
+        logger,
         ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
       });
       logger.info({ url: `${http.url}/graphql` }, 'gateway listening');

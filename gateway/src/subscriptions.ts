@@ -10,6 +10,10 @@ import type { GatewayContext } from './context.js';
 /** Code of the error a subscriber gets when the subgraph feeding its subscription goes away: resubscribe with `after`. */
 export const SUBGRAPH_UNAVAILABLE = 'SUBGRAPH_UNAVAILABLE';
 
+/** How often the gateway pings each subgraph connection, and how long a subgraph has to answer a ping or handshake. */
+const UPSTREAM_PING_MS = 10_000;
+const UPSTREAM_ANSWER_MS = 5_000;
+
 /** The subgraph connections of one client's WebSocket: one lazy graphql-ws client per subgraph, closed with it. */
 export class UpstreamConnections {
   private readonly clients = new Map<string, Client>();
@@ -25,14 +29,32 @@ export class UpstreamConnections {
     if (client) return client;
     const url = this.urls[subgraph];
     if (!url) throw new Error(`No URL configured for subgraph "${subgraph}"`);
+    // A subgraph that stops answering (its host gone without closing the connection) is noticed: the handshake and
+    // every keep-alive ping must be answered in time, or the connection is closed and its subscriptions end with
+    // SUBGRAPH_UNAVAILABLE instead of going silent.
+    let socket: WebSocket | undefined;
+    let pongTimer: NodeJS.Timeout | undefined;
     client = createClient({
       url: url.replace(/^http/, 'ws'),
       webSocketImpl: WebSocket,
       lazy: true,
       lazyCloseTimeout: 0,
       retryAttempts: 0,
-      keepAlive: 10_000,
+      keepAlive: UPSTREAM_PING_MS,
+      connectionAckWaitTimeout: UPSTREAM_ANSWER_MS,
       connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await this.context.assertion() }),
+      on: {
+        connected: (connected) => (socket = connected as WebSocket),
+        ping: (received) => {
+          if (received) return;
+          pongTimer = setTimeout(() => socket?.close(4408, 'The subgraph did not answer a ping'), UPSTREAM_ANSWER_MS);
+          pongTimer.unref();
+        },
+        pong: (received) => {
+          if (received) clearTimeout(pongTimer);
+        },
+        closed: () => clearTimeout(pongTimer),
+      },
     });
     this.clients.set(subgraph, client);
     return client;
@@ -121,20 +143,30 @@ export class SubscriptionExecutor {
     const iterator: AsyncIterableIterator<ExecutionResult> = {
       next: async () => {
         if (finished) return done;
+        let result: IteratorResult<FormattedExecutionResult<Record<string, unknown>, unknown>>;
         try {
-          const result = await events.next();
-          if (result.done || finished) {
-            finish();
-            return done;
-          }
-          const event = result.value;
-          if (!event.data) return { done: false, value: { errors: (event.errors ?? []).map(toGraphQLError) } };
-          return { done: false, value: await this.complete(node, event, variables, operationContext, context) };
+          result = await events.next();
         } catch (error) {
           if (finished) return done;
           finish();
           this.logger.warn({ subgraph: primary.serviceName, reason: describe(error) }, 'subscription upstream ended with an error');
           return { done: false, value: { errors: upstreamFailure(error, primary.serviceName) } };
+        }
+        if (result.done || finished) {
+          finish();
+          return done;
+        }
+        const event = result.value;
+        if (!event.data) return { done: false, value: { errors: (event.errors ?? []).map(toGraphQLError) } };
+        try {
+          return { done: false, value: await this.complete(node, event, variables, operationContext, context) };
+        } catch (error) {
+          // A fault of the gateway's own (the subgraph fetches report failures as errors, they do not throw): end this
+          // subscription and its upstream one, and say how to pick up where it stopped.
+          this.logger.error({ err: error }, 'could not complete a subscription event');
+          finish();
+          events.return?.(undefined)?.catch(() => {});
+          return { done: false, value: { errors: [internalFailure()] } };
         }
       },
       return: async () => {
@@ -190,6 +222,14 @@ function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (error && typeof error === 'object' && 'code' in error) return `socket closed with ${String((error as { code: unknown }).code)}`;
   return String(error);
+}
+
+/** What a subscriber is told when the gateway itself failed on an event. */
+function internalFailure(): GraphQLError {
+  return new GraphQLError(
+    'Something went wrong on our side, so this subscription has ended. Subscribe again, passing the id of the last message you received as `after` to get everything since.',
+    { extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+  );
 }
 
 /** Turns a failed upstream subscription into errors a client can act on. */

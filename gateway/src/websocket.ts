@@ -4,7 +4,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, print, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { viewerFromAuthorization, type Metrics } from '@igt/common';
+import { viewerFromAuthorization, type Logger, type Metrics } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { UpstreamConnections, type SubscriptionExecutor } from './subscriptions.js';
 
@@ -19,6 +19,7 @@ export interface WebSocketOptions {
   jwtSecret: string;
   gatewaySecret: string;
   metrics: Metrics;
+  logger: Logger;
   /** How often idle sockets are pinged; a socket that misses a pong is closed. */
   keepAliveMs?: number;
 }
@@ -65,7 +66,7 @@ function authorizationParam(params: Readonly<Record<string, unknown>> | undefine
  * SubscriptionExecutor, queries and mutations through Apollo Server like HTTP ones.
  */
 export function serveWebSocket(options: WebSocketOptions) {
-  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, keepAliveMs = 12_000 } = options;
+  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, keepAliveMs = 12_000 } = options;
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const alive = new WeakMap<WebSocket, boolean>();
   wss.on('connection', (socket) => {
@@ -122,7 +123,13 @@ export function serveWebSocket(options: WebSocketOptions) {
       subscribe: (args) => {
         const context = args.contextValue as SocketContext;
         const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-        return executor.subscribe(args.document, variables, args.operationName, context, context.upstream);
+        try {
+          return executor.subscribe(args.document, variables, args.operationName, context, context.upstream);
+        } catch (error) {
+          // Thrown here, graphql-ws would close the whole socket (4500), ending the client's other subscriptions too.
+          logger.error({ err: error }, 'could not start a subscription');
+          return { errors: [new GraphQLError('Something went wrong on our side. Please try again.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
+        }
       },
       // The client left: close its subgraph subscriptions too (dispose never rejects).
       onClose: (ctx) => ctx.extra.context?.upstream.dispose(),
