@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Ajv2019 } from 'ajv/dist/2019.js';
+import { DockerfileParser } from 'dockerfile-ast';
 import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 
@@ -189,19 +190,13 @@ function undocumentedVariables(composeText: string, envExample: string): string[
   return [...variablesIn(composeText)].filter((name) => !documented.has(name));
 }
 
-/** Dockerfile instructions with continuation lines joined and comments dropped, grouped by stage (`FROM`). */
+/** The Dockerfile's instructions (parsed by dockerfile-ast: continuations joined, comments dropped), by stage. */
 function dockerfileStages(text: string): { from: string; instructions: { keyword: string; args: string }[] }[] {
-  const logical = text
-    .replace(/\\\r?\n/g, ' ')
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
   const stages: ReturnType<typeof dockerfileStages> = [];
-  for (const line of logical) {
-    const [keyword = '', ...rest] = line.split(/\s+/);
-    const instruction = { keyword: keyword.toUpperCase(), args: rest.join(' ') };
-    if (instruction.keyword === 'FROM') stages.push({ from: instruction.args, instructions: [] });
-    else stages.at(-1)?.instructions.push(instruction);
+  for (const instruction of DockerfileParser.parse(text).getInstructions()) {
+    const entry = { keyword: instruction.getKeyword(), args: instruction.getArgumentsContent() ?? '' };
+    if (entry.keyword === 'FROM') stages.push({ from: entry.args, instructions: [] });
+    else stages.at(-1)?.instructions.push(entry);
   }
   return stages;
 }

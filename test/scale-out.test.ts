@@ -1,5 +1,6 @@
 /**
- * Scale-out: every service as a process of its own, as a deployment runs them, with Messaging and the gateway twice.
+ * Scale-out: every service as a process of its own, as a deployment runs them, with Messaging and the gateway twice,
+ * each started with plain Node from the image the Dockerfile builds (built here as a directory, see image.ts).
  * Gateway A talks to Messaging 1 only and gateway B to Messaging 2 only; all share one PostgreSQL database and one
  * Redis. A DM sent through A must reach a subscriber on B: stored by Messaging 1, announced over Redis, delivered by
  * Messaging 2. Needs DATABASE_URL and REDIS_URL (the processes refuse to run on their own without them).
@@ -12,9 +13,11 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '@igt/common';
 import { deleteRedisKeys, scratchDatabase, type ScratchDatabase } from '../scripts/scratch.js';
+import { buildImage, type Image } from './image.js';
 import { eventually, ok, subscribe, type GraphQLResponse, type Subscription } from './harness.js';
 
-const ROOT = new URL('../', import.meta.url);
+/** Building the image (two npm installs from the npm cache and a TypeScript build). */
+const IMAGE_TIMEOUT_MS = 240_000;
 const START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 15_000;
 
@@ -37,11 +40,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Runs `entry` (a service's src/index.ts) with plain Node plus tsx, resolving workspace packages to their sources. */
-function startService(name: string, entry: string, port: number, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', entry], {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
+/** Runs `entry` (a service's compiled dist/index.js) with plain Node in the image's directory, with the image's ENV. */
+function startService(image: Image, name: string, entry: string, port: number, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, [entry], {
+    cwd: image.dir,
+    env: { ...process.env, ...image.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
@@ -122,15 +125,17 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out:
   let gatewayA: ServiceProcess;
   let gatewayB: ServiceProcess;
   let database: ScratchDatabase | undefined;
+  let image: Image | undefined;
 
   // A vitest worker that dies must not leave services behind.
   const killAll = () => services.forEach((service) => service.child.kill('SIGKILL'));
 
   beforeAll(async () => {
     process.once('exit', killAll);
+    image = await buildImage();
+    expect(image.env.NODE_ENV).toBe('production');
     database = await scratchDatabase(baseDatabaseUrl, 'igt_scale');
     const shared = {
-      NODE_ENV: 'production',
       // The demo people are the test's cast; production leaves them out unless asked.
       SEED_DEMO_DATA: 'true',
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'info',
@@ -155,15 +160,15 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out:
     });
     // All at once, as an orchestrator would: migrations and demo data must cope with instances starting together.
     services.push(
-      startService('instagram', 'subgraphs/instagram/src/index.ts', instagramPort!, { ...shared, INSTAGRAM_PORT: String(instagramPort) }),
-      startService('threads', 'subgraphs/threads/src/index.ts', threadsPort!, { ...shared, THREADS_PORT: String(threadsPort) }),
-      startService('messaging-1', 'subgraphs/messaging/src/index.ts', messaging1Port!, { ...shared, MESSAGING_PORT: String(messaging1Port) }),
-      startService('messaging-2', 'subgraphs/messaging/src/index.ts', messaging2Port!, { ...shared, MESSAGING_PORT: String(messaging2Port) }),
-      (gatewayA = startService('gateway-A', 'gateway/src/index.ts', gatewayAPort!, gatewayEnv(gatewayAPort!, messaging1Port!))),
-      (gatewayB = startService('gateway-B', 'gateway/src/index.ts', gatewayBPort!, gatewayEnv(gatewayBPort!, messaging2Port!))),
+      startService(image, 'instagram', 'subgraphs/instagram/dist/index.js', instagramPort!, { ...shared, INSTAGRAM_PORT: String(instagramPort) }),
+      startService(image, 'threads', 'subgraphs/threads/dist/index.js', threadsPort!, { ...shared, THREADS_PORT: String(threadsPort) }),
+      startService(image, 'messaging-1', 'subgraphs/messaging/dist/index.js', messaging1Port!, { ...shared, MESSAGING_PORT: String(messaging1Port) }),
+      startService(image, 'messaging-2', 'subgraphs/messaging/dist/index.js', messaging2Port!, { ...shared, MESSAGING_PORT: String(messaging2Port) }),
+      (gatewayA = startService(image, 'gateway-A', 'gateway/dist/index.js', gatewayAPort!, gatewayEnv(gatewayAPort!, messaging1Port!))),
+      (gatewayB = startService(image, 'gateway-B', 'gateway/dist/index.js', gatewayBPort!, gatewayEnv(gatewayBPort!, messaging2Port!))),
     );
     await Promise.all(services.map((service) => ready(service)));
-  }, START_TIMEOUT_MS + 30_000);
+  }, IMAGE_TIMEOUT_MS + START_TIMEOUT_MS);
 
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.dispose()));
@@ -171,6 +176,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out:
     process.off('exit', killAll);
     await deleteRedisKeys(redisUrl, redisPrefix);
     await database?.drop();
+    await image?.remove();
   }, 60_000);
 
   it('should deliver a DM sent through gateway A live to a subscriber on gateway B', async () => {

@@ -1,0 +1,152 @@
+/**
+ * Builds the Dockerfile's image as a directory, without a Docker engine: the build context is what .dockerignore
+ * lets through, and each stage runs its WORKDIR/ENV/COPY/RUN instructions in a directory of its own (RUN through the
+ * host's shell and Node instead of the base image's). What the last stage holds is what the image would hold, so a
+ * service started from it proves the image has every file and production dependency the service needs.
+ */
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { cp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, posix, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import dockerignoreModule from '@balena/dockerignore';
+import { DockerfileParser, type Copy } from 'dockerfile-ast';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const run = promisify(execFile);
+// CommonJS (`module.exports = factory`) typed as an ES default export: under NodeNext the default import is the factory.
+const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
+
+export interface Image {
+  /** The final stage's WORKDIR, as a directory on this machine. */
+  dir: string;
+  /** ENV of the final stage. */
+  env: Record<string, string>;
+  /** The final stage's USER (not switched to here). */
+  user: string | undefined;
+  /** CMD, exec form. */
+  cmd: string[];
+  /** Deletes the image and everything built on the way. */
+  remove(): Promise<void>;
+}
+
+interface Stage {
+  name: string | undefined;
+  root: string;
+  workdir: string;
+  env: Record<string, string>;
+  user: string | undefined;
+  cmd: string[];
+}
+
+/** Copies the files .dockerignore lets through into a fresh directory: the build context. */
+function buildContext(into: string): string {
+  const ignore = dockerignore({ ignorecase: false }).add(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      const rel = relative(ROOT, path).split('\\').join('/');
+      // Never part of a context (.dockerignore leaves them out too); skipped rather than walked for speed.
+      if (name === '.git' || name === 'node_modules') continue;
+      if (statSync(path).isDirectory()) walk(path);
+      else if (!ignore.ignores(rel)) cpSync(path, join(into, rel));
+    }
+  };
+  walk(ROOT);
+  return into;
+}
+
+/** `${NAME}` and `$NAME` from build args and the stage's ENV. */
+const expand = (text: string, vars: Record<string, string>) =>
+  text.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => vars[(braced ?? bare)!] ?? whole);
+
+/**
+ * Runs the Dockerfile at the repository root and returns its final stage. npm in RUN steps uses a copy of this
+ * machine's npm cache, preferring it to the registry (a step may clean its cache, as image builds do).
+ */
+export async function buildImage(): Promise<Image> {
+  const work = mkdtempSync(join(tmpdir(), 'igt-image-'));
+  const remove = () => rm(work, { recursive: true, force: true });
+  try {
+    return { ...(await runDockerfile(work)), remove };
+  } catch (error) {
+    await remove();
+    throw error;
+  }
+}
+
+async function runDockerfile(work: string): Promise<Omit<Image, 'remove'>> {
+  const context = buildContext(join(work, 'context'));
+  const npmCache = join(work, 'npm-cache');
+  const hostCache = (await run('npm', ['config', 'get', 'cache'])).stdout.trim();
+  await cp(hostCache, npmCache, { recursive: true });
+
+  const dockerfile = DockerfileParser.parse(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'));
+  const args: Record<string, string> = {};
+  const stages: Stage[] = [];
+  let stage: Stage | undefined;
+  const at = (s: Stage, path: string) => join(s.root, posix.isAbsolute(path) ? path : posix.join(s.workdir, path));
+
+  for (const instruction of dockerfile.getInstructions()) {
+    const keyword = instruction.getKeyword();
+    const content = expand(instruction.getArgumentsContent() ?? '', { ...args, ...stage?.env });
+    const words = content.split(/\s+/).filter(Boolean);
+    if (keyword === 'ARG') {
+      const [name, value = ''] = content.split('=', 2);
+      if (!stage) args[name!.trim()] = value.trim();
+      continue;
+    }
+    if (keyword === 'FROM') {
+      const name = /\bAS\s+(\S+)/i.exec(content)?.[1];
+      stage = { name, root: join(work, `stage-${stages.length}`), workdir: '/', env: {}, user: undefined, cmd: [] };
+      mkdirSync(stage.root, { recursive: true });
+      stages.push(stage);
+      continue;
+    }
+    if (!stage) throw new Error(`Dockerfile: ${keyword} before FROM`);
+    switch (keyword) {
+      case 'WORKDIR':
+        stage.workdir = posix.resolve(stage.workdir, content.trim());
+        mkdirSync(at(stage, '.'), { recursive: true });
+        break;
+      case 'ENV':
+        for (const [, name, value] of content.matchAll(/(\w+)=("[^"]*"|\S+)/g)) stage.env[name!] = value!.replace(/^"|"$/g, '');
+        break;
+      case 'USER':
+        stage.user = content.trim();
+        break;
+      case 'CMD':
+        stage.cmd = JSON.parse(content) as string[];
+        break;
+      case 'COPY': {
+        const from = (instruction as Copy).getFromFlag()?.getValue();
+        const source = from === undefined ? undefined : stages.find((s) => s.name === from);
+        if (from !== undefined && !source) throw new Error(`Dockerfile: COPY --from=${from}: no such stage`);
+        const paths = words.filter((word) => !word.startsWith('--'));
+        const dest = paths.pop()!;
+        for (const path of paths) {
+          const src = source ? join(source.root, path) : join(context, path);
+          const target = dest.endsWith('/') ? join(at(stage, dest), statSync(src).isDirectory() ? '' : posix.basename(path)) : at(stage, dest);
+          mkdirSync(dirname(target), { recursive: true });
+          cpSync(src, target, { recursive: true });
+        }
+        break;
+      }
+      case 'RUN':
+        await run('sh', ['-c', content], {
+          cwd: at(stage, '.'),
+          env: { ...process.env, ...stage.env, npm_config_cache: npmCache, npm_config_prefer_offline: 'true' },
+          maxBuffer: 64 * 1024 * 1024,
+        });
+        break;
+      case 'EXPOSE':
+        break;
+      default:
+        throw new Error(`Dockerfile: ${keyword} is not supported by this test's builder`);
+    }
+  }
+  const last = stages.at(-1)!;
+  return { dir: at(last, '.'), env: last.env, user: last.user, cmd: last.cmd };
+}
