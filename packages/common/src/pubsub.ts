@@ -12,6 +12,12 @@ export type Unsubscribe = () => Promise<void>;
 export interface PubSub {
   publish(channel: string, payload: unknown): Promise<void>;
   subscribe(channel: string, listener: (payload: unknown) => void): Promise<Unsubscribe>;
+  /**
+   * Calls `listener` each time the subscribing connection is back after being lost (its subscriptions restored):
+   * whatever was published meanwhile was missed, so listeners that must not miss anything re-read their source.
+   * Returns the function that stops calling it.
+   */
+  onReconnect(listener: () => void): () => void;
   /** Resolves when the back end answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -34,6 +40,8 @@ export function createMemoryPubSub(): PubSub {
         emitter.off(channel, handler);
       };
     },
+    // In one process nothing is ever disconnected.
+    onReconnect: () => () => {},
     async ping() {},
     async close() {
       emitter.removeAllListeners();
@@ -67,6 +75,9 @@ export async function createRedisPubSub({ url, prefix, onError = () => {} }: Red
   publisher.on('error', onError);
   subscriber.on('error', onError);
   await Promise.all([publisher.connect(), subscriber.connect()]);
+  // From now on, 'ready' means reconnected; node-redis restores the subscriptions before it says so.
+  const reconnectListeners = new Set<() => void>();
+  subscriber.on('ready', () => reconnectListeners.forEach((listener) => listener()));
   return {
     async publish(channel, payload) {
       await publisher.publish(`${prefix}${channel}`, JSON.stringify(payload));
@@ -86,6 +97,10 @@ export async function createRedisPubSub({ url, prefix, onError = () => {} }: Red
         if (subscriber.isReady) await unsubscribed;
         else unsubscribed.catch(onError);
       };
+    },
+    onReconnect(listener) {
+      reconnectListeners.add(listener);
+      return () => reconnectListeners.delete(listener);
     },
     async ping() {
       await publisher.ping();
@@ -113,6 +128,7 @@ export function instrumentPubSub(pubsub: PubSub, metrics: Metrics): PubSub {
         metrics.delivered.inc();
         listener(payload);
       }),
+    onReconnect: (listener) => pubsub.onReconnect(listener),
     ping: () => pubsub.ping(),
     close: () => pubsub.close(),
   };

@@ -3,8 +3,8 @@
  * (the shared one must stay up for the other tests), so it is skipped where there is no redis-server binary.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, createServer } from 'node:net';
+import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisEventStream, createRedisPubSub, type EventStream, type PubSub } from '../src/index.js';
 
 const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
@@ -19,47 +19,79 @@ const freePort = () =>
     });
   });
 
-describe.skipIf(!hasRedisServer)('Redis going away', () => {
-  let redis: ChildProcess;
-  let pubsub: PubSub;
-  let stream: EventStream;
+/** A redis-server of this test's own on `port`, and a way to kill it. */
+async function startRedis(port: number): Promise<{ url: string; kill(): Promise<void> }> {
+  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const url = `redis://127.0.0.1:${port}`;
+  await expect.poll(() => fetchPing(port), { timeout: 10_000 }).toBe(true);
+  return {
+    url,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
 
-  beforeAll(async () => {
-    const port = await freePort();
-    redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-    const url = `redis://127.0.0.1:${port}`;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        pubsub = await createRedisPubSub({ url, prefix: 'outage:' });
-        break;
-      } catch (error) {
-        if (attempt > 50) throw error;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    stream = await createRedisEventStream(url, 'outage:');
+/** Whether something accepts connections on `port`. */
+const fetchPing = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
   });
 
-  afterAll(() => {
-    redis?.kill('SIGKILL');
+describe.skipIf(!hasRedisServer)('Redis going away', () => {
+  const running: { kill(): Promise<void> }[] = [];
+  const start = async (port: number) => {
+    const redis = await startRedis(port);
+    running.push(redis);
+    return redis;
+  };
+
+  afterAll(async () => {
+    await Promise.all(running.map((redis) => redis.kill()));
   });
 
   it('should fail a publish or an append at once, let a subscriber leave, and shut down, while Redis is unreachable', async () => {
+    const redis = await start(await freePort());
+    const pubsub: PubSub = await createRedisPubSub({ url: redis.url, prefix: 'outage:' });
+    const stream: EventStream = await createRedisEventStream(redis.url, 'outage:');
     const heard: unknown[] = [];
     const unsubscribe = await pubsub.subscribe('news', (payload) => heard.push(payload));
     await pubsub.publish('news', { n: 1 });
     await expect.poll(() => heard).toEqual([{ n: 1 }]);
     await stream.append('log', { n: 1 });
 
-    const exited = new Promise((resolve) => redis.once('exit', resolve));
-    redis.kill('SIGKILL');
-    await exited;
-
+    await redis.kill();
     await expect(pubsub.publish('news', { n: 2 })).rejects.toThrow();
     await expect(stream.append('log', { n: 2 })).rejects.toThrow();
     await expect(stream.read('log', null, 10)).rejects.toThrow();
     await unsubscribe();
     await pubsub.close();
     await stream.close();
+  });
+
+  it('should tell listeners when it is connected again, with its subscriptions restored', async () => {
+    const port = await freePort();
+    const redis = await start(port);
+    const pubsub = await createRedisPubSub({ url: redis.url, prefix: 'outage:' });
+    const heard: unknown[] = [];
+    await pubsub.subscribe('news', (payload) => heard.push(payload));
+    let reconnects = 0;
+    pubsub.onReconnect(() => (reconnects += 1));
+
+    await redis.kill();
+    await start(port);
+    await expect.poll(() => reconnects, { timeout: 15_000 }).toBe(1);
+    await pubsub.publish('news', { n: 3 });
+    await expect.poll(() => heard).toEqual([{ n: 3 }]);
+    await pubsub.close();
   });
 });

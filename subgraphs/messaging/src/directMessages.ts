@@ -64,6 +64,12 @@ export function messagesAfter(db: Db<typeof schema>, viewerId: number, afterId: 
     .then((rows) => rows.map((row) => row.message));
 }
 
+const toLiveEvent = (event: DirectMessageEvent): LiveEvent<MessageModel> => ({
+  id: event.message.id,
+  previousId: event.previousMessageId,
+  item: fromWire(event.message),
+});
+
 function isDirectMessageEvent(payload: unknown): payload is DirectMessageEvent {
   const event = payload as Partial<DirectMessageEvent> | null;
   return typeof event?.message?.id === 'number' && (event.previousMessageId === null || typeof event.previousMessageId === 'number');
@@ -87,19 +93,24 @@ export function createDirectMessageStreams(db: Db<typeof schema>, pubsub: PubSub
     async open(viewerId, after) {
       const stream = await replayThenLive<MessageModel>({
         after,
-        listen: (push) =>
-          pubsub.subscribe(directMessageChannel(viewerId), (payload) => {
-            if (!isDirectMessageEvent(payload)) {
-              logger.warn({ channel: directMessageChannel(viewerId) }, 'ignoring a malformed direct message event');
-              return;
-            }
-            const event: LiveEvent<MessageModel> = {
-              id: payload.message.id,
-              previousId: payload.previousMessageId,
-              item: fromWire(payload.message),
+        listen: async (push, reread) => {
+          const channel = directMessageChannel(viewerId);
+          // After a lost connection to the announcements, anything committed meanwhile is read from the database.
+          const stopRereading = pubsub.onReconnect(reread);
+          try {
+            const unsubscribe = await pubsub.subscribe(channel, (payload) => {
+              if (isDirectMessageEvent(payload)) push(toLiveEvent(payload));
+              else logger.warn({ channel }, 'ignoring a malformed direct message event');
+            });
+            return async () => {
+              stopRereading();
+              await unsubscribe();
             };
-            push(event);
-          }),
+          } catch (error) {
+            stopRereading();
+            throw error;
+          }
+        },
         fetchAfter: (afterId, limit) => messagesAfter(db, viewerId, afterId, limit),
         head: async () => {
           const [box] = await db

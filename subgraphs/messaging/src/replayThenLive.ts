@@ -11,10 +11,11 @@ export interface LiveEvent<T> {
 /** Where a replay-then-live stream reads its log and hears its announcements. */
 export interface ReplayThenLiveOptions<T> {
   /**
-   * Starts listening and calls `push` for every event published from now on, in any order, possibly twice. Resolves
-   * once listening, with the function that stops it.
+   * Starts listening and calls `push` for every event published from now on, in any order, possibly twice, and
+   * `reread` when events may have been missed without a later one to show it (the announcements' connection was
+   * lost for a while). Resolves once listening, with the function that stops it.
    */
-  listen(push: (event: LiveEvent<T>) => void): Promise<() => Promise<void>>;
+  listen(push: (event: LiveEvent<T>) => void, reread: () => void): Promise<() => Promise<void>>;
   /** Committed items with an id greater than `afterId`, in id order, at most `limit`. The source of truth. */
   fetchAfter(afterId: number, limit: number): Promise<T[]>;
   /** The id of the newest committed item (0 for none): where a live-only stream starts. */
@@ -45,20 +46,28 @@ export interface ReplayThenLiveOptions<T> {
 export async function replayThenLive<T>(options: ReplayThenLiveOptions<T>): Promise<AsyncIterableIterator<T>> {
   const { listen, fetchAfter, head, idOf, after, pageSize = 200, maxBuffered = 1_000, onClose } = options;
   const buffer: LiveEvent<T>[] = [];
-  let overflowed = false;
+  /** Set when the log must be read again before trusting the buffer: it overflowed, or announcements were missed. */
+  let mustReread = false;
   let closed = false;
   let wake: (() => void) | null = null;
 
-  const stopListening = await listen((event) => {
-    if (closed) return;
-    if (buffer.length >= maxBuffered) {
-      buffer.length = 0;
-      overflowed = true;
-    } else {
-      buffer.push(event);
-    }
-    wake?.();
-  });
+  const stopListening = await listen(
+    (event) => {
+      if (closed) return;
+      if (buffer.length >= maxBuffered) {
+        buffer.length = 0;
+        mustReread = true;
+      } else {
+        buffer.push(event);
+      }
+      wake?.();
+    },
+    () => {
+      if (closed) return;
+      mustReread = true;
+      wake?.();
+    },
+  );
 
   // Where a live-only stream starts is fixed now, right after listening, not at the consumer's first read: an item
   // committed in between is announced to the listener and must count as live.
@@ -99,8 +108,8 @@ export async function replayThenLive<T>(options: ReplayThenLiveOptions<T>): Prom
 
     if (after !== null) yield* fill();
     while (!closed) {
-      if (overflowed) {
-        overflowed = false;
+      if (mustReread) {
+        mustReread = false;
         yield* fill();
         continue;
       }

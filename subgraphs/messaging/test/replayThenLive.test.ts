@@ -15,10 +15,13 @@ function fakeMailbox() {
   const log: Item[] = [];
   let listeners = 0;
   const reads: number[] = [];
+  const rereads: (() => void)[] = [];
   return {
     pubsub,
     log,
     reads,
+    /** Tells every open stream that announcements may have been missed (as a reconnect to Redis does). */
+    missedAnnouncements: () => rereads.forEach((reread) => reread()),
     listeners: () => listeners,
     commit(id: number): LiveEvent<Item> {
       const previousId = log.at(-1)?.id ?? null;
@@ -30,8 +33,9 @@ function fakeMailbox() {
       return replayThenLive<Item>({
         after,
         ...options,
-        listen: async (push) => {
+        listen: async (push, reread) => {
           listeners += 1;
+          rereads.push(reread);
           const unsubscribe = await pubsub.subscribe('inbox', (payload) => push(payload as LiveEvent<Item>));
           return async () => {
             listeners -= 1;
@@ -101,6 +105,17 @@ describe('replayThenLive', () => {
     await box.announce(one);
     await box.announce(four);
     expect(await take(stream, 4)).toEqual([1, 2, 3, 4]);
+  });
+
+  it('should read the log again when told announcements were missed, without waiting for a later one', async () => {
+    const box = fakeMailbox();
+    const stream = await box.open(null);
+    cleanup.push(async () => stream.return?.());
+    const next = take(stream, 2);
+    box.commit(1); // committed while the announcements' connection was down: never announced
+    box.commit(2);
+    box.missedAnnouncements();
+    expect(await next).toEqual([1, 2]);
   });
 
   it('should drop its buffer when the consumer falls behind and catch up from the log', async () => {
