@@ -153,6 +153,21 @@ describe('directMessageReceived through the gateway', () => {
     await upstreamSockets(0);
   });
 
+  it('should refuse more than 20 subscriptions at once on one connection with TOO_MANY_SUBSCRIPTIONS', async () => {
+    const [, b] = await pair();
+    const client = stack.wsClient(b.token);
+    const running = Array.from({ length: 20 }, () => subscribe(client, NEW_MESSAGES));
+    await stack.liveSubscriptions(20);
+    const refused = subscribe(client, NEW_MESSAGES);
+    await refused.ended();
+    expect(refused.errors[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
+    // Completing one makes room again.
+    running[0]!.unsubscribe();
+    await stack.liveSubscriptions(19);
+    subscribe(client, NEW_MESSAGES);
+    await stack.liveSubscriptions(20);
+  });
+
   it('should keep idle connections alive with pings', async () => {
     const socket = new WebSocket(stack.gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
     await new Promise((resolve) => socket.once('open', resolve));

@@ -1,7 +1,7 @@
 import { buildOperationContext, executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
-import { createClient, type Client } from 'graphql-ws';
+import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import WebSocket from 'ws';
 import { GATEWAY_ASSERTION_PARAM, type Logger, type Metrics } from '@igt/common';
@@ -9,6 +9,63 @@ import type { GatewayContext } from './context.js';
 
 /** Code of the error a subscriber gets when the subgraph feeding its subscription goes away: resubscribe with `after`. */
 export const SUBGRAPH_UNAVAILABLE = 'SUBGRAPH_UNAVAILABLE';
+/** Code of the error a subscriber gets when its events piled up faster than they could be sent: resubscribe with `after`. */
+export const SUBSCRIPTION_TOO_FAR_BEHIND = 'SUBSCRIPTION_TOO_FAR_BEHIND';
+/** Events of one subscription the gateway holds while completing earlier ones, at most. */
+export const MAX_PENDING_EVENTS = 1_000;
+
+type UpstreamEvent = FormattedExecutionResult<Record<string, unknown>, unknown>;
+
+/** What an upstream subscription produced next. */
+export type UpstreamItem =
+  | { kind: 'event'; event: UpstreamEvent }
+  | { kind: 'error'; error: unknown }
+  | { kind: 'complete' }
+  | { kind: 'overflow' };
+
+/**
+ * Runs a graphql-ws subscription into a queue of at most `limit` events. graphql-ws has no flow control and each
+ * event costs the gateway a query plan run, so a burst (a long replay) would otherwise pile up in memory without
+ * bound: past the limit the upstream subscription is dropped and the queue ends with `overflow`.
+ */
+export function boundedSubscription(client: Pick<Client, 'subscribe'>, payload: SubscribePayload, limit: number) {
+  const queue: UpstreamItem[] = [];
+  let ended = false;
+  let wake: (() => void) | null = null;
+  const end = (item: UpstreamItem) => {
+    if (ended) return;
+    ended = true;
+    queue.push(item);
+    wake?.();
+  };
+  const unsubscribe = client.subscribe<Record<string, unknown>, unknown>(payload, {
+    next: (event) => {
+      if (ended) return;
+      if (queue.length >= limit) {
+        end({ kind: 'overflow' });
+        unsubscribe();
+        return;
+      }
+      queue.push({ kind: 'event', event });
+      wake?.();
+    },
+    error: (error) => end({ kind: 'error', error }),
+    complete: () => end({ kind: 'complete' }),
+  });
+  return {
+    /** The next item; after an `error`, `complete` or `overflow` nothing more comes. */
+    async next(): Promise<UpstreamItem> {
+      while (!queue.length) await new Promise<void>((resolve) => (wake = resolve));
+      wake = null;
+      return queue.shift()!;
+    },
+    /** Stops the upstream subscription; a pending `next()` resolves with `complete`. */
+    close(): void {
+      end({ kind: 'complete' });
+      unsubscribe();
+    },
+  };
+}
 
 /** How often the gateway pings each subgraph connection, and how long a subgraph has to answer a ping or handshake. */
 const UPSTREAM_PING_MS = 10_000;
@@ -17,6 +74,8 @@ const UPSTREAM_ANSWER_MS = 5_000;
 /** The subgraph connections of one client's WebSocket: one lazy graphql-ws client per subgraph, closed with it. */
 export class UpstreamConnections {
   private readonly clients = new Map<string, Client>();
+  /** Subscriptions of this client's socket running now. */
+  active = 0;
 
   constructor(
     private readonly urls: Record<string, string>,
@@ -131,32 +190,41 @@ export class SubscriptionExecutor {
     const primaryVariables = Object.fromEntries(
       (primary.variableUsages ?? []).filter((name) => variables[name] !== undefined).map((name) => [name, variables[name]]),
     );
-    const events = upstream.client(primary.serviceName).iterate({ query: primary.operation, variables: primaryVariables });
+    const events = boundedSubscription(
+      upstream.client(primary.serviceName),
+      { query: primary.operation, variables: primaryVariables },
+      MAX_PENDING_EVENTS,
+    );
     let finished = false;
     const done = { done: true, value: undefined } as const;
     this.metrics.activeSubscriptions.inc();
+    upstream.active += 1;
     const finish = () => {
       if (finished) return;
       finished = true;
+      upstream.active -= 1;
       this.metrics.activeSubscriptions.dec();
+      events.close();
     };
     const iterator: AsyncIterableIterator<ExecutionResult> = {
       next: async () => {
         if (finished) return done;
-        let result: IteratorResult<FormattedExecutionResult<Record<string, unknown>, unknown>>;
-        try {
-          result = await events.next();
-        } catch (error) {
-          if (finished) return done;
-          finish();
-          this.logger.warn({ subgraph: primary.serviceName, reason: describe(error) }, 'subscription upstream ended with an error');
-          return { done: false, value: { errors: upstreamFailure(error, primary.serviceName) } };
+        const item = await events.next();
+        if (finished) return done;
+        switch (item.kind) {
+          case 'complete':
+            finish();
+            return done;
+          case 'error':
+            finish();
+            this.logger.warn({ subgraph: primary.serviceName, reason: describe(item.error) }, 'subscription upstream ended with an error');
+            return { done: false, value: { errors: upstreamFailure(item.error, primary.serviceName) } };
+          case 'overflow':
+            finish();
+            this.logger.warn({ subgraph: primary.serviceName, limit: MAX_PENDING_EVENTS }, 'subscription fell too far behind');
+            return { done: false, value: { errors: [tooFarBehind()] } };
         }
-        if (result.done || finished) {
-          finish();
-          return done;
-        }
-        const event = result.value;
+        const { event } = item;
         if (!event.data) return { done: false, value: { errors: (event.errors ?? []).map(toGraphQLError) } };
         try {
           return { done: false, value: await this.complete(node, event, variables, operationContext, context) };
@@ -165,13 +233,11 @@ export class SubscriptionExecutor {
           // subscription and its upstream one, and say how to pick up where it stopped.
           this.logger.error({ err: error }, 'could not complete a subscription event');
           finish();
-          events.return?.(undefined)?.catch(() => {});
           return { done: false, value: { errors: [internalFailure()] } };
         }
       },
       return: async () => {
         finish();
-        await events.return?.(undefined);
         return done;
       },
       [Symbol.asyncIterator]() {
@@ -222,6 +288,14 @@ function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
   if (error && typeof error === 'object' && 'code' in error) return `socket closed with ${String((error as { code: unknown }).code)}`;
   return String(error);
+}
+
+/** What a subscriber is told when its events arrived faster than the gateway could complete and send them. */
+function tooFarBehind(): GraphQLError {
+  return new GraphQLError(
+    'This subscription fell too far behind and has ended. Subscribe again, passing the id of the last message you received as `after` to get everything since.',
+    { extensions: { code: SUBSCRIPTION_TOO_FAR_BEHIND } },
+  );
 }
 
 /** What a subscriber is told when the gateway itself failed on an event. */

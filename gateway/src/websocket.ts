@@ -33,6 +33,9 @@ type ConnectionExtra = {
   context?: SocketContext;
 };
 
+/** Subscriptions one WebSocket connection may run at once (each one holds a subscription on a subgraph). */
+export const MAX_SUBSCRIPTIONS_PER_SOCKET = 20;
+
 /** The longest delay setTimeout takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -123,6 +126,15 @@ export function serveWebSocket(options: WebSocketOptions) {
       subscribe: (args) => {
         const context = args.contextValue as SocketContext;
         const variables = (args.variableValues ?? {}) as Record<string, unknown>;
+        if (context.upstream.active >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
+          return {
+            errors: [
+              new GraphQLError(`A connection runs at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions at once; complete one first.`, {
+                extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+              }),
+            ],
+          };
+        }
         try {
           return executor.subscribe(args.document, variables, args.operationName, context, context.upstream);
         } catch (error) {
