@@ -56,31 +56,82 @@ export interface RedisPubSubOptions {
   onError?: (error: unknown) => void;
 }
 
-/**
- * Closes a Redis connection: gracefully (pending replies first) while Redis answers, at once otherwise, so shutting
- * down never waits for a Redis that is away.
- */
-export async function closeRedisClient(client: { isReady: boolean; close(): Promise<void>; destroy(): void }): Promise<void> {
-  if (client.isReady) await client.close().catch(() => client.destroy());
-  else client.destroy();
+/** How long shutting down or leaving waits for Redis to answer before going on without it. */
+const REDIS_WAIT_MS = 2_000;
+
+/** Waits for `promise` (ignoring its failure) at most `ms`: for things that should finish but must not block. */
+async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([promise.catch(() => {}), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
-/** Redis pub/sub with separate publishing and subscribing connections, as Redis requires. */
+/**
+ * Closes a Redis connection: gracefully (pending replies first) while Redis answers, then at once whatever is left,
+ * so shutting down never waits long for a Redis that is away.
+ */
+export async function closeRedisClient(client: { isReady: boolean; isOpen: boolean; close(): Promise<void>; destroy(): void }): Promise<void> {
+  if (client.isReady) await atMost(client.close(), REDIS_WAIT_MS);
+  if (client.isOpen) client.destroy();
+}
+
+/** Announcements held while Redis is unreachable, at most; the oldest go first (subscribers re-read on reconnect). */
+const MAX_UNSENT = 10_000;
+
+/**
+ * Redis pub/sub with separate publishing and subscribing connections, as Redis requires.
+ *
+ * Redis being away for a while loses nothing a subscriber needs: a publish that cannot be sent is kept in memory and
+ * sent, in order, once the publisher is connected again (and never makes its caller wait), and subscribers are told
+ * when their own connection is back (`onReconnect`) so they can re-read what they may have missed.
+ */
 export async function createRedisPubSub({ url, prefix, onError = () => {} }: RedisPubSubOptions): Promise<PubSub> {
   if (!prefix) throw new Error('createRedisPubSub: expected a non-empty channel prefix, got ""');
-  // Publishing fails at once while Redis is unreachable instead of queueing: a sender must not hang after its message
-  // is committed (subscribers replay what they missed). Subscribing waits for the connection to come back.
   const publisher = createClient({ url, disableOfflineQueue: true });
   const subscriber = publisher.duplicate({ disableOfflineQueue: false });
   publisher.on('error', onError);
   subscriber.on('error', onError);
   await Promise.all([publisher.connect(), subscriber.connect()]);
-  // From now on, 'ready' means reconnected; node-redis restores the subscriptions before it says so.
+
+  const unsent: [channel: string, message: string][] = [];
+  let flushing = false;
+  const keep = (channel: string, message: string) => {
+    if (unsent.push([channel, message]) > MAX_UNSENT) unsent.shift();
+  };
+  const flush = async () => {
+    if (flushing) return;
+    flushing = true;
+    try {
+      while (unsent.length && publisher.isReady) {
+        await publisher.publish(...unsent[0]!);
+        unsent.shift();
+      }
+    } catch (error) {
+      onError(error);
+    } finally {
+      flushing = false;
+    }
+  };
+  // From now on 'ready' means connected again; node-redis restores the subscriptions before it says so.
+  publisher.on('ready', () => void flush());
   const reconnectListeners = new Set<() => void>();
   subscriber.on('ready', () => reconnectListeners.forEach((listener) => listener()));
+
   return {
     async publish(channel, payload) {
-      await publisher.publish(`${prefix}${channel}`, JSON.stringify(payload));
+      const key = `${prefix}${channel}`;
+      const message = JSON.stringify(payload);
+      // Behind earlier unsent ones, to keep the order; straight out (pipelined with other publishes) otherwise.
+      if (!unsent.length && publisher.isReady) {
+        try {
+          await publisher.publish(key, message);
+          return;
+        } catch (error) {
+          onError(error);
+        }
+      }
+      keep(key, message);
+      void flush();
     },
     async subscribe(channel, listener) {
       let listening = true;
@@ -90,12 +141,8 @@ export async function createRedisPubSub({ url, prefix, onError = () => {} }: Red
       await subscriber.subscribe(`${prefix}${channel}`, handler);
       return async () => {
         listening = false;
-        if (!subscriber.isOpen) return;
-        const unsubscribed = subscriber.unsubscribe(`${prefix}${channel}`, handler);
-        // While Redis is away the command waits in the queue; the listener already hears nothing, so leaving (and
-        // shutting down) need not wait for Redis to come back.
-        if (subscriber.isReady) await unsubscribed;
-        else unsubscribed.catch(onError);
+        // The listener already hears nothing; telling Redis may wait for a connection that is away.
+        if (subscriber.isOpen) await atMost(subscriber.unsubscribe(`${prefix}${channel}`, handler), REDIS_WAIT_MS);
       };
     },
     onReconnect(listener) {
