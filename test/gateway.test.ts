@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@igt/common';
 import { createGateway } from '@igt/gateway';
@@ -96,6 +97,31 @@ describe('gateway HTTP endpoint', () => {
     } finally {
       await gateway.stop();
     }
+  });
+
+  it('should serve automatic persisted queries, over GET too, so apps can send a hash instead of the query', async () => {
+    const query = '{ user(username: "alice") { username } }';
+    const sha256Hash = createHash('sha256').update(query).digest('hex');
+    const persistedQuery = { version: 1, sha256Hash };
+    const post = (body: unknown) =>
+      fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+
+    expectError((await post({ extensions: { persistedQuery } })) as never, 'PERSISTED_QUERY_NOT_FOUND');
+    expect(ok((await post({ query, extensions: { persistedQuery } })) as never)).toEqual({ user: { username: 'alice' } });
+    const url = new URL(stack.gatewayUrl);
+    url.searchParams.set('extensions', JSON.stringify({ persistedQuery }));
+    const get = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(get.status).toBe(200);
+    expect(ok((await get.json()) as never)).toEqual({ user: { username: 'alice' } });
+  });
+
+  it('should refuse a GET a browser could send cross-site (CSRF), and mutations over GET', async () => {
+    const url = new URL(stack.gatewayUrl);
+    url.searchParams.set('query', '{ __typename }');
+    expect((await fetch(url)).status).toBe(400);
+    url.searchParams.set('query', 'mutation { clearStatus { id } }');
+    const mutation = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
+    expect(mutation.status).toBe(405);
   });
 
   it('should point a subscription sent over HTTP to the WebSocket endpoint', async () => {
