@@ -29,6 +29,8 @@ const clients: Client[] = [];
 function countingPubSub(inner: PubSub): PubSub {
   return {
     publish: (channel, payload) => inner.publish(channel, payload),
+    onReconnect: (listener) => inner.onReconnect(listener),
+    ping: () => inner.ping(),
     async subscribe(channel, listener) {
       const unsubscribe = await inner.subscribe(channel, listener);
       listeners += 1;
