@@ -12,6 +12,7 @@ export const ErrorCode = {
   RecipientBlocked: 'RECIPIENT_BLOCKED',
   UsernameTaken: 'USERNAME_TAKEN',
   TooManyAttempts: 'TOO_MANY_ATTEMPTS',
+  ServiceUnavailable: 'SERVICE_UNAVAILABLE',
   Internal: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,6 +1,7 @@
 import { eq } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from './db.js';
+import { codedError, ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { EventStream, StreamEntry } from './streams.js';
 
@@ -36,6 +37,8 @@ export interface StreamProjectionOptions<TSchema extends Record<string, unknown>
   apply(tx: DbTransaction<TSchema>, entries: StreamEntry<TEvent>[]): Promise<void>;
   /** Entries applied per transaction (default 500). */
   batchSize?: number;
+  /** Where a stream that cannot be read is reported. */
+  logger: Logger;
 }
 
 /** A service's own copy of facts another service publishes on a stream. */
@@ -43,7 +46,8 @@ export interface StreamProjection {
   /**
    * Applies every entry published so far. When this process last saw the projection caught up, it first asks the
    * stream whether anything new exists (no SQL at all when nothing does), so calling it before every request that
-   * depends on the projection is cheap.
+   * depends on the projection is cheap. SERVICE_UNAVAILABLE when the stream cannot be read: a request that depends on
+   * the projection must not go ahead on facts that may be stale (a block it has not heard of).
    */
   catchUp(): Promise<void>;
 }
@@ -55,7 +59,12 @@ export interface StreamProjection {
 export function createStreamProjection<TSchema extends Record<string, unknown>, TEvent>(
   options: StreamProjectionOptions<TSchema, TEvent>,
 ): StreamProjection {
-  const { db, events, stream, positions, apply, batchSize = 500 } = options;
+  const { db, events, stream, positions, apply, batchSize = 500, logger } = options;
+  const read = (position: string | null, count: number) =>
+    events.read<TEvent>(stream, position, count).catch((error: unknown) => {
+      logger.warn({ err: error, stream }, 'cannot read the stream');
+      throw codedError(ErrorCode.ServiceUnavailable, 'This cannot be done right now (the latest follows and blocks cannot be confirmed). Try again in a moment.');
+    });
   // The last position this process saw committed: a cheap look at the stream tells whether there is anything to do
   // without opening a transaction. Another instance may be further ahead; the locked read below settles that.
   let known: string | null | undefined;
@@ -70,7 +79,7 @@ export function createStreamProjection<TSchema extends Record<string, unknown>, 
         .where(eq(positions.stream, stream))
         .for('update');
       const position = (row?.position as string | null | undefined) ?? null;
-      const entries = await events.read<TEvent>(stream, position, batchSize);
+      const entries = await read(position, batchSize);
       const last = entries.at(-1);
       if (!last) return { applied: 0, position };
       await apply(tx, entries);
@@ -83,7 +92,7 @@ export function createStreamProjection<TSchema extends Record<string, unknown>, 
 
   return {
     async catchUp() {
-      if (known !== undefined && !(await events.read(stream, known, 1)).length) return;
+      if (known !== undefined && !(await read(known, 1)).length) return;
       for (;;) {
         const { applied, position } = await applyBatch();
         known = position;

@@ -96,6 +96,7 @@ export function createRelationshipProjection(
     events,
     stream: RELATIONSHIPS_STREAM,
     positions: streamPositions,
+    logger,
     batchSize,
     apply: (tx, entries) => apply(tx, entries, logger),
   });

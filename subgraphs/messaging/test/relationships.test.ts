@@ -6,6 +6,7 @@ import {
   openSqlClient,
   RELATIONSHIPS_STREAM,
   type Db,
+  type EventStream,
   type RelationshipEvent,
   type SqlClient,
 } from '@igt/common';
@@ -79,5 +80,16 @@ describe('relationships projection', () => {
     const next = await events.append(RELATIONSHIPS_STREAM, block(11, 15, true));
     await projection.catchUp();
     expect(await state()).toMatchObject({ blocks: ['11-x-15', '14-x-11'], position: next });
+  });
+
+  it('should refuse with SERVICE_UNAVAILABLE, changing nothing, while the stream cannot be read', async () => {
+    const before = await state();
+    const unreachable: EventStream = {
+      ...createMemoryEventStream(),
+      read: () => Promise.reject(new Error('The client is offline')),
+    };
+    const projection = createRelationshipProjection(db, unreachable, logger);
+    await expect(projection.catchUp()).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
+    expect(await state()).toEqual(before);
   });
 });

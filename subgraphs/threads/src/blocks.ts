@@ -129,6 +129,7 @@ export function createBlockProjection(
     events,
     stream: RELATIONSHIPS_STREAM,
     positions: streamPositions,
+    logger,
     batchSize,
     apply: (tx, entries) => apply(tx, entries, logger),
   });
