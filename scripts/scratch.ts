@@ -1,8 +1,10 @@
 /**
- * Throwaway storage for tests and benchmarks that run on a real PostgreSQL and Redis: a database of their own, and
- * the removal of the Redis keys they wrote under their prefix.
+ * Throwaway storage for tests and benchmarks that run on a real PostgreSQL and Redis: a database of their own, the
+ * removal of the Redis keys they wrote under their prefix, and a redis-server of their own to stop and start.
  */
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { connect, createServer } from 'node:net';
 import pg from 'pg';
 import { createClient as createRedisClient } from 'redis';
 
@@ -44,4 +46,52 @@ export async function deleteRedisKeys(url: string, prefix: string): Promise<void
   } finally {
     await client.quit();
   }
+}
+
+/** A port nobody listens on right now (the OS picks it; it is released again before the caller takes it). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Whether this machine can run a redis-server of its own. */
+export const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+export interface RedisServer {
+  url: string;
+  /** Kills it at once (as a crash would) and waits until it is gone. */
+  kill(): Promise<void>;
+}
+
+/** Starts a redis-server that keeps nothing on disk on `port` and resolves once it accepts connections. */
+export async function startRedisServer(port: number): Promise<RedisServer> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  for (let attempt = 0; !(await accepts(port)); attempt++) {
+    if (child.exitCode !== null || attempt > 100) throw new Error(`redis-server did not start on port ${port}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    async kill() {
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }

@@ -44,11 +44,11 @@ export interface TestStack extends Stack {
 
 /**
  * Starts the three subgraphs and the gateway in this process on free ports: embedded in-memory PGlite by default,
- * a fresh PostgreSQL database when DATABASE_URL is set, Redis (with a unique prefix) when REDIS_URL is set.
+ * a fresh PostgreSQL database when DATABASE_URL is set, Redis (with a unique prefix) when REDIS_URL (or `redisUrl`) is set.
  */
-export async function startStack(options: { redis?: boolean; seed?: boolean; logs?: string[] } = {}): Promise<TestStack> {
+export async function startStack(options: { redis?: boolean; redisUrl?: string; seed?: boolean; logs?: string[] } = {}): Promise<TestStack> {
   const database = process.env.DATABASE_URL ? await scratchDatabase(process.env.DATABASE_URL, 'igt_test') : undefined;
-  const redisUrl = options.redis === false ? undefined : process.env.REDIS_URL || undefined;
+  const redisUrl = options.redis === false ? undefined : options.redisUrl ?? (process.env.REDIS_URL || undefined);
   let statements = 0;
   const redisPrefix = `igt-test-${randomBytes(4).toString('hex')}:`;
   const stack = await runStack({

@@ -7,12 +7,11 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { createClient as createWsClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD } from '@igt/common';
-import { deleteRedisKeys, scratchDatabase, type ScratchDatabase } from '../scripts/scratch.js';
+import { deleteRedisKeys, freePort, scratchDatabase, type ScratchDatabase } from '../scripts/scratch.js';
 import { buildImage, type Image } from './image.js';
 import { eventually, ok, subscribe, type GraphQLResponse, type Subscription } from './harness.js';
 
@@ -29,15 +28,6 @@ interface ServiceProcess {
   output: string[];
   /** Resolves with the exit code (or the signal's name) once the process has ended. */
   exited: Promise<number | string>;
-}
-
-/** A port nobody listens on right now (the OS picks it; it is released again before the service takes it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** Runs `entry` (a service's compiled dist/index.js) with plain Node in the image's directory, with the image's ENV. */

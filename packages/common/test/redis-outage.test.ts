@@ -2,51 +2,10 @@
  * Redis going away must not hang a sender, a subscriber leaving, or a shutdown. Runs its own throwaway redis-server
  * (the shared one must stay up for the other tests), so it is skipped where there is no redis-server binary.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { connect, createServer } from 'node:net';
 import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort, hasRedisServer, startRedisServer, type RedisServer } from '../../../scripts/scratch.js';
 import { createRedisEventStream, createRedisPubSub, type EventStream, type PubSub } from '../src/index.js';
-
-const hasRedisServer = spawnSync('redis-server', ['--version']).status === 0;
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-/** A redis-server of this test's own on `port`, and a way to kill it. */
-async function startRedis(port: number): Promise<{ url: string; kill(): Promise<void> }> {
-  const child: ChildProcess = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const url = `redis://127.0.0.1:${port}`;
-  await expect.poll(() => fetchPing(port), { timeout: 10_000 }).toBe(true);
-  return {
-    url,
-    async kill() {
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
-
-/** Whether something accepts connections on `port`. */
-const fetchPing = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 
 /** How many PUBLISH commands the server at `url` has run since it started. */
 async function publishesServed(url: string): Promise<number> {
@@ -61,9 +20,9 @@ async function publishesServed(url: string): Promise<number> {
 }
 
 describe.skipIf(!hasRedisServer)('Redis going away', () => {
-  const running: { kill(): Promise<void> }[] = [];
+  const running: RedisServer[] = [];
   const start = async (port: number) => {
-    const redis = await startRedis(port);
+    const redis = await startRedisServer(port);
     running.push(redis);
     return redis;
   };
