@@ -368,6 +368,25 @@ describe('Instagram blocks on Threads', () => {
     expect(await profile(bystander.username, bystander)).toMatchObject({ followerCount: 0, followingCount: 1 });
   });
 
+  it('should remove likes between the two both ways, keeping like counts right and other likes in place', async () => {
+    const { alice, dave, bystander, aliceThread, daveThread, daveReply } = await blockedPair();
+    const like = async (who: TestUser, id: string) => ok(await stack.query(LIKE, { id }, { token: who.token })).likeThread.likeCount;
+    await like(alice, daveThread.id);
+    await like(alice, daveReply.id);
+    await like(dave, aliceThread.id);
+    expect(await like(bystander, aliceThread.id)).toBe(2);
+
+    await instagram(alice, 'block', dave);
+
+    expect(await thread(aliceThread.id, alice.token)).toMatchObject({ likeCount: 1, viewerHasLiked: false });
+    expect(await thread(daveThread.id, alice.token)).toMatchObject({ likeCount: 0, viewerHasLiked: false });
+    expect(await thread(daveReply.id, alice.token)).toMatchObject({ likeCount: 0 });
+    expect(await thread(aliceThread.id, bystander.token)).toMatchObject({ likeCount: 1, viewerHasLiked: true });
+    // Unblocking does not bring them back.
+    await instagram(alice, 'unblock', dave);
+    expect(await thread(aliceThread.id, dave.token)).toMatchObject({ likeCount: 1, viewerHasLiked: false });
+  });
+
   it('should refuse follows, likes and replies between the two, either way, with FORBIDDEN and change nothing', async () => {
     const { alice, dave, aliceThread, daveThread } = await blockedPair();
     await instagram(alice, 'block', dave);

@@ -14,7 +14,7 @@ import {
 } from '@igt/common';
 import * as schema from './db/schema.js';
 
-const { blocks, profileFollows, profiles, streamPositions } = schema;
+const { blocks, likes, profileFollows, profiles, streamPositions, threads } = schema;
 
 /** Threads' own copy of Instagram blocks, fed by the relationships stream. */
 export type BlockProjection = StreamProjection;
@@ -39,10 +39,17 @@ export async function lockProfiles(tx: DbTransaction<typeof schema>, ids: number
   await tx.select({ id: profiles.id }).from(profiles).where(inArray(profiles.id, ids)).orderBy(asc(profiles.id)).for('update');
 }
 
-/** `column - n` for the profiles in `deltas`, `column` for the rest: one UPDATE adjusts every counter a batch touched. */
-function minus(column: AnyPgColumn, deltas: Map<number, number>): SQL {
-  const cases = [...deltas].map(([profileId, n]) => sql`when ${profileId} then ${n}::integer`);
-  return sql`${column} - case ${profiles.id} ${sql.join(cases, sql` `)} else 0 end`;
+/** `column - n` for the rows whose `key` is in `deltas`, `column` for the rest: one UPDATE adjusts every counter. */
+function minus(column: AnyPgColumn, key: AnyPgColumn, deltas: Map<number, number>): SQL {
+  const cases = [...deltas].map(([id, n]) => sql`when ${id} then ${n}::integer`);
+  return sql`${column} - case ${key} ${sql.join(cases, sql` `)} else 0 end`;
+}
+
+/** How many times each value occurs. */
+function tally(values: number[]): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const value of values) counts.set(value, (counts.get(value) ?? 0) + 1);
+  return counts;
 }
 
 /**
@@ -50,7 +57,6 @@ function minus(column: AnyPgColumn, deltas: Map<number, number>): SQL {
  * Instagram does the same with its own follows when someone blocks.
  */
 async function severFollows(tx: DbTransaction<typeof schema>, pairs: Pair[]): Promise<void> {
-  await lockProfiles(tx, [...new Set(pairs.flatMap((pair) => [pair.blockerId, pair.blockedId]))]);
   const removed = await tx
     .delete(profileFollows)
     .where(
@@ -63,23 +69,44 @@ async function severFollows(tx: DbTransaction<typeof schema>, pairs: Pair[]): Pr
     )
     .returning({ followerId: profileFollows.followerId, followeeId: profileFollows.followeeId });
   if (!removed.length) return;
-  const following = new Map<number, number>();
-  const followers = new Map<number, number>();
-  for (const { followerId, followeeId } of removed) {
-    following.set(followerId, (following.get(followerId) ?? 0) + 1);
-    followers.set(followeeId, (followers.get(followeeId) ?? 0) + 1);
-  }
+  const following = tally(removed.map((row) => row.followerId));
+  const followers = tally(removed.map((row) => row.followeeId));
   await tx
     .update(profiles)
-    .set({ followingCount: minus(profiles.followingCount, following), followerCount: minus(profiles.followerCount, followers) })
+    .set({
+      followingCount: minus(profiles.followingCount, profiles.id, following),
+      followerCount: minus(profiles.followerCount, profiles.id, followers),
+    })
     .where(inArray(profiles.id, [...new Set([...following.keys(), ...followers.keys()])]));
+}
+
+/** Removes the likes each of a pair gave the other's threads and replies, keeping like counts right. */
+async function removeLikes(tx: DbTransaction<typeof schema>, pairs: Pair[]): Promise<void> {
+  const byAuthor = (authorId: number) => tx.select({ id: threads.id }).from(threads).where(eq(threads.authorId, authorId));
+  const removed = await tx
+    .delete(likes)
+    .where(
+      or(
+        ...pairs.flatMap(({ blockerId, blockedId }) => [
+          and(eq(likes.profileId, blockedId), inArray(likes.threadId, byAuthor(blockerId))),
+          and(eq(likes.profileId, blockerId), inArray(likes.threadId, byAuthor(blockedId))),
+        ]),
+      ),
+    )
+    .returning({ threadId: likes.threadId });
+  if (!removed.length) return;
+  const counts = tally(removed.map((row) => row.threadId));
+  await tx
+    .update(threads)
+    .set({ likeCount: minus(threads.likeCount, threads.id, counts) })
+    .where(inArray(threads.id, [...counts.keys()]));
 }
 
 /**
  * Applies a batch. The blocks table takes each pair's last state in the batch (events carry the state after the
- * change, so replaying is harmless). Follows go for every pair blocked anywhere in the batch, even if unblocked later
- * in it: a block ends the follows for good, as on Instagram, and no follow can have been made during the block because
- * following catches up first.
+ * change, so replaying is harmless). Follows and likes between the two go for every pair blocked anywhere in the
+ * batch, even if unblocked later in it: a block ends them for good, as on Instagram, and none can have been made
+ * during the block because following and liking check for blocks under the same profile locks.
  */
 async function apply(tx: DbTransaction<typeof schema>, entries: StreamEntry<RelationshipEvent>[], logger: Logger): Promise<void> {
   const latest = new Map<string, Pair & { active: boolean }>();
@@ -111,7 +138,12 @@ async function apply(tx: DbTransaction<typeof schema>, entries: StreamEntry<Rela
       .delete(blocks)
       .where(or(...unblocked.map(({ blockerId, blockedId }) => and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)))));
   }
-  if (severed.size) await severFollows(tx, [...severed.values()]);
+  if (severed.size) {
+    const pairs = [...severed.values()];
+    await lockProfiles(tx, [...new Set(pairs.flatMap((pair) => [pair.blockerId, pair.blockedId]))]);
+    await severFollows(tx, pairs);
+    await removeLikes(tx, pairs);
+  }
 }
 
 /**

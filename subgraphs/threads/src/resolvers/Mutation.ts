@@ -161,6 +161,12 @@ export const Mutation: MutationResolvers = {
     await refuseIfBlocked(context, profile.id, thread.authorId, 'You cannot like this thread.');
     try {
       await context.db.transaction(async (tx) => {
+        // Checked again under the locks a block takes to remove likes: a block landing now either is seen here or
+        // removes this like right after.
+        if (thread.authorId !== profile.id) {
+          await lockProfiles(tx, [profile.id, thread.authorId]);
+          if (await blockedEitherWay(tx, profile.id, thread.authorId)) throw forbidden('You cannot like this thread.');
+        }
         const inserted = await tx
           .insert(likes)
           .values({ threadId, profileId: profile.id })

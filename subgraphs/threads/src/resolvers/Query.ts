@@ -21,9 +21,12 @@ export const Query: QueryResolvers = {
     return row;
   },
 
-  thread(_parent, { id }, { loaders }) {
+  async thread(_parent, { id }, { viewer, loaders, catchUpBlocks }) {
     const threadId = tryParseId(id);
-    return threadId === null ? null : visibleThread(loaders, threadId);
+    if (threadId === null) return null;
+    // Before the thread is read: a block the projection has not applied yet also changes its like count.
+    if (viewer) await catchUpBlocks();
+    return visibleThread(loaders, threadId);
   },
 
   async feed(_parent, args, { viewer, db, loaders, catchUpBlocks }) {
