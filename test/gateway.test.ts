@@ -22,6 +22,9 @@ describe('gateway HTTP endpoint', () => {
       expect(response.status).toBe(200);
       const html = await response.text();
       expect(html).toContain('sandbox');
+      // It opens on a ready-to-run federated query, and the embedded Sandbox sends Apollo no telemetry.
+      expect(html).toContain('query Profile');
+      expect(html).toMatch(/"runTelemetry":\s*false/);
     }
   });
 

@@ -66,6 +66,21 @@ const subscriptionsOverWebSocketOnly = {
   },
 };
 
+/** The operation Apollo Sandbox opens with: a profile resolved by all three subgraphs, ready to run. */
+const SANDBOX_DOCUMENT = `# A Threads profile: Threads resolves it, Instagram the account, Messaging the Message button's state.
+# Sign in with the login mutation (see the README's demo logins) and send the token as "Authorization: Bearer <token>".
+query Profile {
+  profile(username: "alice") {
+    username
+    bio
+    followerCount
+    user { fullName followerCount isVerified }
+    threads(first: 3) { edges { node { text likeCount replyCount } } }
+    messageAction { label mutation inbox enabled disabledReason recipient { id username } }
+  }
+}
+`;
+
 /** Builds the gateway: Apollo Server + Apollo Gateway over HTTP, graphql-ws subscriptions on the same path. */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { subgraphUrls, jwtSecret, gatewaySecret, introspection = true, logger } = options;
@@ -97,7 +112,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       observabilityPlugin<GatewayContext>(metrics, logger),
       subscriptionsOverWebSocketOnly,
       introspection
-        ? ApolloServerPluginLandingPageLocalDefault({ embed: { endpointIsEditable: false }, includeCookies: false })
+        ? ApolloServerPluginLandingPageLocalDefault({
+            document: SANDBOX_DOCUMENT,
+            embed: { endpointIsEditable: false, runTelemetry: false },
+            includeCookies: false,
+          })
         : ApolloServerPluginLandingPageDisabled(),
     ],
   });
