@@ -102,6 +102,33 @@ describe('gateway HTTP endpoint', () => {
     }
   });
 
+  it("should tell clients neither a subgraph's address nor that their token is bad when a subgraph refuses the gateway, and not be ready", async () => {
+    // A gateway whose GATEWAY_SECRET differs from the subgraphs' (a misconfiguration): every subgraph answers it 401.
+    const gateway = await createGateway({
+      subgraphUrls: stack.subgraphUrls,
+      jwtSecret: TEST_JWT_SECRET,
+      gatewaySecret: 'a-different-gateway-secret-0123456789-0123456789',
+      introspection: true,
+      corsOrigins: '*',
+      logger: createLogger('test', 'silent'),
+    });
+    const http = await gateway.listen(0, '127.0.0.1');
+    try {
+      const response = await fetch(`${http.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ user(username: "alice") { username } }' }),
+      });
+      const text = await response.text();
+      expectError(JSON.parse(text), 'INTERNAL_SERVER_ERROR');
+      expect(text).not.toContain(stack.subgraphUrls.instagram);
+      expect(text).not.toMatch(/401|Unauthorized/);
+      expect((await fetch(`${http.url}/health`)).status).toBe(503);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it('should serve automatic persisted queries, over GET too, so apps can send a hash instead of the query', async () => {
     const query = '{ user(username: "alice") { username } }';
     const sha256Hash = createHash('sha256').update(query).digest('hex');

@@ -194,6 +194,10 @@ describe('directMessageReceived through the gateway', () => {
     await subscription.ended();
     expect(subscription.errors[0]?.extensions?.code).toBe('SUBGRAPH_UNAVAILABLE');
     expect(subscription.errors[0]?.message).toMatch(/after/);
+    // Over HTTP too: a coded error naming the service, not its address.
+    const query = await stack.query('{ inbox { edges { cursor } } }', {}, { token: b.token });
+    expect(query.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'messaging' });
+    expect(JSON.stringify(query)).not.toContain(stack.subgraphUrls.messaging);
   });
 
   // Last of all: it shuts the whole stack down.

@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, type Metrics } from '@igt/common';
+import { codedError, ErrorCode, GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, type Logger, type Metrics } from '@igt/common';
 import type { GatewayContext } from './context.js';
 
 /**
@@ -11,6 +11,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     private readonly subgraph: string,
     url: string,
     private readonly metrics: Metrics,
+    private readonly logger: Logger,
   ) {
     // Node's own fetch (undici, keep-alive) instead of the default make-fetch-happen, whose HTTP cache and agent
     // machinery cost more per subgraph fetch than the fetch itself on a loopback or in-cluster network.
@@ -29,6 +30,22 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       stop({ outcome: 'unavailable' });
       throw error;
     }
+  }
+
+  /**
+   * A subgraph that cannot be reached, or answers the gateway with an HTTP error (a refused assertion, say), is the
+   * gateway's problem, not the client's: the details go to the logs, never to the client (Apollo's default error
+   * would relay the subgraph's URL and body, and call a refused assertion the client's UNAUTHENTICATED).
+   */
+  override didEncounterError(error: Error, _request: unknown, response?: { status: number }): never {
+    if (response) {
+      this.logger.error({ subgraph: this.subgraph, status: response.status, err: error }, 'subgraph refused a request from the gateway');
+      throw codedError(ErrorCode.Internal, 'Something went wrong on our side. Please try again.');
+    }
+    this.logger.warn({ subgraph: this.subgraph, err: error }, 'subgraph unreachable');
+    throw codedError(ErrorCode.SubgraphUnavailable, `The ${this.subgraph} service is unavailable right now. Try again in a moment.`, {
+      subgraph: this.subgraph,
+    });
   }
 
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {

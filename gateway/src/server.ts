@@ -8,11 +8,14 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import {
   createErrorFormatter,
   createMetrics,
-  observabilityPlugin,
-  operationalRoutes,
+  ErrorCode,
+  GATEWAY_ASSERTION_HEADER,
   graphqlHandler,
   listen,
+  observabilityPlugin,
+  operationalRoutes,
   router,
+  signGatewayAssertion,
   viewerFromAuthorization,
   withCors,
   type HttpService,
@@ -58,7 +61,7 @@ const subscriptionsOverWebSocketOnly = {
         if (operation?.operation === 'subscription') {
           throw new GraphQLError(
             'Subscriptions are served over WebSocket (graphql-ws protocol) at ws://<gateway host>/graphql, not over HTTP.',
-            { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } },
+            { extensions: { code: ErrorCode.BadRequest, http: { status: 400 } } },
           );
         }
       },
@@ -93,7 +96,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) => {
-      const source = new SubgraphDataSource(name, subgraphUrls[name] ?? url!, metrics);
+      const source = new SubgraphDataSource(name, subgraphUrls[name] ?? url!, metrics, logger);
       dataSources.set(name, source);
       return source;
     },
@@ -142,18 +145,31 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   let sockets: ReturnType<typeof serveWebSocket> | undefined;
   let stopping = false;
 
-  // The gateway can serve when every subgraph answers.
+  /**
+   * Whether a subgraph can serve the gateway: it is ready (its database, and Redis when configured, answer) and it
+   * accepts the gateway's assertions (the two share GATEWAY_SECRET).
+   */
+  const subgraphServes = async (url: string): Promise<boolean> => {
+    const signal = AbortSignal.timeout(2_000);
+    const [ready, accepts] = await Promise.all([
+      fetch(new URL('/health/ready', url), { signal }).then((response) => response.ok),
+      fetch(url, {
+        method: 'POST',
+        signal,
+        headers: { 'content-type': 'application/json', [GATEWAY_ASSERTION_HEADER]: await signGatewayAssertion(null, gatewaySecret) },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      }).then((response) => response.ok),
+    ]).catch(() => [false, false]);
+    return ready && accepts;
+  };
+
+  // The gateway can serve when every subgraph can.
   const routes = operationalRoutes({
     metrics,
     isStopping: () => stopping,
     checkReady: async () => {
       const checks = await Promise.all(
-        Object.entries(subgraphUrls).map(async ([name, url]) => {
-          const ok = await fetch(new URL('/health/live', url), { signal: AbortSignal.timeout(2_000) })
-            .then((response) => response.ok)
-            .catch(() => false);
-          return [name, ok ? 'ok' : 'unavailable'] as const;
-        }),
+        Object.entries(subgraphUrls).map(async ([name, url]) => [name, (await subgraphServes(url)) ? 'ok' : 'unavailable'] as const),
       );
       return { ready: checks.every(([, state]) => state === 'ok'), details: { subgraphs: Object.fromEntries(checks) } };
     },

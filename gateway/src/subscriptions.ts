@@ -4,13 +4,9 @@ import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } f
 import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import WebSocket from 'ws';
-import { GATEWAY_ASSERTION_PARAM, type Logger, type Metrics } from '@igt/common';
+import { ErrorCode, GATEWAY_ASSERTION_PARAM, type Logger, type Metrics } from '@igt/common';
 import type { GatewayContext } from './context.js';
 
-/** Code of the error a subscriber gets when the subgraph feeding its subscription goes away: resubscribe with `after`. */
-export const SUBGRAPH_UNAVAILABLE = 'SUBGRAPH_UNAVAILABLE';
-/** Code of the error a subscriber gets when its events piled up faster than they could be sent: resubscribe with `after`. */
-export const SUBSCRIPTION_TOO_FAR_BEHIND = 'SUBSCRIPTION_TOO_FAR_BEHIND';
 /** Events of one subscription the gateway holds while completing earlier ones, at most. */
 export const MAX_PENDING_EVENTS = 1_000;
 
@@ -294,7 +290,7 @@ function describe(error: unknown): string {
 function tooFarBehind(): GraphQLError {
   return new GraphQLError(
     'This subscription fell too far behind and has ended. Subscribe again, passing the id of the last message you received as `after` to get everything since.',
-    { extensions: { code: SUBSCRIPTION_TOO_FAR_BEHIND } },
+    { extensions: { code: ErrorCode.SubscriptionTooFarBehind } },
   );
 }
 
@@ -302,7 +298,7 @@ function tooFarBehind(): GraphQLError {
 function internalFailure(): GraphQLError {
   return new GraphQLError(
     'Something went wrong on our side, so this subscription has ended. Subscribe again, passing the id of the last message you received as `after` to get everything since.',
-    { extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+    { extensions: { code: ErrorCode.Internal } },
   );
 }
 
@@ -315,7 +311,7 @@ function upstreamFailure(error: unknown, subgraph: string): GraphQLError[] {
   return [
     new GraphQLError(
       `The ${subgraph} service is unavailable, so this subscription has ended. Subscribe again, passing the id of the last message you received as \`after\` to get everything since.`,
-      { extensions: { code: SUBGRAPH_UNAVAILABLE, subgraph } },
+      { extensions: { code: ErrorCode.SubgraphUnavailable, subgraph } },
     ),
   ];
 }

@@ -4,7 +4,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, print, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { viewerFromAuthorization, type Logger, type Metrics } from '@igt/common';
+import { codedError, ErrorCode, viewerFromAuthorization, type Logger, type Metrics } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { UpstreamConnections, type SubscriptionExecutor } from './subscriptions.js';
 
@@ -130,7 +130,7 @@ export function serveWebSocket(options: WebSocketOptions) {
           return {
             errors: [
               new GraphQLError(`A connection runs at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions at once; complete one first.`, {
-                extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+                extensions: { code: ErrorCode.TooManySubscriptions },
               }),
             ],
           };
@@ -140,7 +140,7 @@ export function serveWebSocket(options: WebSocketOptions) {
         } catch (error) {
           // Thrown here, graphql-ws would close the whole socket (4500), ending the client's other subscriptions too.
           logger.error({ err: error }, 'could not start a subscription');
-          return { errors: [new GraphQLError('Something went wrong on our side. Please try again.', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
+          return { errors: [codedError(ErrorCode.Internal, 'Something went wrong on our side. Please try again.')] };
         }
       },
       // The client left: close its subgraph subscriptions too (dispose never rejects).

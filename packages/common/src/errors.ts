@@ -1,18 +1,30 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 
-/** Error codes clients can switch on; `extensions.code` always holds one of these. */
+/**
+ * Error codes clients can switch on; `extensions.code` of every error this API sends holds one of these (besides the
+ * standard ones graphql-js and Apollo Server use for invalid operations, such as GRAPHQL_VALIDATION_FAILED).
+ */
 export const ErrorCode = {
   Unauthenticated: 'UNAUTHENTICATED',
   Forbidden: 'FORBIDDEN',
   BadUserInput: 'BAD_USER_INPUT',
   NotFound: 'NOT_FOUND',
+  /** The request itself is unusable: not JSON, too large, a subscription over HTTP. */
+  BadRequest: 'BAD_REQUEST',
   Conflict: 'CONFLICT',
   MessageTooLong: 'MESSAGE_TOO_LONG',
   RecipientBlocked: 'RECIPIENT_BLOCKED',
   UsernameTaken: 'USERNAME_TAKEN',
   TooManyAttempts: 'TOO_MANY_ATTEMPTS',
+  /** A dependency (Redis, a subgraph) is away for now: retry shortly. */
   ServiceUnavailable: 'SERVICE_UNAVAILABLE',
+  /** The subgraph behind (part of) the answer is unreachable; a subscription ends with it (resubscribe with `after`). */
+  SubgraphUnavailable: 'SUBGRAPH_UNAVAILABLE',
+  /** A subscription's events piled up faster than they could be sent (resubscribe with `after`). */
+  SubscriptionTooFarBehind: 'SUBSCRIPTION_TOO_FAR_BEHIND',
+  /** A WebSocket connection already runs as many subscriptions as it may. */
+  TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   Internal: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import { ErrorCode } from './errors.js';
 
 /** Largest request body accepted, in bytes; larger requests get 413. */
 export const MAX_BODY_BYTES = 1_048_576;
@@ -35,7 +36,7 @@ export function graphqlHandler<TContext extends BaseContext>(
   return async (req, res) => {
     const raw = req.method === 'POST' ? await readBody(req) : '';
     if (raw === null) {
-      sendJson(res, 413, { errors: [{ message: `Request body is larger than ${MAX_BODY_BYTES} bytes.`, extensions: { code: 'BAD_REQUEST' } }] });
+      sendJson(res, 413, { errors: [{ message: `Request body is larger than ${MAX_BODY_BYTES} bytes.`, extensions: { code: ErrorCode.BadRequest } }] });
       return;
     }
     const headers = new HeaderMap();
@@ -47,7 +48,7 @@ export function graphqlHandler<TContext extends BaseContext>(
       try {
         body = JSON.parse(raw);
       } catch {
-        sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON.', extensions: { code: 'BAD_REQUEST' } }] });
+        sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON.', extensions: { code: ErrorCode.BadRequest } }] });
         return;
       }
     }

@@ -2,6 +2,7 @@ import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import type { RouteHandler } from './http.js';
+import { ErrorCode } from './errors.js';
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -64,7 +65,7 @@ export function observabilityPlugin<TContext extends BaseContext & { requestId: 
       return {
         async willSendResponse({ operationName, errors, response, contextValue: context }) {
           const operation = operationName ?? 'anonymous';
-          const codes = (errors ?? []).map((error) => String(error.extensions?.code ?? 'INTERNAL_SERVER_ERROR'));
+          const codes = (errors ?? []).map((error) => String(error.extensions?.code ?? ErrorCode.Internal));
           const outcome = codes[0] ?? 'ok';
           const seconds = (performance.now() - started) / 1000;
           metrics.requests.inc({ operation, outcome });
