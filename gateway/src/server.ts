@@ -102,6 +102,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   const limits = operationLimits<GatewayContext>({ introspection });
+  const formatError = createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error'));
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     validationRules: limits.validationRules,
@@ -109,7 +110,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours: runUntilSignalled stops every service in order.
     stopOnTerminationSignals: false,
-    formatError: createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error')),
+    formatError,
     plugins: [
       ...limits.plugins,
       observabilityPlugin<GatewayContext>(metrics, logger),
@@ -198,6 +199,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         gatewaySecret,
         metrics,
         logger,
+        formatError,
         ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
       });
       logger.info({ url: `${http.url}/graphql` }, 'gateway listening');

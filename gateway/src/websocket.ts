@@ -4,7 +4,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, print, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { codedError, ErrorCode, viewerFromAuthorization, type Logger, type Metrics } from '@igt/common';
+import { codedError, ErrorCode, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { UpstreamConnections, type SubscriptionExecutor } from './subscriptions.js';
 
@@ -20,6 +20,8 @@ export interface WebSocketOptions {
   gatewaySecret: string;
   metrics: Metrics;
   logger: Logger;
+  /** The HTTP endpoint's error formatter, applied to everything sent over WebSocket too. */
+  formatError: ReturnType<typeof createErrorFormatter>;
   /** How often idle sockets are pinged; a socket that misses a pong is closed. */
   keepAliveMs?: number;
 }
@@ -69,7 +71,7 @@ function authorizationParam(params: Readonly<Record<string, unknown>> | undefine
  * SubscriptionExecutor, queries and mutations through Apollo Server like HTTP ones.
  */
 export function serveWebSocket(options: WebSocketOptions) {
-  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, keepAliveMs = 12_000 } = options;
+  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, formatError, keepAliveMs = 12_000 } = options;
   const wss = new WebSocketServer({ server, path: '/graphql' });
   const alive = new WeakMap<WebSocket, boolean>();
   wss.on('connection', (socket) => {
@@ -143,6 +145,7 @@ export function serveWebSocket(options: WebSocketOptions) {
           return { errors: [codedError(ErrorCode.Internal, 'Something went wrong on our side. Please try again.')] };
         }
       },
+      ...webSocketErrorHooks(formatError),
       // The client left: close its subgraph subscriptions too (dispose never rejects).
       onClose: (ctx) => ctx.extra.context?.upstream.dispose(),
     },

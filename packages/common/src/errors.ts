@@ -1,4 +1,4 @@
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
 
 /**
@@ -67,6 +67,24 @@ export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
       ...(formatted.path ? { path: formatted.path } : {}),
       extensions: { code: ErrorCode.Internal },
     };
+  };
+}
+
+/**
+ * graphql-ws server hooks that shape every error sent over a WebSocket as `formatError` does over HTTP: errors in
+ * events (`onNext`) and the error that ends a subscription (`onError`, e.g. its event source failing mid-stream).
+ */
+export function webSocketErrorHooks(formatError: ReturnType<typeof createErrorFormatter>) {
+  // A GraphQLError, a crash (a plain Error), or an error already formatted (relayed from a subgraph or Apollo Server).
+  const format = (error: unknown): GraphQLFormattedError =>
+    formatError(
+      error instanceof GraphQLError ? error.toJSON() : error instanceof Error ? { message: error.message } : (error as GraphQLFormattedError),
+      error,
+    );
+  return {
+    onNext: (_ctx: unknown, _id: unknown, _payload: unknown, _args: unknown, result: ExecutionResult) =>
+      result.errors?.length ? { ...result, errors: result.errors.map(format) } : undefined,
+    onError: (_ctx: unknown, _id: unknown, _payload: unknown, errors: readonly GraphQLError[]) => errors.map(format),
   };
 }
 

@@ -8,7 +8,7 @@ import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, verifyGatewayAssertion, type Viewer } from './auth.js';
-import { createErrorFormatter } from './errors.js';
+import { createErrorFormatter, webSocketErrorHooks } from './errors.js';
 import { graphqlHandler, listen, router, type HttpService } from './http.js';
 import type { Db } from './db.js';
 import type { Logger } from './logger.js';
@@ -156,9 +156,8 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
               const requestId = randomUUID();
               return createContext({ viewer: ctx.extra.viewer ?? null, requestId, logger: logger.child({ requestId }) });
             },
-            // Errors in events go through the same masking as over HTTP: coded errors as they are, nothing else.
-            onNext: (_ctx, _id, _payload, _args, result) =>
-              result.errors?.length ? { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error)) } : undefined,
+            // Errors go through the same masking as over HTTP: coded errors as they are, nothing else.
+            ...webSocketErrorHooks(formatError),
           },
           wsServer,
         );

@@ -10,7 +10,7 @@ const SECRET = 'subgraph-websocket-test-secret-0123456789-0123456789';
 const typeDefs = parse(`
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   type Query { ok: Boolean }
-  type Subscription { ticks: Tick }
+  type Subscription { ticks: Tick, failing: Tick }
   type Tick { n: Int, secret: String }
 `);
 
@@ -19,6 +19,12 @@ const resolvers = {
     ticks: {
       async *subscribe() {
         yield { ticks: { n: 1 } };
+      },
+    },
+    failing: {
+      async *subscribe() {
+        yield { failing: { n: 1 } };
+        throw new Error('connection to server at "10.0.0.5", port 5432 failed');
       },
     },
   },
@@ -67,5 +73,22 @@ describe('a subgraph over graphql-ws', () => {
       expect.objectContaining({ message: 'Something went wrong on our side. Please try again.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }),
     ]);
     expect(JSON.stringify(results)).not.toContain('password_hashes');
+  });
+
+  it('should mask an unexpected failure that ends a subscription the same way', async () => {
+    const client = createClient({
+      url: `${http.url.replace(/^http/, 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, SECRET) }),
+    });
+    const received: unknown[] = [];
+    const failure = await new Promise<unknown>((resolve) => {
+      client.subscribe({ query: 'subscription { failing { n } }' }, { next: (result) => received.push(result), error: resolve, complete: () => resolve(null) });
+    });
+    await client.dispose();
+    expect(received).toEqual([{ data: { failing: { n: 1 } } }]);
+    expect(failure).toEqual([expect.objectContaining({ extensions: { code: 'INTERNAL_SERVER_ERROR' } })]);
+    expect(JSON.stringify(failure)).not.toContain('10.0.0.5');
   });
 });
