@@ -22,7 +22,7 @@ export type Scalars = {
 /** Everything that reads data: people and their social graph (Instagram), Threads profiles, threads and the feed (Threads), the inbox (Messaging). */
 export type Query = {
   __typename?: 'Query';
-  /** The viewer's own conversations in one folder, newest activity first. UNAUTHENTICATED for anonymous callers. */
+  /** The viewer's own conversations in one folder, newest activity first. Empty for anonymous visitors. */
   inbox: ConversationConnection;
   /** One of the viewer's conversations. Null when there is none or the viewer is not in it. */
   conversation?: Maybe<Conversation>;
