@@ -12,6 +12,8 @@ const gatewayEnv = sharedEnv.and(
     MESSAGING_URL: subgraphUrl('http://localhost:4003/graphql'),
     /** Introspection and the Apollo Sandbox landing page. */
     INTROSPECTION: flagVar(true),
+    /** true (the default): @apollo/gateway sends Apollo no usage data; false lets it. */
+    APOLLO_TELEMETRY_DISABLED: flagVar(true),
     /** Browser origins allowed to call the gateway: `*` or a comma-separated list of exact origins. */
     CORS_ORIGINS: z
       .string()

@@ -12,6 +12,7 @@ await runUntilSignalled(logger, async () => {
     gatewaySecret: config.GATEWAY_SECRET,
     introspection: config.INTROSPECTION,
     corsOrigins: config.CORS_ORIGINS,
+    usageReporting: !config.APOLLO_TELEMETRY_DISABLED,
     logger,
   });
   await gateway.listen(config.GATEWAY_PORT);

@@ -45,6 +45,8 @@ export interface GatewayOptions {
   keepAliveMs?: number;
   /** Browser origins allowed to call the gateway (default `*`). */
   corsOrigins?: '*' | string[];
+  /** Let `@apollo/gateway` send usage data to Apollo (default off). */
+  usageReporting?: boolean;
 }
 
 export interface Gateway {
@@ -90,9 +92,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8');
   const metrics = createMetrics('gateway');
   const dataSources = new Map<string, SubgraphDataSource>();
-  // Apollo Gateway reports usage data to Apollo unless this is set; this graph sends nothing out unless told to
-  // (set APOLLO_TELEMETRY_DISABLED=false to opt in).
-  process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
+  // @apollo/gateway reads this variable itself: it reports usage data to Apollo (and probes cloud metadata endpoints)
+  // unless it is true. This graph sends nothing out unless told to (APOLLO_TELEMETRY_DISABLED=false, read by config).
+  process.env.APOLLO_TELEMETRY_DISABLED = options.usageReporting ? 'false' : 'true';
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) => {

@@ -64,8 +64,11 @@ export function boundedSubscription(client: Pick<Client, 'subscribe'>, payload: 
 }
 
 /** How often the gateway pings each subgraph connection, and how long a subgraph has to answer a ping or handshake. */
-const UPSTREAM_PING_MS = 10_000;
-const UPSTREAM_ANSWER_MS = 5_000;
+export interface UpstreamTiming {
+  pingMs: number;
+  answerMs: number;
+}
+const UPSTREAM_TIMING: UpstreamTiming = { pingMs: 10_000, answerMs: 5_000 };
 
 /** The subgraph connections of one client's WebSocket: one lazy graphql-ws client per subgraph, closed with it. */
 export class UpstreamConnections {
@@ -76,6 +79,7 @@ export class UpstreamConnections {
   constructor(
     private readonly urls: Record<string, string>,
     private readonly context: GatewayContext,
+    private readonly timing: UpstreamTiming = UPSTREAM_TIMING,
   ) {}
 
   /** The graphql-ws client for `subgraph`, connected on first use and closed when its last subscription ends. */
@@ -95,14 +99,15 @@ export class UpstreamConnections {
       lazy: true,
       lazyCloseTimeout: 0,
       retryAttempts: 0,
-      keepAlive: UPSTREAM_PING_MS,
-      connectionAckWaitTimeout: UPSTREAM_ANSWER_MS,
+      keepAlive: this.timing.pingMs,
+      connectionAckWaitTimeout: this.timing.answerMs,
       connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await this.context.assertion() }),
       on: {
         connected: (connected) => (socket = connected as WebSocket),
         ping: (received) => {
           if (received) return;
-          pongTimer = setTimeout(() => socket?.close(4408, 'The subgraph did not answer a ping'), UPSTREAM_ANSWER_MS);
+          // Closing politely would wait for an answer that is not coming: drop the connection.
+          pongTimer = setTimeout(() => socket?.terminate(), this.timing.answerMs);
           pongTimer.unref();
         },
         pong: (received) => {

@@ -4,7 +4,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, print, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { codedError, ErrorCode, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
+import { CLOSE_GOING_AWAY, codedError, ErrorCode, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { UpstreamConnections, type SubscriptionExecutor } from './subscriptions.js';
 
@@ -161,7 +161,7 @@ export function serveWebSocket(options: WebSocketOptions) {
     /** Closes every socket with 1001 (going away) so clients reconnect elsewhere, then stops. */
     async close() {
       clearInterval(heartbeat);
-      for (const socket of wss.clients) socket.close(1001, 'Gateway is shutting down');
+      for (const socket of wss.clients) socket.close(CLOSE_GOING_AWAY, 'Gateway is shutting down');
       await disposable.dispose();
     },
   };

@@ -59,6 +59,9 @@ export interface Subgraph {
   metrics: Metrics;
 }
 
+/** WebSocket close code for a server going away (RFC 6455): clients reconnect, to another instance if there is one. */
+export const CLOSE_GOING_AWAY = 1001;
+
 /** Key in graphql-ws `connectionParams` under which the gateway sends its assertion. */
 export const GATEWAY_ASSERTION_PARAM = 'gatewayAssertion';
 
@@ -169,7 +172,7 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
     metrics,
     async stop() {
       stopping = true;
-      for (const client of wsServer?.clients ?? []) client.close(1001, 'Server is shutting down');
+      for (const client of wsServer?.clients ?? []) client.close(CLOSE_GOING_AWAY, 'Server is shutting down');
       await new Promise<void>((resolve) => (wsServer ? wsServer.close(() => resolve()) : resolve()));
       await http?.close();
       await apollo.stop();
