@@ -45,14 +45,19 @@ export interface TestStack extends Stack {
 /**
  * Starts the three subgraphs and the gateway in this process on free ports: embedded in-memory PGlite by default,
  * a fresh PostgreSQL database when DATABASE_URL is set, Redis (with a unique prefix) when REDIS_URL (or `redisUrl`) is set.
+ * With `dataDir`, always the embedded mode as `npm start` runs it: PGlite kept in that folder, in-process pub/sub.
  */
-export async function startStack(options: { redis?: boolean; redisUrl?: string; seed?: boolean; logs?: string[] } = {}): Promise<TestStack> {
-  const database = process.env.DATABASE_URL ? await scratchDatabase(process.env.DATABASE_URL, 'igt_test') : undefined;
-  const redisUrl = options.redis === false ? undefined : options.redisUrl ?? (process.env.REDIS_URL || undefined);
+export async function startStack(
+  options: { redis?: boolean; redisUrl?: string; seed?: boolean; logs?: string[]; dataDir?: string } = {},
+): Promise<TestStack> {
+  const embedded = options.dataDir !== undefined;
+  const database = process.env.DATABASE_URL && !embedded ? await scratchDatabase(process.env.DATABASE_URL, 'igt_test') : undefined;
+  const redisUrl = options.redis === false || embedded ? undefined : options.redisUrl ?? (process.env.REDIS_URL || undefined);
   let statements = 0;
   const redisPrefix = `igt-test-${randomBytes(4).toString('hex')}:`;
   const stack = await runStack({
     databaseUrl: database?.url,
+    ...(embedded ? { dataDir: options.dataDir } : {}),
     redisUrl,
     redisPrefix,
     ports: { gateway: 0, instagram: 0, threads: 0, messaging: 0 },

@@ -103,6 +103,14 @@ export function createStreamProjection<TSchema extends Record<string, unknown>, 
 }
 
 /**
+ * Applies what the stream holds one last time, at shutdown: an in-process stream dies with the process, so a follow
+ * or block published since the last catch-up would otherwise never reach this projection. Never throws.
+ */
+export async function finalCatchUp(projection: StreamProjection, logger: Logger, what: string): Promise<void> {
+  await projection.catchUp().catch((error: unknown) => logger.warn({ err: error }, `catching up with ${what} at shutdown failed`));
+}
+
+/**
  * Also catches `projection` up every `intervalMs` (0 turns it off), so the stored position stays fresh and a restart
  * has little to replay. Requests that depend on the projection still catch up on their own. Returns a stop function.
  */

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { catchUpPeriodically, createMetrics, createSubgraph, instrumentPubSub, type EventStream, type Logger, type PubSub, type SqlClient, type Subgraph } from '@igt/common';
+import { catchUpPeriodically, finalCatchUp, createMetrics, createSubgraph, instrumentPubSub, type EventStream, type Logger, type PubSub, type SqlClient, type Subgraph } from '@igt/common';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
@@ -97,6 +97,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
     async stop() {
       await subgraph.stop();
       await stopBackgroundWork();
+      await finalCatchUp(relationships, logger, 'relationship changes');
     },
   };
 }

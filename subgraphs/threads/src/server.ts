@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { catchUpPeriodically, createSubgraph, type EventStream, type Logger, type SqlClient, type Subgraph } from '@igt/common';
+import { catchUpPeriodically, finalCatchUp, createSubgraph, type EventStream, type Logger, type SqlClient, type Subgraph } from '@igt/common';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { createBlockProjection } from './blocks.js';
 import * as schema from './db/schema.js';
@@ -69,6 +69,7 @@ export async function createThreadsSubgraph(options: ThreadsOptions): Promise<Su
     async stop() {
       stopCatchingUp();
       await subgraph.stop();
+      await finalCatchUp(blocks, logger, 'blocks');
     },
   };
 }
