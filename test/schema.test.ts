@@ -24,6 +24,11 @@ describe('schema', () => {
       if (isObjectType(type) || isInputObjectType(type)) {
         for (const field of Object.values(type.getFields())) if (!field.description) missing.push(`${type.name}.${field.name}`);
       }
+      if (isObjectType(type)) {
+        for (const field of Object.values(type.getFields())) {
+          for (const arg of field.args) if (!arg.description) missing.push(`${type.name}.${field.name}(${arg.name})`);
+        }
+      }
       if (isEnumType(type)) for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);
     }
     expect(missing).toEqual([]);
