@@ -8,6 +8,7 @@ import { connect, createServer } from 'node:net';
 import pg from 'pg';
 import { createClient as createRedisClient } from 'redis';
 
+/** A database made by `scratchDatabase`; `drop()` removes it even while connections to it are still open. */
 export interface ScratchDatabase {
   url: string;
   drop(): Promise<void>;
@@ -73,6 +74,7 @@ const accepts = (port: number) =>
     socket.once('error', () => resolve(false));
   });
 
+/** A redis-server of a test's own, so it can take Redis away and bring it back without touching anyone else's. */
 export interface RedisServer {
   url: string;
   /** Kills it at once (as a crash would) and waits until it is gone. */

@@ -12,6 +12,7 @@ import { createInstagramSubgraph } from '@igt/instagram';
 import { createMessagingSubgraph } from '@igt/messaging';
 import { createThreadsSubgraph } from '@igt/threads';
 
+/** Everything `startStack` needs, already parsed: `npm start` builds it from the environment, the tests directly. */
 export interface StackOptions {
   /** PostgreSQL URL; unset runs on embedded PGlite. */
   databaseUrl?: string | undefined;
@@ -41,6 +42,7 @@ export interface StackOptions {
   seed?: boolean;
 }
 
+/** The running supergraph. `stop()` stops the gateway first, then the subgraphs, then the connections they share. */
 export interface Stack {
   gatewayUrl: string;
   subgraphUrls: { instagram: string; threads: string; messaging: string };

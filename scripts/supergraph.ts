@@ -6,6 +6,7 @@ import { parse } from 'graphql';
 /** The subgraphs, their SDL files and the URLs they answer on by default. */
 export const SUBGRAPHS = ['instagram', 'threads', 'messaging'] as const;
 
+/** Where `npm run compose` writes the supergraph; the gateway serves that file, and a test checks it is up to date. */
 export const SUPERGRAPH_PATH = fileURLToPath(new URL('../schema/supergraph.graphql', import.meta.url));
 
 /** Composes the committed subgraph SDLs; throws listing every composition error. */

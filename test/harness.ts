@@ -6,20 +6,28 @@ import { DEMO_PASSWORD } from '@igt/common';
 import { deleteRedisKeys, scratchDatabase } from '../scripts/scratch.js';
 import { startStack as runStack, type Stack } from '../scripts/stack.js';
 
+/** JWT secret of every test stack; tests sign tokens of their own with it (expired, short-lived). */
 export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-0123456789';
+/** Gateway secret of every test stack; tests start a second gateway with it in front of the stack's subgraphs. */
 export const TEST_GATEWAY_SECRET = 'test-gateway-secret-that-is-long-enough-0123456789';
 
+/** What `query` resolves to: the body as sent, so tests assert on `errors[0].extensions.code` as well as data. */
 export interface GraphQLResponse<T = any> {
   data?: T | null;
   errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string; [key: string]: unknown } }[];
 }
 
+/** A person `signUp` created: the id to pass as an argument and the token to send as them. */
 export interface TestUser {
   id: string;
   username: string;
   token: string;
 }
 
+/**
+ * A stack started for tests, with helpers to call it. `close()` also disposes its WebSocket clients and removes the
+ * scratch database and Redis keys it used.
+ */
 export interface TestStack extends Stack {
   /** Sends a GraphQL request to the gateway over HTTP. */
   query<T = any>(document: string, variables?: Record<string, unknown>, options?: { token?: string | undefined; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;

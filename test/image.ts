@@ -19,6 +19,7 @@ const run = promisify(execFile);
 // CommonJS (`module.exports = factory`) typed as an ES default export: under NodeNext the default import is the factory.
 const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;
 
+/** What `buildImage` built: the final stage's files, plus the ENV, USER and CMD a container would run them with. */
 export interface Image {
   /** The final stage's WORKDIR, as a directory on this machine. */
   dir: string;

@@ -25,6 +25,7 @@ const gatewayEnv = sharedEnv.and(
   }),
 );
 
+/** The gateway's validated configuration: the shared variables, subgraph URLs, introspection, CORS, telemetry. */
 export type GatewayConfig = z.infer<typeof gatewayEnv>;
 
 /** Reads and validates the gateway's configuration from the environment, once. */

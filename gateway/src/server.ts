@@ -31,6 +31,7 @@ import { serveWebSocket } from './websocket.js';
 /** The committed supergraph, composed from schema/*.graphql by `npm run compose`. */
 export const SUPERGRAPH_PATH = new URL('../../schema/supergraph.graphql', import.meta.url);
 
+/** What the gateway needs from whoever starts it; only index.ts reads the environment, the stack and tests do not. */
 export interface GatewayOptions {
   /** Subgraph name → its `/graphql` URL. */
   subgraphUrls: Record<string, string>;
@@ -49,6 +50,7 @@ export interface GatewayOptions {
   usageReporting?: boolean;
 }
 
+/** A gateway built by `createGateway` and not yet listening: index.ts listens on the configured port, tests on 0. */
 export interface Gateway {
   listen(port: number, host?: string): Promise<HttpService>;
   /** Closes WebSockets (1001), finishes in-flight requests and stops. */

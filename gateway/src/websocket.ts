@@ -8,6 +8,10 @@ import { CLOSE_GOING_AWAY, codedError, ErrorCode, viewerFromAuthorization, webSo
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { UpstreamConnections, type SubscriptionExecutor } from './subscriptions.js';
 
+/**
+ * What `serveWebSocket` needs; `createGateway` hands over what it built for HTTP, so both transports
+ * validate, authenticate and format errors alike.
+ */
 export interface WebSocketOptions {
   server: Server;
   schema: GraphQLSchema;

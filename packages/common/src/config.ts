@@ -50,8 +50,10 @@ export const flagVar = (fallback: boolean) =>
     .optional()
     .transform((value) => (value === undefined ? fallback : value === 'true' || value === '1'));
 
+/** NODE_ENV; `production` refuses the development secrets and turns demo seeding off by default. */
 export const nodeEnvVar = z.enum(['development', 'production', 'test']).default('development');
 
+/** LOG_LEVEL, one of pino's levels; checked at start-up so a typo is reported with the other bad variables. */
 export const logLevelVar = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
 /** Development-only values for the secrets; start-up refuses them when NODE_ENV=production. */
@@ -110,4 +112,5 @@ export const sharedEnv = z
     LOG_LEVEL: logLevelVar,
   })
   .and(runtimeEnv);
+/** What every service gets from `sharedEnv`: checked, with defaults applied. */
 export type SharedEnv = z.infer<typeof sharedEnv>;

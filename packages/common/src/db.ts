@@ -10,6 +10,7 @@ import pg from 'pg';
 /** A drizzle database over either driver; services only ever see this type. */
 export type Db<TSchema extends Record<string, unknown>> = PgDatabase<PgQueryResultHKT, TSchema>;
 
+/** Where `openSqlClient` finds the database; with nothing set it is embedded and in memory (what tests use). */
 export interface SqlClientOptions {
   /** `postgres://…` switches from the embedded database to PostgreSQL. */
   databaseUrl?: string | undefined;

@@ -4,6 +4,7 @@
  */
 export const DEMO_PASSWORD = 'demo-password';
 
+/** One demo person, with what Instagram and Threads need to seed their own rows for them. */
 export interface DemoPerson {
   id: number;
   username: string;
@@ -11,6 +12,7 @@ export interface DemoPerson {
   bio: string;
 }
 
+/** The demo logins the README lists. Instagram moves its id sequence past them, so sign-ups never collide. */
 export const DEMO_PEOPLE: readonly DemoPerson[] = [
   { id: 1, username: 'alice', fullName: 'Alice Moreau', bio: 'Ceramics, coffee and long walks.' },
   { id: 2, username: 'bob', fullName: 'Bob Okafor', bio: 'Backend engineer. Opinions on databases.' },

@@ -27,6 +27,7 @@ export const ErrorCode = {
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   Internal: 'INTERNAL_SERVER_ERROR',
 } as const;
+/** One of the codes above, so `codedError` cannot be handed an ad-hoc string. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 /** Builds a coded GraphQL error; `extra` lands in `extensions` (e.g. the offending argument). */

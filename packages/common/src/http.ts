@@ -6,6 +6,7 @@ import { ErrorCode } from './errors.js';
 /** Largest request body accepted, in bytes; larger requests get 413. */
 export const MAX_BODY_BYTES = 1_048_576;
 
+/** Serves one path of `router`; a handler that throws or rejects gets a bare 500. */
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
 /** Reads a request body up to `MAX_BODY_BYTES`; resolves null when it is larger. */
@@ -20,6 +21,7 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** Answers with JSON no cache may keep: readiness, and errors answered outside GraphQL (413, bad JSON, 404, 500). */
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
   res.end(JSON.stringify(body));
@@ -68,6 +70,7 @@ export function graphqlHandler<TContext extends BaseContext>(
   };
 }
 
+/** A listening server, as `listen` returns it; `port` and `url` are the ones actually bound, so port 0 works. */
 export interface HttpService {
   server: Server;
   port: number;

@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 
+/** Pino's types, re-exported so services and scripts never depend on pino themselves. */
 export type { DestinationStream, Logger };
 
 /**

@@ -40,6 +40,7 @@ export function createMetrics(service: string) {
   };
 }
 
+/** One service's metrics: pub/sub, data sources and WebSocket servers record into the set their service created. */
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** `GET /metrics` in Prometheus text format. */

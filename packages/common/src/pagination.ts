@@ -14,7 +14,9 @@ export interface Connection<T> {
   pageInfo: PageInfo;
 }
 
+/** Page size when a list field is asked for without `first` (or `last`). */
 export const DEFAULT_PAGE_SIZE = 20;
+/** Largest page a client may ask for: it bounds the rows, and loader work, one list field can cost. */
 export const MAX_PAGE_SIZE = 100;
 
 /** Validates a page size (`first` or `last`): 1 to 100, 20 when omitted. */

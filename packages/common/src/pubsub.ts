@@ -49,6 +49,7 @@ export function createMemoryPubSub(): PubSub {
   };
 }
 
+/** Where `createRedisPubSub` connects, and where it reports the connection errors it rides out rather than throws. */
 export interface RedisPubSubOptions {
   url: string;
   /** Prepended to every channel so that two deployments sharing a Redis never hear each other. Required. */

@@ -82,6 +82,10 @@ export async function openEventStream(redisUrl: string | undefined, prefix: stri
  */
 export const RELATIONSHIPS_STREAM = 'instagram.relationships';
 
+/**
+ * An entry of the relationships stream as Instagram writes it (ids as strings). Consumers go through
+ * `readRelationshipEvent`, since the entry may come from an older or newer Instagram.
+ */
 export type RelationshipEvent =
   | { kind: 'account'; userId: string }
   | { kind: 'follow'; followerId: string; followeeId: string; active: boolean }

@@ -29,6 +29,10 @@ export interface SubgraphContext<TSchema extends Record<string, unknown>, TLoade
   loaders: TLoaders;
 }
 
+/**
+ * What `createSubgraph` needs from a service: its SDL and resolvers, and how to build a context once the
+ * gateway's assertion has been verified.
+ */
 export interface SubgraphOptions<TContext extends BaseContext & { requestId: string }> {
   name: string;
   typeDefs: DocumentNode;

@@ -12,6 +12,7 @@ const instagramEnv = sharedEnv.and(
   }),
 );
 
+/** The Instagram subgraph's validated configuration: the shared variables, its port, how long its tokens live. */
 export type InstagramConfig = z.infer<typeof instagramEnv>;
 
 /** Reads and validates the Instagram subgraph's configuration from the environment, once. */

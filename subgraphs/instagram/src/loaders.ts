@@ -84,4 +84,5 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
   };
 }
 
+/** The DataLoaders of one request. */
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -6,6 +6,9 @@ import type { statuses, users } from './db/schema.js';
 export type UserModel = typeof users.$inferSelect;
 /** A Status as resolvers receive it: the stored row. */
 export type StatusModel = typeof statuses.$inferSelect;
+/** A page of users (followers, following, close friends, follow requests), as list fields return it. */
 export type UserConnectionModel = Connection<UserModel>;
+/** One user of a page, with its cursor. */
 export type UserEdgeModel = UserConnectionModel['edges'][number];
+/** What signUp and login return: the token with the stored user row, so User resolves on it as anywhere else. */
 export type AuthPayloadModel = Omit<AuthPayload, 'user'> & { user: UserModel };

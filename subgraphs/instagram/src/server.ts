@@ -10,8 +10,10 @@ import { createLoaders } from './loaders.js';
 import { createRelationshipPublisher } from './relationships.js';
 import { resolvers } from './resolvers/index.js';
 
+/** The Instagram subgraph's SDL, read from schema/instagram.graphql (the source of truth). */
 export const typeDefs = parse(readFileSync(new URL('../../../schema/instagram.graphql', import.meta.url), 'utf8'));
 
+/** What the Instagram subgraph runs on; only the entry point reads the environment. */
 export interface InstagramOptions {
   sql: SqlClient;
   /** Where relationship changes are published for Messaging. */

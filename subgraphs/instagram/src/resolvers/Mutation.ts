@@ -91,6 +91,10 @@ async function removeFollow(tx: Tx, followerId: number, followeeId: number): Pro
   return true;
 }
 
+/**
+ * Instagram's mutations: accounts and sign-in, follows, blocks, close friends, profile and status. A relationship
+ * change is recorded in the transaction that makes it, then flushed to the stream Threads and Messaging project from.
+ */
 export const Mutation: MutationResolvers = {
   async signUp(_parent, args, context) {
     const username = args.username.trim().toLowerCase();

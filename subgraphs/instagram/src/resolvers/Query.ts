@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm';
 import { users } from '../db/schema.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 
+/** Instagram's root queries: the signed-in viewer, and a user by username (null to anyone that user has blocked). */
 export const Query: QueryResolvers = {
   viewer: (_parent, _args, { viewer, loaders }) => (viewer ? loaders.userById.load(Number(viewer.id)) : null),
 

@@ -42,6 +42,10 @@ async function relationshipPage(
   return { ...connection, edges: connection.edges.map(({ cursor, node }) => ({ cursor, node: node.user })) };
 }
 
+/**
+ * Resolves User, which Instagram owns (the other subgraphs hold only its key). Private accounts hide their lists
+ * from non-followers; close friends, follow requests and auto-status are the person's own; status is for close friends.
+ */
 export const User: UserResolvers = {
   __resolveReference: (reference, { loaders }) => {
     const id = tryParseId(reference.id);

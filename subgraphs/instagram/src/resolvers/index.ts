@@ -4,4 +4,5 @@ import { Query } from './Query.js';
 import { Status } from './Status.js';
 import { User } from './User.js';
 
+/** Every Instagram resolver, one file per GraphQL type. */
 export const resolvers: Resolvers = { Query, Mutation, User, Status };

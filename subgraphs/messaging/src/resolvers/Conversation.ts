@@ -2,6 +2,10 @@ import { decodeIdCursor, encodeCursor, pageSize, tryParseId } from '@igt/common'
 import type { ConversationResolvers } from '../generated/resolvers-types.js';
 import type { MessageConnectionModel } from '../models.js';
 
+/**
+ * Resolves Conversation, owned by Messaging, as the viewer's side of it: folder, unread count and last message
+ * are per person. One the viewer is not in loads as null, by reference too.
+ */
 export const Conversation: ConversationResolvers = {
   __resolveReference: (reference, { loaders }) => {
     const id = tryParseId(reference.id);

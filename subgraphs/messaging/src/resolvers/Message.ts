@@ -1,6 +1,10 @@
 import { tryParseId } from '@igt/common';
 import type { MessageResolvers } from '../generated/resolvers-types.js';
 
+/**
+ * Resolves Message, owned by Messaging: an unsent one reads as empty text; sender and seenBy are User keys that
+ * Instagram resolves.
+ */
 export const Message: MessageResolvers = {
   __resolveReference: (reference, { loaders }) => {
     const id = tryParseId(reference.id);

@@ -56,6 +56,10 @@ async function isBlockedEitherWay({ db }: Context, a: number, b: number): Promis
   return row !== undefined;
 }
 
+/**
+ * Messaging's mutations. A send catches up with Instagram's follows and blocks first, is idempotent by key, and is
+ * committed before it is announced, so a subscriber that misses the announcement replays it.
+ */
 export const Mutation: MutationResolvers = {
   async sendDirectMessage(_parent, { input }, context) {
     const senderId = requireViewer(context);

@@ -3,6 +3,10 @@ import { decodeIdCursor, encodeCursor, forwardConnection, pageSize, tryParseId }
 import { conversations, participants } from '../db/schema.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 
+/**
+ * Messaging's root queries: the viewer's inbox by folder, newest activity first (empty when anonymous), and one
+ * conversation by id (null unless the viewer is in it).
+ */
 export const Query: QueryResolvers = {
   async inbox(_parent, { folder, first, after }, context) {
     const size = pageSize(first);

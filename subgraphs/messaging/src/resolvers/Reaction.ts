@@ -1,5 +1,6 @@
 import type { ReactionResolvers } from '../generated/resolvers-types.js';
 
+/** Resolves Reaction: who reacted is only a User key; Instagram resolves the rest. */
 export const Reaction: ReactionResolvers = {
   user: (reaction) => ({ id: String(reaction.userId) }),
 };

@@ -4,6 +4,10 @@ import type { MessageModel } from '../models.js';
 import { requireViewer } from '@igt/common';
 import { parseAfter } from '../access.js';
 
+/**
+ * Resolves `directMessageReceived`: stored messages after `after`, then live ones. Each event gets fresh loaders,
+ * since one subscription outlives many changes to what they would cache.
+ */
 export const Subscription: SubscriptionResolvers = {
   directMessageReceived: {
     async subscribe(_parent, { after }, context) {

@@ -7,4 +7,5 @@ import { Query } from './Query.js';
 import { Reaction } from './Reaction.js';
 import { Subscription } from './Subscription.js';
 
+/** Every Messaging resolver, one file per GraphQL type. */
 export const resolvers: Resolvers = { Query, Mutation, Subscription, Conversation, Message, MessageAction, Reaction };

@@ -81,6 +81,10 @@ async function otherProfile(context: Context, id: string, verb: string): Promise
   return { viewerId, target };
 }
 
+/**
+ * Threads' mutations: joining with the viewer's Instagram account, posting, deleting, liking and following. Acting
+ * towards someone across an Instagram block is refused; likes and follows recheck under the locks a block takes.
+ */
 export const Mutation: MutationResolvers = {
   async joinThreads(_parent, { bio }, context) {
     const { viewer, db } = context;

@@ -4,6 +4,10 @@ import { visibleProfile } from '../loaders.js';
 import { messageActionFor } from '../models.js';
 import { ownedThreadPage } from '../threadPages.js';
 
+/**
+ * Resolves Profile, a person's Threads presence keyed by their Instagram user id; null to anyone its owner has
+ * blocked, by reference too.
+ */
 export const Profile: ProfileResolvers = {
   __resolveReference: (reference, { loaders }) => {
     const id = tryParseId(reference.id);

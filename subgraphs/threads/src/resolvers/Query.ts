@@ -6,6 +6,10 @@ import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { visibleThread } from '../loaders.js';
 import { pageArgs, threadConnection } from '../threadPages.js';
 
+/**
+ * Threads' root queries: a profile, a thread, the viewer's feed. For a signed-in viewer each first catches up with
+ * Instagram's blocks, so someone who blocked them disappears at once.
+ */
 export const Query: QueryResolvers = {
   async profile(_parent, { username }, { viewer, db, loaders, catchUpBlocks }) {
     const viewerId = viewer ? Number(viewer.id) : null;

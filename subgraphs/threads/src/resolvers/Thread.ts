@@ -3,6 +3,10 @@ import type { ThreadResolvers } from '../generated/resolvers-types.js';
 import { visibleThread } from '../loaders.js';
 import { ownedThreadPage } from '../threadPages.js';
 
+/**
+ * Resolves Thread, owned by Threads. A thread whose author has blocked the viewer is null, whether reached by
+ * reference or as `replyTo`.
+ */
 export const Thread: ThreadResolvers = {
   __resolveReference: (reference, { loaders }) => {
     const id = tryParseId(reference.id);

@@ -2,6 +2,7 @@ import { tryParseId } from '@igt/common';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import { visibleProfile } from '../loaders.js';
 
+/** Threads' part of User (Instagram owns it): `threadsProfile`, null if they never joined or blocked the viewer. */
 export const User: UserResolvers = {
   // Threads only knows the key; Instagram owns every other field.
   __resolveReference: (reference) => reference,
