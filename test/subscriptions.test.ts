@@ -120,6 +120,47 @@ describe('directMessageReceived through the gateway', () => {
     expect(code).toBe(4401);
   });
 
+  it("should let a client that resubscribes with the last id it saw (the README's pattern) miss nothing across a dropped connection", async () => {
+    const [a, b] = await pair();
+    const client = stack.wsClient(b.token, { retryAttempts: 0 });
+    const seen: string[] = [];
+    let lastId: string | undefined;
+    let stopped = false;
+    let ends = 0;
+    const again = () => {
+      ends += 1;
+      if (!stopped) setTimeout(listen, 50);
+    };
+    function listen() {
+      client.subscribe<{ directMessageReceived: { id: string; text: string } }>(
+        { query: NEW_MESSAGES, variables: { after: lastId } },
+        {
+          next: ({ data }) => {
+            if (!data) return;
+            lastId = data.directMessageReceived.id;
+            seen.push(data.directMessageReceived.text);
+          },
+          error: again,
+          complete: again,
+        },
+      );
+    }
+    listen();
+    await stack.liveSubscriptions(1);
+    await send(a, b.id, 'one');
+    await eventually(() => seen.length === 1);
+
+    client.terminate(); // the connection drops
+    await send(a, b.id, 'two');
+    await send(a, b.id, 'three');
+    await eventually(() => seen.length === 3);
+    await send(a, b.id, 'four');
+    await eventually(() => seen.length === 4);
+    stopped = true;
+    expect(seen).toEqual(['one', 'two', 'three', 'four']);
+    expect(ends).toBeGreaterThan(0);
+  });
+
   it('should read the Authorization connection param whatever its case', async () => {
     const [a, b] = await pair();
     const client = stack.wsClient(undefined, { connectionParams: { AuThOrIzAtIoN: `Bearer ${b.token}` } });
