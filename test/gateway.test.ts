@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '@igt/common';
-import { createGateway } from '@igt/gateway';
+import { createGateway, type GatewayOptions } from '@igt/gateway';
 import { loadConfig } from '@igt/gateway/config';
 import { expectError, ok, startStack, TEST_GATEWAY_SECRET, TEST_JWT_SECRET, type TestStack } from './harness.js';
 
@@ -14,6 +14,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
+
+/** Another gateway in front of the stack's subgraphs, configured otherwise where `options` says; stop it after. */
+async function secondGateway(options: Partial<GatewayOptions>) {
+  const gateway = await createGateway({
+    subgraphUrls: stack.subgraphUrls,
+    jwtSecret: TEST_JWT_SECRET,
+    gatewaySecret: TEST_GATEWAY_SECRET,
+    logger: createLogger('test', 'silent'),
+    ...options,
+  });
+  return { gateway, http: await gateway.listen(0, '127.0.0.1') };
+}
 
 describe('gateway HTTP endpoint', () => {
   it('should show the Apollo Sandbox landing page to a browser on / and /graphql', async () => {
@@ -64,19 +76,7 @@ describe('gateway HTTP endpoint', () => {
 
   it('should turn introspection and the Sandbox off, and limit CORS to listed origins, when configured', async () => {
     const config = loadConfig({ INTROSPECTION: 'false' });
-    const gateway = await createGateway({
-      subgraphUrls: {
-        instagram: stack.subgraphUrls.instagram,
-        threads: stack.subgraphUrls.threads,
-        messaging: stack.subgraphUrls.messaging,
-      },
-      jwtSecret: TEST_JWT_SECRET,
-      gatewaySecret: TEST_GATEWAY_SECRET,
-      introspection: config.INTROSPECTION,
-      corsOrigins: ['https://app.example.com'],
-      logger: createLogger('test', 'silent'),
-    });
-    const http = await gateway.listen(0, '127.0.0.1');
+    const { gateway, http } = await secondGateway({ introspection: config.INTROSPECTION, corsOrigins: ['https://app.example.com'] });
     try {
       const response = await fetch(`${http.url}/graphql`, {
         method: 'POST',
@@ -104,15 +104,7 @@ describe('gateway HTTP endpoint', () => {
 
   it("should tell clients neither a subgraph's address nor that their token is bad when a subgraph refuses the gateway, and not be ready", async () => {
     // A gateway whose GATEWAY_SECRET differs from the subgraphs' (a misconfiguration): every subgraph answers it 401.
-    const gateway = await createGateway({
-      subgraphUrls: stack.subgraphUrls,
-      jwtSecret: TEST_JWT_SECRET,
-      gatewaySecret: 'a-different-gateway-secret-0123456789-0123456789',
-      introspection: true,
-      corsOrigins: '*',
-      logger: createLogger('test', 'silent'),
-    });
-    const http = await gateway.listen(0, '127.0.0.1');
+    const { gateway, http } = await secondGateway({ gatewaySecret: 'a-different-gateway-secret-0123456789-0123456789' });
     try {
       const response = await fetch(`${http.url}/graphql`, {
         method: 'POST',
