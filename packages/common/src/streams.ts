@@ -91,6 +91,22 @@ export type RelationshipEvent =
   | { kind: 'follow'; followerId: string; followeeId: string; active: boolean }
   | { kind: 'block'; blockerId: string; blockedId: string; active: boolean };
 
+/** The event for `followerId` now following `followeeId` (`active`) or no longer. */
+export const followEvent = (followerId: number, followeeId: number, active: boolean): RelationshipEvent => ({
+  kind: 'follow',
+  followerId: String(followerId),
+  followeeId: String(followeeId),
+  active,
+});
+
+/** The event for `blockerId` now blocking `blockedId` (`active`) or no longer. */
+export const blockEvent = (blockerId: number, blockedId: number, active: boolean): RelationshipEvent => ({
+  kind: 'block',
+  blockerId: String(blockerId),
+  blockedId: String(blockedId),
+  active,
+});
+
 /** A relationship event checked and with numeric ids: an account, or a pair's state after a follow or block change. */
 export type RelationshipFact =
   | { kind: 'account'; userId: number }

@@ -1,13 +1,14 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  blockEvent,
   createLogger,
   createMemoryEventStream,
+  followEvent,
   openSqlClient,
   RELATIONSHIPS_STREAM,
   type Db,
   type EventStream,
-  type RelationshipEvent,
   type SqlClient,
 } from '@igt/common';
 import * as schema from '../src/db/schema.js';
@@ -27,18 +28,6 @@ afterAll(async () => {
   await sql?.close();
 });
 
-const follow = (followerId: number, followeeId: number, active: boolean): RelationshipEvent => ({
-  kind: 'follow',
-  followerId: String(followerId),
-  followeeId: String(followeeId),
-  active,
-});
-const block = (blockerId: number, blockedId: number, active: boolean): RelationshipEvent => ({
-  kind: 'block',
-  blockerId: String(blockerId),
-  blockedId: String(blockedId),
-  active,
-});
 
 async function state() {
   const [followRows, blockRows, known, positions] = await Promise.all([
@@ -58,10 +47,10 @@ async function state() {
 describe('relationships projection', () => {
   it('should apply the stream in batches, last state per pair winning, and record its position', async () => {
     const events = createMemoryEventStream();
-    for (const event of [follow(11, 12, true), follow(12, 11, true), block(13, 11, true), follow(11, 12, false), follow(11, 12, true), block(13, 11, false), block(14, 11, true)]) {
+    for (const event of [followEvent(11, 12, true), followEvent(12, 11, true), blockEvent(13, 11, true), followEvent(11, 12, false), followEvent(11, 12, true), blockEvent(13, 11, false), blockEvent(14, 11, true)]) {
       await events.append(RELATIONSHIPS_STREAM, event);
     }
-    const last = await events.append(RELATIONSHIPS_STREAM, follow(12, 11, false));
+    const last = await events.append(RELATIONSHIPS_STREAM, followEvent(12, 11, false));
     await createRelationshipProjection(db, events, logger, { batchSize: 3 }).catchUp();
     expect(await state()).toEqual({ follows: ['11->12'], blocks: ['14-x-11'], known: [11, 12, 13, 14], position: last });
   });
@@ -69,15 +58,15 @@ describe('relationships projection', () => {
   it('should read a stale position (another process’s in-memory stream) from the start, harmlessly', async () => {
     await new Promise((resolve) => setTimeout(resolve, 5)); // a new epoch
     const events = createMemoryEventStream();
-    await events.append(RELATIONSHIPS_STREAM, follow(11, 12, true));
-    const last = await events.append(RELATIONSHIPS_STREAM, follow(15, 11, true));
+    await events.append(RELATIONSHIPS_STREAM, followEvent(11, 12, true));
+    const last = await events.append(RELATIONSHIPS_STREAM, followEvent(15, 11, true));
     const projection = createRelationshipProjection(db, events, logger);
     await projection.catchUp();
     expect(await state()).toMatchObject({ follows: ['11->12', '15->11'], blocks: ['14-x-11'], position: last });
 
     // Caught up: nothing changes until something new is appended, which the very next catch-up applies.
     await projection.catchUp();
-    const next = await events.append(RELATIONSHIPS_STREAM, block(11, 15, true));
+    const next = await events.append(RELATIONSHIPS_STREAM, blockEvent(11, 15, true));
     await projection.catchUp();
     expect(await state()).toMatchObject({ blocks: ['11-x-15', '14-x-11'], position: next });
   });

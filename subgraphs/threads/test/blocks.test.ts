@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger, createMemoryEventStream, openSqlClient, RELATIONSHIPS_STREAM, type Db, type RelationshipEvent, type SqlClient } from '@igt/common';
+import { blockEvent, createLogger, createMemoryEventStream, openSqlClient, RELATIONSHIPS_STREAM, type Db, type RelationshipEvent, type SqlClient } from '@igt/common';
 import { createBlockProjection } from '../src/blocks.js';
 import * as schema from '../src/db/schema.js';
 
@@ -29,12 +29,6 @@ afterAll(async () => {
   await sql?.close();
 });
 
-const block = (blockerId: number, blockedId: number, active: boolean): RelationshipEvent => ({
-  kind: 'block',
-  blockerId: String(blockerId),
-  blockedId: String(blockedId),
-  active,
-});
 
 async function state() {
   const [follows, blocks, profiles, positions] = await Promise.all([
@@ -57,13 +51,13 @@ describe('blocks projection', () => {
     const entries: RelationshipEvent[] = [
       { kind: 'account', userId: '24' },
       { kind: 'follow', followerId: '21', followeeId: '23', active: true }, // an Instagram follow: not Threads' business
-      block(21, 22, true),
-      block(21, 22, false), // unblocked again in the same batch: the follows stay gone, the block does not stay
+      blockEvent(21, 22, true),
+      blockEvent(21, 22, false), // unblocked again in the same batch: the follows stay gone, the block does not stay
       { kind: 'block', blockerId: 'nobody', blockedId: '21', active: true } as RelationshipEvent, // skipped
-      block(24, 23, true), // 24 has no Threads profile: the block is kept for when they join
+      blockEvent(24, 23, true), // 24 has no Threads profile: the block is kept for when they join
     ];
     for (const event of entries) await events.append(RELATIONSHIPS_STREAM, event);
-    const last = await events.append(RELATIONSHIPS_STREAM, block(23, 21, true));
+    const last = await events.append(RELATIONSHIPS_STREAM, blockEvent(23, 21, true));
     // One batch: 21 ⇄ 22 is ended by the block even though it was lifted later in the same batch.
     await createBlockProjection(db, events, logger).catchUp();
     expect(await state()).toEqual({
@@ -77,7 +71,7 @@ describe('blocks projection', () => {
   it('should apply a replayed stream (a stale position) harmlessly, then what comes next in batches', async () => {
     await new Promise((resolve) => setTimeout(resolve, 5)); // a new epoch for the in-process stream
     const events = createMemoryEventStream();
-    await events.append(RELATIONSHIPS_STREAM, block(23, 21, true));
+    await events.append(RELATIONSHIPS_STREAM, blockEvent(23, 21, true));
     const projection = createBlockProjection(db, events, logger, { batchSize: 2 });
     await projection.catchUp();
     expect(await state()).toMatchObject({ blocks: ['23-x-21', '24-x-23'], counts: { 21: [0, 0], 22: [0, 0], 23: [0, 0] } });
@@ -85,9 +79,9 @@ describe('blocks projection', () => {
     await db.insert(schema.profileFollows).values({ followerId: 21, followeeId: 22 });
     await db.update(schema.profiles).set({ followingCount: 1 }).where(eq(schema.profiles.id, 21));
     await db.update(schema.profiles).set({ followerCount: 1 }).where(eq(schema.profiles.id, 22));
-    await events.append(RELATIONSHIPS_STREAM, block(22, 21, true));
-    await events.append(RELATIONSHIPS_STREAM, block(23, 21, false));
-    const latest = await events.append(RELATIONSHIPS_STREAM, block(24, 23, false));
+    await events.append(RELATIONSHIPS_STREAM, blockEvent(22, 21, true));
+    await events.append(RELATIONSHIPS_STREAM, blockEvent(23, 21, false));
+    const latest = await events.append(RELATIONSHIPS_STREAM, blockEvent(24, 23, false));
     await projection.catchUp();
     expect(await state()).toEqual({
       follows: [],

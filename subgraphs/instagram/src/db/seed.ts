@@ -1,5 +1,5 @@
 import { count, sql } from 'drizzle-orm';
-import { DEMO_PASSWORD, DEMO_PEOPLE, demoId, type Db } from '@igt/common';
+import { blockEvent, DEMO_PASSWORD, DEMO_PEOPLE, demoId, followEvent, type Db } from '@igt/common';
 import { hashPassword } from '../passwords.js';
 import { recordRelationship } from '../relationships.js';
 import * as schema from './schema.js';
@@ -39,7 +39,7 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
       const followerId = demoId(follower);
       const followeeId = demoId(followee);
       await tx.insert(follows).values({ followerId, followeeId });
-      await recordRelationship(tx, { kind: 'follow', followerId: String(followerId), followeeId: String(followeeId), active: true });
+      await recordRelationship(tx, followEvent(followerId, followeeId, true));
     }
     await tx.execute(sql`
       update instagram.users u set
@@ -53,7 +53,7 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
     }
     for (const [blocker, blocked] of BLOCKS) {
       await tx.insert(blocks).values({ blockerId: demoId(blocker), blockedId: demoId(blocked) });
-      await recordRelationship(tx, { kind: 'block', blockerId: String(demoId(blocker)), blockedId: String(demoId(blocked)), active: true });
+      await recordRelationship(tx, blockEvent(demoId(blocker), demoId(blocked), true));
     }
     await tx.insert(statuses).values([
       { userId: demoId('alice'), kind: 'MANUAL', emoji: '🎨', text: 'Glazing pots all afternoon' },

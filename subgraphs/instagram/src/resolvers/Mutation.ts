@@ -1,8 +1,10 @@
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
 import {
   badUserInput,
+  blockEvent,
   codedError,
   ErrorCode,
+  followEvent,
   forbidden,
   isUniqueViolation,
   notFound,
@@ -67,7 +69,7 @@ async function addFollow(tx: Tx, followerId: number, followeeId: number): Promis
     .returning({ followerId: follows.followerId });
   if (!inserted.length) return;
   await countFollow(tx, followerId, followeeId, 1);
-  await recordRelationship(tx, { kind: 'follow', followerId: String(followerId), followeeId: String(followeeId), active: true });
+  await recordRelationship(tx, followEvent(followerId, followeeId, true));
 }
 
 /** Deletes a pending follow request; returns whether there was one. */
@@ -87,7 +89,7 @@ async function removeFollow(tx: Tx, followerId: number, followeeId: number): Pro
     .returning({ followerId: follows.followerId });
   if (!removed.length) return false;
   await countFollow(tx, followerId, followeeId, -1);
-  await recordRelationship(tx, { kind: 'follow', followerId: String(followerId), followeeId: String(followeeId), active: false });
+  await recordRelationship(tx, followEvent(followerId, followeeId, false));
   return true;
 }
 
@@ -223,7 +225,7 @@ export const Mutation: MutationResolvers = {
             and(eq(closeFriends.ownerId, target.id), eq(closeFriends.friendId, viewerId)),
           ),
         );
-      await recordRelationship(tx, { kind: 'block', blockerId: String(viewerId), blockedId: String(target.id), active: true });
+      await recordRelationship(tx, blockEvent(viewerId, target.id, true));
     });
     await context.relationships.flush();
     return reloadUser(context, target.id);
@@ -237,7 +239,7 @@ export const Mutation: MutationResolvers = {
         .where(and(eq(blocks.blockerId, viewerId), eq(blocks.blockedId, target.id)))
         .returning({ blockerId: blocks.blockerId });
       if (removed.length) {
-        await recordRelationship(tx, { kind: 'block', blockerId: String(viewerId), blockedId: String(target.id), active: false });
+        await recordRelationship(tx, blockEvent(viewerId, target.id, false));
       }
     });
     await context.relationships.flush();
