@@ -239,6 +239,9 @@ describe('directMessageReceived through the gateway', () => {
     const query = await stack.query('{ inbox { edges { cursor } } }', {}, { token: b.token });
     expect(query.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'messaging' });
     expect(JSON.stringify(query)).not.toContain(stack.subgraphUrls.messaging);
+    // The gateway says it cannot serve everything, and goes on serving the rest.
+    expect((await fetch(new URL('/health', stack.gatewayUrl))).status).toBe(503);
+    expect(ok(await stack.query('{ user(username: "alice") { username } }')).user.username).toBe('alice');
   });
 
   // Last of all: it shuts the whole stack down.

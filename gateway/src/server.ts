@@ -155,17 +155,19 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
    * accepts the gateway's assertions (the two share GATEWAY_SECRET).
    */
   const subgraphServes = async (url: string): Promise<boolean> => {
+    // Signed before either fetch starts: awaiting between them would leave the first one's failure unhandled.
+    const assertion = await signGatewayAssertion(null, gatewaySecret);
     const signal = AbortSignal.timeout(2_000);
-    const [ready, accepts] = await Promise.all([
-      fetch(new URL('/health/ready', url), { signal }).then((response) => response.ok),
+    const answers = await Promise.allSettled([
+      fetch(new URL('/health/ready', url), { signal }),
       fetch(url, {
         method: 'POST',
         signal,
-        headers: { 'content-type': 'application/json', [GATEWAY_ASSERTION_HEADER]: await signGatewayAssertion(null, gatewaySecret) },
+        headers: { 'content-type': 'application/json', [GATEWAY_ASSERTION_HEADER]: assertion },
         body: JSON.stringify({ query: '{ __typename }' }),
-      }).then((response) => response.ok),
-    ]).catch(() => [false, false]);
-    return ready && accepts;
+      }),
+    ]);
+    return answers.every((answer) => answer.status === 'fulfilled' && answer.value.ok);
   };
 
   // The gateway can serve when every subgraph can.
