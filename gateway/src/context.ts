@@ -22,7 +22,7 @@ export function createGatewayContext(viewer: Viewer | null, gatewaySecret: strin
     assertion() {
       if (!assertion || Date.now() - signedAt >= GATEWAY_ASSERTION_REFRESH_MS) {
         signedAt = Date.now();
-        assertion = signGatewayAssertion(viewer && { id: viewer.id, username: viewer.username }, gatewaySecret);
+        assertion = signGatewayAssertion(viewer, gatewaySecret);
       }
       return assertion;
     },

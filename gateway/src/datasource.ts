@@ -1,5 +1,5 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { codedError, ErrorCode, GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, type Logger, type Metrics } from '@igt/common';
+import { codedError, ErrorCode, GATEWAY_ASSERTION_HEADER, internalError, REQUEST_ID_HEADER, type Logger, type Metrics } from '@igt/common';
 import type { GatewayContext } from './context.js';
 
 /**
@@ -40,7 +40,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   override didEncounterError(error: Error, _request: unknown, response?: { status: number }): never {
     if (response) {
       this.logger.error({ subgraph: this.subgraph, status: response.status, err: error }, 'subgraph refused a request from the gateway');
-      throw codedError(ErrorCode.Internal, 'Something went wrong on our side. Please try again.');
+      throw internalError();
     }
     this.logger.warn({ subgraph: this.subgraph, err: error }, 'subgraph unreachable');
     throw codedError(ErrorCode.SubgraphUnavailable, `The ${this.subgraph} service is unavailable right now. Try again in a moment.`, {

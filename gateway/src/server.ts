@@ -154,9 +154,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
    * Whether a subgraph can serve the gateway: it is ready (its database, and Redis when configured, answer) and it
    * accepts the gateway's assertions (the two share GATEWAY_SECRET).
    */
-  const subgraphServes = async (url: string): Promise<boolean> => {
-    // Signed before either fetch starts: awaiting between them would leave the first one's failure unhandled.
-    const assertion = await signGatewayAssertion(null, gatewaySecret);
+  const subgraphServes = async (url: string, assertion: string): Promise<boolean> => {
     const signal = AbortSignal.timeout(2_000);
     const answers = await Promise.allSettled([
       fetch(new URL('/health/ready', url), { signal }),
@@ -175,8 +173,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     metrics,
     isStopping: () => stopping,
     checkReady: async () => {
+      // Signed before any fetch starts: awaiting it between fetches would leave an early failure unhandled.
+      const assertion = await signGatewayAssertion(null, gatewaySecret);
       const checks = await Promise.all(
-        Object.entries(subgraphUrls).map(async ([name, url]) => [name, (await subgraphServes(url)) ? 'ok' : 'unavailable'] as const),
+        Object.entries(subgraphUrls).map(async ([name, url]) => [name, (await subgraphServes(url, assertion)) ? 'ok' : 'unavailable'] as const),
       );
       return { ready: checks.every(([, state]) => state === 'ok'), details: { subgraphs: Object.fromEntries(checks) } };
     },

@@ -4,7 +4,7 @@ import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } f
 import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import WebSocket from 'ws';
-import { ErrorCode, GATEWAY_ASSERTION_PARAM, type Logger, type Metrics } from '@igt/common';
+import { codedError, ErrorCode, GATEWAY_ASSERTION_PARAM, type Logger, type Metrics } from '@igt/common';
 import type { GatewayContext } from './context.js';
 
 /** Events of one subscription the gateway holds while completing earlier ones, at most. */
@@ -223,7 +223,7 @@ export class SubscriptionExecutor {
           case 'overflow':
             finish();
             this.logger.warn({ subgraph: primary.serviceName, limit: MAX_PENDING_EVENTS }, 'subscription fell too far behind');
-            return { done: false, value: { errors: [tooFarBehind()] } };
+            return { done: false, value: { errors: [ended(ErrorCode.SubscriptionTooFarBehind, 'Its events piled up faster than they could be sent')] } };
         }
         const { event } = item;
         if (!event.data) return { done: false, value: { errors: (event.errors ?? []).map(toGraphQLError) } };
@@ -234,7 +234,7 @@ export class SubscriptionExecutor {
           // subscription and its upstream one, and say how to pick up where it stopped.
           this.logger.error({ err: error }, 'could not complete a subscription event');
           finish();
-          return { done: false, value: { errors: [internalFailure()] } };
+          return { done: false, value: { errors: [ended(ErrorCode.Internal, 'Something went wrong on our side')] } };
         }
       },
       return: async () => {
@@ -291,19 +291,12 @@ function describe(error: unknown): string {
   return String(error);
 }
 
-/** What a subscriber is told when its events arrived faster than the gateway could complete and send them. */
-function tooFarBehind(): GraphQLError {
-  return new GraphQLError(
-    'This subscription fell too far behind and has ended. Subscribe again, passing the id of the last message you received as `after` to get everything since.',
-    { extensions: { code: ErrorCode.SubscriptionTooFarBehind } },
-  );
-}
-
-/** What a subscriber is told when the gateway itself failed on an event. */
-function internalFailure(): GraphQLError {
-  return new GraphQLError(
-    'Something went wrong on our side, so this subscription has ended. Subscribe again, passing the id of the last message you received as `after` to get everything since.',
-    { extensions: { code: ErrorCode.Internal } },
+/** Why a subscription ended, with the way to pick up where it stopped; `extra` lands in `extensions`. */
+function ended(code: ErrorCode, why: string, extra: Record<string, unknown> = {}): GraphQLError {
+  return codedError(
+    code,
+    `${why}, so this subscription has ended. Subscribe again, passing the id of the last message you received as \`after\` to get everything since.`,
+    extra,
   );
 }
 
@@ -313,10 +306,5 @@ function upstreamFailure(error: unknown, subgraph: string): GraphQLError[] {
   if (Array.isArray(error) && error.every((item) => item && typeof item.message === 'string')) {
     return error.map(toGraphQLError);
   }
-  return [
-    new GraphQLError(
-      `The ${subgraph} service is unavailable, so this subscription has ended. Subscribe again, passing the id of the last message you received as \`after\` to get everything since.`,
-      { extensions: { code: ErrorCode.SubgraphUnavailable, subgraph } },
-    ),
-  ];
+  return [ended(ErrorCode.SubgraphUnavailable, `The ${subgraph} service is unavailable`, { subgraph })];
 }

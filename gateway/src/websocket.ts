@@ -4,7 +4,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, print, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_GOING_AWAY, codedError, ErrorCode, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
+import { CLOSE_GOING_AWAY, codedError, ErrorCode, internalError, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { UpstreamConnections, type SubscriptionExecutor } from './subscriptions.js';
 
@@ -133,20 +133,15 @@ export function serveWebSocket(options: WebSocketOptions) {
         const context = args.contextValue as SocketContext;
         const variables = (args.variableValues ?? {}) as Record<string, unknown>;
         if (context.upstream.active >= MAX_SUBSCRIPTIONS_PER_SOCKET) {
-          return {
-            errors: [
-              new GraphQLError(`A connection runs at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions at once; complete one first.`, {
-                extensions: { code: ErrorCode.TooManySubscriptions },
-              }),
-            ],
-          };
+          const message = `A connection runs at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions at once; complete one first.`;
+          return { errors: [codedError(ErrorCode.TooManySubscriptions, message)] };
         }
         try {
           return executor.subscribe(args.document, variables, args.operationName, context, context.upstream);
         } catch (error) {
           // Thrown here, graphql-ws would close the whole socket (4500), ending the client's other subscriptions too.
           logger.error({ err: error }, 'could not start a subscription');
-          return { errors: [codedError(ErrorCode.Internal, 'Something went wrong on our side. Please try again.')] };
+          return { errors: [internalError()] };
         }
       },
       ...webSocketErrorHooks(formatError),

@@ -46,6 +46,9 @@ export const forbidden = (message: string) => codedError(ErrorCode.Forbidden, me
 export const badUserInput = (message: string, argument?: string) =>
   codedError(ErrorCode.BadUserInput, message, argument ? { argument } : {});
 
+/** What a client is told of a failure that is ours; the details belong in the logs. */
+export const internalError = (message = 'Something went wrong on our side. Please try again.') => codedError(ErrorCode.Internal, message);
+
 /** The thing named does not exist (or is not the caller's to see). */
 export const notFound = (message: string) => codedError(ErrorCode.NotFound, message);
 
@@ -63,7 +66,7 @@ export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
     }
     onUnexpected(unwrapResolverError(error));
     return {
-      message: 'Something went wrong on our side. Please try again.',
+      message: internalError().message,
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       ...(formatted.path ? { path: formatted.path } : {}),
       extensions: { code: ErrorCode.Internal },

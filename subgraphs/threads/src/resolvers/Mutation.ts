@@ -162,11 +162,11 @@ export const Mutation: MutationResolvers = {
     const threadId = parseId(id, 'id');
     const profile = await requireProfile(context, 'like threads');
     const thread = await existingThread(context, threadId, id);
-    await refuseIfBlocked(context, profile.id, thread.authorId, 'You cannot like this thread.');
+    await context.catchUpBlocks();
     try {
       await context.db.transaction(async (tx) => {
-        // Checked again under the locks a block takes to remove likes: a block landing now either is seen here or
-        // removes this like right after.
+        // Checked under the locks a block takes to remove likes: a block landing now either is seen here or removes
+        // this like right after.
         if (thread.authorId !== profile.id) {
           await lockProfiles(tx, [profile.id, thread.authorId]);
           if (await blockedEitherWay(tx, profile.id, thread.authorId)) throw forbidden('You cannot like this thread.');
