@@ -15,6 +15,14 @@ afterAll(async () => {
   await stack?.close();
 });
 
+/** A complete production environment for the gateway's config, with secrets of its own and one allowed origin. */
+const PRODUCTION_ENV = {
+  NODE_ENV: 'production',
+  JWT_SECRET: 'j'.repeat(40),
+  GATEWAY_SECRET: 'g'.repeat(40),
+  CORS_ORIGINS: 'https://app.example.com',
+};
+
 /** Another gateway in front of the stack's subgraphs, configured otherwise where `options` says; stop it after. */
 async function secondGateway(options: Partial<GatewayOptions>) {
   const gateway = await createGateway({
@@ -74,9 +82,9 @@ describe('gateway HTTP endpoint', () => {
     expect(result.__type.fields.map((f: { name: string }) => f.name)).toContain('messageAction');
   });
 
-  it('should turn introspection and the Sandbox off, and limit CORS to listed origins, when configured', async () => {
-    const config = loadConfig({ INTROSPECTION: 'false' });
-    const { gateway, http } = await secondGateway({ introspection: config.INTROSPECTION, corsOrigins: ['https://app.example.com'] });
+  it('should refuse introspection, show no Sandbox and answer CORS for listed origins only, on the production config', async () => {
+    const config = loadConfig(PRODUCTION_ENV);
+    const { gateway, http } = await secondGateway({ introspection: config.INTROSPECTION, corsOrigins: config.CORS_ORIGINS });
     try {
       const response = await fetch(`${http.url}/graphql`, {
         method: 'POST',
@@ -214,21 +222,38 @@ describe('configuration', () => {
 
   it('should read CORS_ORIGINS as * or a list of origins', () => {
     expect(loadConfig({}).CORS_ORIGINS).toBe('*');
+    expect(loadConfig({ CORS_ORIGINS: '' }).CORS_ORIGINS).toBe('*');
     expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).CORS_ORIGINS).toEqual(['https://a.example', 'http://localhost:3000']);
     expect(() => loadConfig({ CORS_ORIGINS: 'not an origin' })).toThrow(/CORS_ORIGINS: expected \* or a comma-separated list/);
   });
 
+  it('should allow introspection and every origin by default in development', () => {
+    for (const env of [{}, { NODE_ENV: 'development' }, { NODE_ENV: 'test' }]) {
+      expect(loadConfig(env)).toMatchObject({ INTROSPECTION: true, CORS_ORIGINS: '*' });
+    }
+    expect(loadConfig({ INTROSPECTION: 'false' }).INTROSPECTION).toBe(false);
+    expect(() => loadConfig({ INTROSPECTION: 'yes' })).toThrow(/INTROSPECTION: expected true or false, got "yes"/);
+  });
+
+  it('should turn introspection off and require CORS_ORIGINS when NODE_ENV=production', () => {
+    const { CORS_ORIGINS: _unset, ...withoutOrigins } = PRODUCTION_ENV;
+    expect(() => loadConfig(withoutOrigins)).toThrow(/CORS_ORIGINS: must be set when NODE_ENV=production/);
+    // An empty value (what compose passes for a variable left blank) counts as unset.
+    expect(() => loadConfig({ ...withoutOrigins, CORS_ORIGINS: ' ' })).toThrow(/CORS_ORIGINS: must be set/);
+    expect(loadConfig(PRODUCTION_ENV)).toMatchObject({ INTROSPECTION: false, CORS_ORIGINS: ['https://app.example.com'] });
+    // Both stay the operator's choice when written out.
+    expect(loadConfig({ ...PRODUCTION_ENV, CORS_ORIGINS: '*', INTROSPECTION: 'true' })).toMatchObject({ INTROSPECTION: true, CORS_ORIGINS: '*' });
+  });
+
   it('should refuse the development secrets when NODE_ENV=production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: must be set[\s\S]*GATEWAY_SECRET: must be set/);
-    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'j'.repeat(40), GATEWAY_SECRET: 'g'.repeat(40) });
-    expect(config.JWT_SECRET).toBe('j'.repeat(40));
+    expect(loadConfig(PRODUCTION_ENV).JWT_SECRET).toBe('j'.repeat(40));
   });
 
   it('should load the demo people by default except in production, where they must be asked for', () => {
-    const secrets = { JWT_SECRET: 'j'.repeat(40), GATEWAY_SECRET: 'g'.repeat(40) };
     expect(loadConfig({}).SEED_DEMO_DATA).toBe(true);
-    expect(loadConfig({ NODE_ENV: 'production', ...secrets }).SEED_DEMO_DATA).toBe(false);
-    expect(loadConfig({ NODE_ENV: 'production', SEED_DEMO_DATA: 'true', ...secrets }).SEED_DEMO_DATA).toBe(true);
+    expect(loadConfig(PRODUCTION_ENV).SEED_DEMO_DATA).toBe(false);
+    expect(loadConfig({ ...PRODUCTION_ENV, SEED_DEMO_DATA: 'true' }).SEED_DEMO_DATA).toBe(true);
     expect(() => loadConfig({ SEED_DEMO_DATA: 'yes' })).toThrow(/SEED_DEMO_DATA: expected true or false/);
   });
 });

@@ -147,6 +147,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out:
       MESSAGING_URL: url(messagingPort),
       // No usage reports to Apollo and no cloud metadata probes from a test.
       APOLLO_TELEMETRY_DISABLED: 'true',
+      // Production has no default for it; the test calls from Node, not a browser, so any valid value does.
+      CORS_ORIGINS: '*',
     });
     // All at once, as an orchestrator would: migrations and demo data must cope with instances starting together.
     services.push(

@@ -1,28 +1,55 @@
-import { flagVar, parseEnv, portVar, sharedEnv } from '@igt/common';
+/** The gateway's configuration: read from the environment once, validated, with each default written where it is declared. */
+import { flagVar, nodeEnvVar, optionalFlagVar, parseEnv, portVar, sharedEnv } from '@igt/common';
 import { z } from 'zod';
 
 const subgraphUrl = (fallback: string) =>
   z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of a subgraph, e.g. http://localhost:4001/graphql' }).default(fallback);
 
+/** `*` or a comma-separated list of exact origins; unset or empty is `undefined`, so the default can depend on NODE_ENV. */
+const corsOriginsVar = z
+  .string()
+  .optional()
+  .transform((value) => {
+    if (value === undefined || value.trim() === '') return undefined;
+    return value.trim() === '*' ? ('*' as const) : value.split(',').map((origin) => origin.trim()).filter(Boolean);
+  })
+  .refine((value) => value === undefined || value === '*' || value.every((origin) => /^https?:\/\/[^/\s]+$/.test(origin)), {
+    error: 'expected * or a comma-separated list of origins like https://app.example.com',
+  });
+
 const gatewayEnv = sharedEnv.and(
-  z.object({
-    GATEWAY_PORT: portVar(4000),
-    INSTAGRAM_URL: subgraphUrl('http://localhost:4001/graphql'),
-    THREADS_URL: subgraphUrl('http://localhost:4002/graphql'),
-    MESSAGING_URL: subgraphUrl('http://localhost:4003/graphql'),
-    /** Introspection and the Apollo Sandbox landing page. */
-    INTROSPECTION: flagVar(true),
-    /** true (the default): @apollo/gateway sends Apollo no usage data; false lets it. */
-    APOLLO_TELEMETRY_DISABLED: flagVar(true),
-    /** Browser origins allowed to call the gateway: `*` or a comma-separated list of exact origins. */
-    CORS_ORIGINS: z
-      .string()
-      .default('*')
-      .transform((value) => (value.trim() === '*' ? ('*' as const) : value.split(',').map((origin) => origin.trim()).filter(Boolean)))
-      .refine((value) => value === '*' || value.every((origin) => /^https?:\/\/[^/\s]+$/.test(origin)), {
-        error: 'expected * or a comma-separated list of origins like https://app.example.com',
-      }),
-  }),
+  z
+    .object({
+      /** Read here as well as in sharedEnv: the defaults of INTROSPECTION and CORS_ORIGINS depend on it. */
+      NODE_ENV: nodeEnvVar,
+      GATEWAY_PORT: portVar(4000),
+      INSTAGRAM_URL: subgraphUrl('http://localhost:4001/graphql'),
+      THREADS_URL: subgraphUrl('http://localhost:4002/graphql'),
+      MESSAGING_URL: subgraphUrl('http://localhost:4003/graphql'),
+      /** Introspection and the Apollo Sandbox landing page. Default: on, except when NODE_ENV=production. */
+      INTROSPECTION: optionalFlagVar,
+      /** true (the default): @apollo/gateway sends Apollo no usage data; false lets it. */
+      APOLLO_TELEMETRY_DISABLED: flagVar(true),
+      /**
+       * Browser origins allowed to call the gateway: `*` or a comma-separated list of exact origins. Default: `*`,
+       * except when NODE_ENV=production, where it must be set (`*` written out is accepted there too).
+       */
+      CORS_ORIGINS: corsOriginsVar,
+    })
+    .superRefine(({ NODE_ENV, CORS_ORIGINS }, ctx) => {
+      if (NODE_ENV === 'production' && CORS_ORIGINS === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['CORS_ORIGINS'],
+          message: 'must be set when NODE_ENV=production: * or a comma-separated list of origins like https://app.example.com',
+        });
+      }
+    })
+    .transform(({ INTROSPECTION, CORS_ORIGINS, ...values }) => ({
+      ...values,
+      INTROSPECTION: INTROSPECTION ?? values.NODE_ENV !== 'production',
+      CORS_ORIGINS: CORS_ORIGINS ?? ('*' as const),
+    })),
 );
 
 /** The gateway's validated configuration: the shared variables, subgraph URLs, introspection, CORS, telemetry. */

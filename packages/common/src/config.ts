@@ -43,14 +43,22 @@ export const urlVar = (schemes: string[]) =>
       error: `expected a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
     });
 
-/** A boolean flag written as true/false/1/0. */
-export const flagVar = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
-    .optional()
-    .transform((value) => (value === undefined ? fallback : value === 'true' || value === '1'));
+/**
+ * A boolean flag written as true/false/1/0, or `undefined` when unset: for a flag whose default depends on another
+ * variable (NODE_ENV), which the schema reading both then fills in.
+ */
+export const optionalFlagVar = z
+  .enum(['true', 'false', '1', '0'], { error: 'expected true or false' })
+  .optional()
+  .transform((value) => (value === undefined ? undefined : value === 'true' || value === '1'));
 
-/** NODE_ENV; `production` refuses the development secrets and turns demo seeding off by default. */
+/** A boolean flag written as true/false/1/0, `fallback` when unset. */
+export const flagVar = (fallback: boolean) => optionalFlagVar.transform((value) => value ?? fallback);
+
+/**
+ * NODE_ENV; `production` refuses the development secrets and turns demo seeding off by default (and, at the gateway,
+ * introspection, and requires CORS_ORIGINS).
+ */
 export const nodeEnvVar = z.enum(['development', 'production', 'test']).default('development');
 
 /** LOG_LEVEL, one of pino's levels; checked at start-up so a typo is reported with the other bad variables. */
@@ -75,7 +83,7 @@ const runtimeEnv = z
     JWT_SECRET: secretVar('JWT_SECRET'),
     GATEWAY_SECRET: secretVar('GATEWAY_SECRET'),
     /** Load the demo people into an empty database; on by default except in production (their password is public). */
-    SEED_DEMO_DATA: z.enum(['true', 'false', '1', '0'], { error: 'expected true or false' }).optional(),
+    SEED_DEMO_DATA: optionalFlagVar,
   })
   .superRefine((values, ctx) => {
     if (values.NODE_ENV !== 'production') return;
@@ -91,7 +99,7 @@ const runtimeEnv = z
   })
   .transform(({ SEED_DEMO_DATA, ...values }) => ({
     ...values,
-    SEED_DEMO_DATA: SEED_DEMO_DATA === undefined ? values.NODE_ENV !== 'production' : SEED_DEMO_DATA === 'true' || SEED_DEMO_DATA === '1',
+    SEED_DEMO_DATA: SEED_DEMO_DATA ?? values.NODE_ENV !== 'production',
   }));
 
 /** Names of the secrets in `values` that still hold their development default. */
