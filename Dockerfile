@@ -2,7 +2,8 @@
 #   node gateway/dist/index.js | node subgraphs/instagram/dist/index.js | …/threads/… | …/messaging/…
 # Configuration comes from the environment at run time (see .env.example); nothing secret is baked in.
 
-ARG NODE_IMAGE=node:20-slim
+# Node 24, an LTS line, at an exact version: .ci/run reads it from here and runs the test suite on that same Node.
+ARG NODE_IMAGE=node:24.22.3-slim
 
 # ---- build: all dependencies, TypeScript → dist/ --------------------------------------------------------------
 FROM ${NODE_IMAGE} AS build

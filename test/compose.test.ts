@@ -300,6 +300,13 @@ describe('Dockerfile', () => {
     const user = runtimeUser(dockerfile);
     expect(isRoot(user), `runtime stage runs as ${user}`).toBe(false);
   });
+
+  it('should run on an exact Node version of a supported line, which .ci/run reads to test on it', () => {
+    const pinned = /^ARG NODE_IMAGE=node:(\d+)\.\d+\.\d+-slim$/m.exec(dockerfile);
+    expect(pinned?.[0], 'ARG NODE_IMAGE=node:<major>.<minor>.<patch>-slim').toBeDefined();
+    // Node 20 is past its end of life and 22 close to it.
+    expect(Number(pinned![1])).toBeGreaterThanOrEqual(24);
+  });
 });
 
 describe('the checks themselves', () => {
