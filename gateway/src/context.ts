@@ -12,8 +12,15 @@ export interface GatewayContext {
   assertion(): Promise<string>;
 }
 
-/** Builds a gateway context for a verified viewer. */
-export function createGatewayContext(viewer: Viewer | null, gatewaySecret: string, requestId: string = randomUUID()): GatewayContext {
+/**
+ * Builds a gateway context for a verified viewer. `clientAddress` is the client socket's remote address: it goes into
+ * the signed assertion, so a subgraph's rate limits count by an address the client cannot forge.
+ */
+export function createGatewayContext(
+  viewer: Viewer | null,
+  gatewaySecret: string,
+  { clientAddress, requestId = randomUUID() }: { clientAddress?: string | undefined; requestId?: string | undefined } = {},
+): GatewayContext {
   let assertion: Promise<string> | undefined;
   let signedAt = 0;
   return {
@@ -22,7 +29,7 @@ export function createGatewayContext(viewer: Viewer | null, gatewaySecret: strin
     assertion() {
       if (!assertion || Date.now() - signedAt >= GATEWAY_ASSERTION_REFRESH_MS) {
         signedAt = Date.now();
-        assertion = signGatewayAssertion(viewer, gatewaySecret);
+        assertion = signGatewayAssertion(viewer, gatewaySecret, clientAddress);
       }
       return assertion;
     },

@@ -143,7 +143,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       throw error;
     });
     const incomingId = req.headers[REQUEST_ID_HEADER];
-    return createGatewayContext(viewer, gatewaySecret, typeof incomingId === 'string' && /^[\w-]{8,64}$/.test(incomingId) ? incomingId : undefined);
+    return createGatewayContext(viewer, gatewaySecret, {
+      clientAddress: req.socket.remoteAddress,
+      requestId: typeof incomingId === 'string' && /^[\w-]{8,64}$/.test(incomingId) ? incomingId : undefined,
+    });
   };
 
   let http: HttpService | undefined;

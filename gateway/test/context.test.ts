@@ -20,7 +20,7 @@ describe('gateway context assertions', () => {
     await expect(verifyGatewayAssertion(first, SECRET)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
     const fresh = await context.assertion();
     expect(fresh).not.toBe(first);
-    await expect(verifyGatewayAssertion(fresh, SECRET)).resolves.toEqual({ id: '7', username: 'gina' });
+    await expect(verifyGatewayAssertion(fresh, SECRET)).resolves.toEqual({ viewer: { id: '7', username: 'gina' }, clientAddress: null });
 
     vi.setSystemTime(Date.now() + GATEWAY_ASSERTION_REFRESH_MS - 1);
     expect(await context.assertion()).toBe(fresh);
@@ -28,6 +28,11 @@ describe('gateway context assertions', () => {
 
   it('should vouch for an anonymous viewer as anonymous', async () => {
     const context = createGatewayContext(null, SECRET);
-    await expect(verifyGatewayAssertion(await context.assertion(), SECRET)).resolves.toBeNull();
+    await expect(verifyGatewayAssertion(await context.assertion(), SECRET)).resolves.toEqual({ viewer: null, clientAddress: null });
+  });
+
+  it('should vouch for the client address it was given, which rate limits count by', async () => {
+    const context = createGatewayContext(null, SECRET, { clientAddress: '203.0.113.7' });
+    await expect(verifyGatewayAssertion(await context.assertion(), SECRET)).resolves.toEqual({ viewer: null, clientAddress: '203.0.113.7' });
   });
 });

@@ -81,12 +81,23 @@ export async function viewerFromAuthorization(value: string | undefined | null, 
   return verifyUserToken(match[1], secret);
 }
 
+/** What the gateway vouches for on one subgraph request. */
+export interface GatewayAssertion {
+  viewer: Viewer | null;
+  /**
+   * The client's network address as the gateway's socket saw it, which rate limits count by; null when the signer
+   * named none (the gateway's own readiness checks).
+   */
+  clientAddress: string | null;
+}
+
 /**
- * Signs what the gateway vouches for on one subgraph request: the viewer (or anonymous). Short-lived, and signed
- * with a secret clients never see, so a client cannot forge an identity by calling a subgraph directly.
+ * Signs what the gateway vouches for on one subgraph request: the viewer (or anonymous) and the client's address.
+ * Short-lived, and signed with a secret clients never see, so a client cannot forge an identity or an address by
+ * calling a subgraph directly.
  */
-export async function signGatewayAssertion(viewer: Viewer | null, secret: string): Promise<string> {
-  return new SignJWT(viewer ? { username: viewer.username } : { anonymous: true })
+export async function signGatewayAssertion(viewer: Viewer | null, secret: string, clientAddress?: string): Promise<string> {
+  return new SignJWT({ ...(viewer ? { username: viewer.username } : { anonymous: true }), ...(clientAddress ? { addr: clientAddress } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(viewer?.id ?? '')
     .setIssuer(ISSUER)
@@ -97,7 +108,7 @@ export async function signGatewayAssertion(viewer: Viewer | null, secret: string
 }
 
 /** Verifies a gateway assertion; throws UNAUTHENTICATED when it is missing, forged or stale. */
-export async function verifyGatewayAssertion(value: string | undefined | null, secret: string): Promise<Viewer | null> {
+export async function verifyGatewayAssertion(value: string | undefined | null, secret: string): Promise<GatewayAssertion> {
   if (!value) throw unauthenticated('This service only answers requests that come through the gateway.');
   try {
     const { payload } = await jwtVerify(value, await key(secret), {
@@ -105,11 +116,12 @@ export async function verifyGatewayAssertion(value: string | undefined | null, s
       audience: SUBGRAPH_AUDIENCE,
       algorithms: ['HS256'],
     });
-    if (payload.anonymous === true) return null;
+    const clientAddress = typeof payload.addr === 'string' ? payload.addr : null;
+    if (payload.anonymous === true) return { viewer: null, clientAddress };
     if (typeof payload.sub !== 'string' || !payload.sub || typeof payload.username !== 'string') {
       throw unauthenticated('The gateway assertion does not name a viewer.');
     }
-    return { id: payload.sub, username: payload.username };
+    return { viewer: { id: payload.sub, username: payload.username }, clientAddress };
   } catch (error) {
     if (error instanceof joseErrors.JOSEError) {
       throw unauthenticated('This service only answers requests that come through the gateway.');

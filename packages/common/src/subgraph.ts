@@ -7,7 +7,7 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/res
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, verifyGatewayAssertion, type Viewer } from './auth.js';
+import { GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, verifyGatewayAssertion, type GatewayAssertion } from './auth.js';
 import { createErrorFormatter, webSocketErrorHooks } from './errors.js';
 import { graphqlHandler, listen, router, type HttpService } from './http.js';
 import type { Db } from './db.js';
@@ -15,9 +15,8 @@ import type { Logger } from './logger.js';
 import { createMetrics, observabilityPlugin, type Metrics } from './metrics.js';
 import { operationalRoutes } from './operational.js';
 
-/** What every subgraph request knows before the service adds its own parts. */
-export interface RequestInfo {
-  viewer: Viewer | null;
+/** What every subgraph request knows before the service adds its own parts: what the gateway vouches for, and more. */
+export interface RequestInfo extends GatewayAssertion {
   requestId: string;
   /** The service's logger, tagged with the request id. */
   logger: Logger;
@@ -102,11 +101,11 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
   await apollo.start();
 
   const contextFor = async (req: IncomingMessage): Promise<TContext> => {
-    const viewer = await verifyGatewayAssertion(req.headers[GATEWAY_ASSERTION_HEADER] as string | undefined, gatewaySecret).catch(
+    const assertion = await verifyGatewayAssertion(req.headers[GATEWAY_ASSERTION_HEADER] as string | undefined, gatewaySecret).catch(
       unauthenticatedHttp,
     );
     const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
-    return createContext({ viewer, requestId, logger: logger.child({ requestId }) });
+    return createContext({ ...assertion, requestId, logger: logger.child({ requestId }) });
   };
 
   let http: HttpService | undefined;
@@ -145,12 +144,12 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
           metrics.openWebSockets.inc();
           socket.once('close', () => metrics.openWebSockets.dec());
         });
-        useServer<Record<string, unknown>, { viewer?: Viewer | null }>(
+        useServer<Record<string, unknown>, { assertion?: GatewayAssertion }>(
           {
             schema,
             onConnect: async (ctx) => {
               try {
-                ctx.extra.viewer = await verifyGatewayAssertion(
+                ctx.extra.assertion = await verifyGatewayAssertion(
                   ctx.connectionParams?.[GATEWAY_ASSERTION_PARAM] as string | undefined,
                   gatewaySecret,
                 );
@@ -161,7 +160,8 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
             },
             context: (ctx) => {
               const requestId = randomUUID();
-              return createContext({ viewer: ctx.extra.viewer ?? null, requestId, logger: logger.child({ requestId }) });
+              const { viewer = null, clientAddress = null } = ctx.extra.assertion ?? {};
+              return createContext({ viewer, clientAddress, requestId, logger: logger.child({ requestId }) });
             },
             // Errors go through the same masking as over HTTP: coded errors as they are, nothing else.
             ...webSocketErrorHooks(formatError),
