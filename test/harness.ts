@@ -2,7 +2,8 @@ import { expect } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createClient as createWsClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { DEMO_PASSWORD } from '@igt/common';
+import { createLogger, DEMO_PASSWORD } from '@igt/common';
+import { createGateway, type GatewayOptions } from '@igt/gateway';
 import { deleteRedisKeys, scratchDatabase } from '../scripts/scratch.js';
 import { startStack as runStack, type Stack } from '../scripts/stack.js';
 
@@ -125,13 +126,7 @@ export async function startStack(
     liveSubscriptions: (count) =>
       eventually(async () => (await stack.subgraphs.messaging.metrics.activeSubscriptions.get()).values[0]?.value === count),
     wsClient(token, clientOptions = {}) {
-      const client = createWsClient({
-        url: stack.gatewayUrl.replace(/^http/, 'ws'),
-        webSocketImpl: WebSocket,
-        retryAttempts: 0,
-        connectionParams: token ? { Authorization: `Bearer ${token}` } : {},
-        ...clientOptions,
-      });
+      const client = gatewayWsClient(stack.gatewayUrl, token, clientOptions);
       clients.push(client);
       return client;
     },
@@ -145,6 +140,52 @@ export async function startStack(
         await database?.drop();
         if (redisUrl) await deleteRedisKeys(redisUrl, redisPrefix);
       })()),
+  };
+}
+
+/** A graphql-ws client to the gateway at `url` (its HTTP URL), signed in with `token`, with no retries of its own. */
+function gatewayWsClient(url: string, token?: string, options: Partial<Parameters<typeof createWsClient>[0]> = {}): Client {
+  return createWsClient({
+    url: url.replace(/^http/, 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: token ? { Authorization: `Bearer ${token}` } : {},
+    ...options,
+  });
+}
+
+/** A gateway started beside a test stack's own, in front of its subgraphs unless `options` says otherwise. */
+export interface ExtraGateway {
+  /** Its `/graphql` URL over HTTP. */
+  url: string;
+  /** A graphql-ws client to it, closed with the gateway. */
+  wsClient(token?: string, options?: Partial<Parameters<typeof createWsClient>[0]>): Client;
+  stop(): Promise<void>;
+}
+
+/** Starts another gateway in front of `stack`'s subgraphs, configured otherwise where `options` says; stop it after. */
+export async function startExtraGateway(stack: Stack, options: Partial<GatewayOptions> = {}): Promise<ExtraGateway> {
+  const gateway = await createGateway({
+    subgraphUrls: stack.subgraphUrls,
+    jwtSecret: TEST_JWT_SECRET,
+    gatewaySecret: TEST_GATEWAY_SECRET,
+    logger: createLogger('test', 'silent'),
+    ...options,
+  });
+  const http = await gateway.listen(0, '127.0.0.1');
+  const clients: Client[] = [];
+  const url = `${http.url}/graphql`;
+  return {
+    url,
+    wsClient(token, clientOptions = {}) {
+      const client = gatewayWsClient(url, token, clientOptions);
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((client) => client.dispose()));
+      await gateway.stop();
+    },
   };
 }
 

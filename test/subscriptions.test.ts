@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signUserToken } from '@igt/common';
+import { mutualPair, NEW_MESSAGES, sendDm } from './dms.js';
 import { eventually, ok, startStack, subscribe, TEST_JWT_SECRET, type TestStack, type TestUser } from './harness.js';
 
 let stack: TestStack;
@@ -21,34 +22,8 @@ afterAll(async () => {
 /** Resolves once the gateway holds `count` upstream connections to Messaging. */
 const upstreamSockets = (count: number) => eventually(() => stack.subgraphs.messaging.openSockets() === count);
 
-const NEW_MESSAGES = `#graphql
-  subscription NewMessages($after: ID) {
-    directMessageReceived(after: $after) {
-      id text source
-      sender { id username fullName threadsProfile { username } }
-      conversation { id }
-    }
-  }`;
-
-async function send(from: TestUser | string, recipientId: string, text: string, source = 'INSTAGRAM') {
-  const token = typeof from === 'string' ? await stack.login(from) : from.token;
-  const result = await stack.query(
-    `#graphql
-      mutation Send($input: SendDirectMessageInput!) { sendDirectMessage(input: $input) { message { id text } } }`,
-    { input: { recipientId, text, source } },
-    { token },
-  );
-  return ok(result).sendDirectMessage.message as { id: string; text: string };
-}
-
-/** Two fresh people who follow each other (so messages land in PRIMARY). */
-async function pair(): Promise<[TestUser, TestUser]> {
-  const [a, b] = [await stack.signUp('sa'), await stack.signUp('sb')];
-  for (const [who, whom] of [[a, b], [b, a]] as const) {
-    ok(await stack.query('mutation F($id: ID!) { follow(userId: $id) { id } }', { id: whom.id }, { token: who.token }));
-  }
-  return [a, b];
-}
+const send = (from: TestUser | string, recipientId: string, text: string, source?: string) => sendDm(stack, from, recipientId, text, source);
+const pair = () => mutualPair(stack);
 
 describe('directMessageReceived through the gateway', () => {
   it('should deliver a new DM live with fields from every subgraph resolved', async () => {

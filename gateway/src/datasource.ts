@@ -1,22 +1,49 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { codedError, ErrorCode, GATEWAY_ASSERTION_HEADER, internalError, REQUEST_ID_HEADER, type Logger, type Metrics } from '@igt/common';
 import type { GatewayContext } from './context.js';
+
+/** How long the gateway waits for a subgraph, and how many connections it may hold to one. */
+export interface SubgraphFetchLimits {
+  /** A subgraph fetch that has not finished by then fails with SUBGRAPH_UNAVAILABLE (default 10 s). */
+  timeoutMs?: number;
+  /** Connections held to one subgraph at most; further fetches wait for one (default 64). */
+  maxConnections?: number;
+}
 
 /**
  * Sends every subgraph request with the gateway's signed assertion of the viewer and the request id. This is the one
  * place per-request headers to subgraphs are set.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
+  private readonly timeoutMs: number;
+  private readonly agent: Agent;
+
   constructor(
     private readonly subgraph: string,
     url: string,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    { timeoutMs = 10_000, maxConnections = 64 }: SubgraphFetchLimits = {},
   ) {
-    // Node's own fetch (undici, keep-alive) instead of the default make-fetch-happen, whose HTTP cache and agent
-    // machinery cost more per subgraph fetch than the fetch itself on a loopback or in-cluster network.
+    // A pooled keep-alive client per subgraph: bounded, so an overload queues requests here instead of opening
+    // connections without limit, and every fetch has a deadline, so a subgraph that never answers hangs nothing.
     // The gateway always sends a string body, which is all the cast covers.
-    super({ url, fetcher: (input, init) => fetch(input, init as RequestInit) });
+    const agent = new Agent({ connections: maxConnections });
+    super({
+      url,
+      fetcher: (input, init) =>
+        undiciFetch(input, { ...(init as object), dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) }) as unknown as ReturnType<
+          NonNullable<RemoteGraphQLDataSource['fetcher']>
+        >,
+    });
+    this.timeoutMs = timeoutMs;
+    this.agent = agent;
+  }
+
+  /** Closes the pooled connections (the gateway is stopping). */
+  async close(): Promise<void> {
+    await this.agent.close();
   }
 
   /** Times each fetch for `gateway_subgraph_fetch_duration_seconds`. */
@@ -38,6 +65,12 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
    * would relay the subgraph's URL and body, and call a refused assertion the client's UNAUTHENTICATED).
    */
   override didEncounterError(error: Error, _request: unknown, response?: { status: number }): never {
+    if (error.name === 'TimeoutError') {
+      this.logger.warn({ subgraph: this.subgraph, timeoutMs: this.timeoutMs }, 'subgraph timed out');
+      throw codedError(ErrorCode.SubgraphUnavailable, `The ${this.subgraph} service did not answer in time. Try again in a moment.`, {
+        subgraph: this.subgraph,
+      });
+    }
     if (response) {
       this.logger.error({ subgraph: this.subgraph, status: response.status, err: error }, 'subgraph refused a request from the gateway');
       throw internalError();

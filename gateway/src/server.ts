@@ -25,7 +25,7 @@ import {
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { operationLimits } from './limits.js';
 import { SubgraphDataSource } from './datasource.js';
-import { SubscriptionExecutor } from './subscriptions.js';
+import { SubscriptionExecutor, UPSTREAM_TIMING } from './subscriptions.js';
 import { serveWebSocket } from './websocket.js';
 
 /** The committed supergraph, composed from schema/*.graphql by `npm run compose`. */
@@ -48,6 +48,13 @@ export interface GatewayOptions {
   corsOrigins?: '*' | string[];
   /** Let `@apollo/gateway` send usage data to Apollo (default off). */
   usageReporting?: boolean;
+  /**
+   * How long a subgraph has to answer one fetch, a WebSocket handshake or a ping (default 10 s); past it the
+   * request gets the other subgraphs' data and SUBGRAPH_UNAVAILABLE for the missing part.
+   */
+  subgraphTimeoutMs?: number;
+  /** Connections the gateway holds to one subgraph at most (default 64). */
+  maxSubgraphConnections?: number;
 }
 
 /** A gateway built by `createGateway` and not yet listening: index.ts listens on the configured port, tests on 0. */
@@ -90,7 +97,7 @@ query Profile {
 
 /** Builds the gateway: Apollo Server + Apollo Gateway over HTTP, graphql-ws subscriptions on the same path. */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
-  const { subgraphUrls, jwtSecret, gatewaySecret, introspection = true, logger } = options;
+  const { subgraphUrls, jwtSecret, gatewaySecret, introspection = true, logger, subgraphTimeoutMs = 10_000, maxSubgraphConnections = 64 } = options;
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8');
   const metrics = createMetrics('gateway');
   const dataSources = new Map<string, SubgraphDataSource>();
@@ -100,7 +107,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name, url }) => {
-      const source = new SubgraphDataSource(name, subgraphUrls[name] ?? url!, metrics, logger);
+      const source = new SubgraphDataSource(name, subgraphUrls[name] ?? url!, metrics, logger, {
+        timeoutMs: subgraphTimeoutMs,
+        maxConnections: maxSubgraphConnections,
+      });
       dataSources.set(name, source);
       return source;
     },
@@ -143,10 +153,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       throw error;
     });
     const incomingId = req.headers[REQUEST_ID_HEADER];
-    return createGatewayContext(viewer, gatewaySecret, {
-      clientAddress: req.socket.remoteAddress,
-      requestId: typeof incomingId === 'string' && /^[\w-]{8,64}$/.test(incomingId) ? incomingId : undefined,
-    });
+    return createGatewayContext(viewer, gatewaySecret, typeof incomingId === 'string' && /^[\w-]{8,64}$/.test(incomingId) ? incomingId : undefined);
   };
 
   let http: HttpService | undefined;
@@ -209,6 +216,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         metrics,
         logger,
         formatError,
+        upstreamTiming: { ...UPSTREAM_TIMING, answerMs: subgraphTimeoutMs },
         ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
       });
       logger.info({ url: `${http.url}/graphql` }, 'gateway listening');
@@ -219,6 +227,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await sockets?.close();
       await http?.close();
       await apollo.stop();
+      await Promise.all([...dataSources.values()].map((source) => source.close()));
     },
   };
 }

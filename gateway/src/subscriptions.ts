@@ -4,7 +4,7 @@ import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } f
 import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import WebSocket from 'ws';
-import { codedError, ErrorCode, GATEWAY_ASSERTION_PARAM, type Logger, type Metrics } from '@igt/common';
+import { codedError, ErrorCode, GATEWAY_ASSERTION_PARAM, MAX_BODY_BYTES, type Logger, type Metrics } from '@igt/common';
 import type { GatewayContext } from './context.js';
 
 /** Events of one subscription the gateway holds while completing earlier ones, at most. */
@@ -63,12 +63,28 @@ export function boundedSubscription(client: Pick<Client, 'subscribe'>, payload: 
   };
 }
 
+/** Pauses before trying again to complete an event (a subgraph restarting takes about a second to answer again). */
+const COMPLETION_RETRY_DELAYS_MS = [250, 1_000];
+
 /** How often the gateway pings each subgraph connection, and how long a subgraph has to answer a ping or handshake. */
 export interface UpstreamTiming {
   pingMs: number;
   answerMs: number;
 }
-const UPSTREAM_TIMING: UpstreamTiming = { pingMs: 10_000, answerMs: 5_000 };
+/** The defaults: a ping every 10 s, and as long to answer as any subgraph fetch has (SUBGRAPH_TIMEOUT_MS). */
+export const UPSTREAM_TIMING: UpstreamTiming = { pingMs: 10_000, answerMs: 10_000 };
+
+/**
+ * `ws` with a deadline on the HTTP upgrade too (graphql-ws times only the answer to connection_init, which a subgraph
+ * that accepts the connection and never upgrades it never reaches), and frames bounded like HTTP bodies.
+ */
+function deadlinedWebSocket(handshakeTimeout: number): typeof WebSocket {
+  return class extends WebSocket {
+    constructor(address: string, protocols?: string | string[]) {
+      super(address, protocols, { handshakeTimeout, maxPayload: MAX_BODY_BYTES });
+    }
+  };
+}
 
 /** The subgraph connections of one client's WebSocket: one lazy graphql-ws client per subgraph, closed with it. */
 export class UpstreamConnections {
@@ -80,7 +96,11 @@ export class UpstreamConnections {
     private readonly urls: Record<string, string>,
     private readonly context: GatewayContext,
     private readonly timing: UpstreamTiming = UPSTREAM_TIMING,
-  ) {}
+  ) {
+    this.webSocketImpl = deadlinedWebSocket(timing.answerMs);
+  }
+
+  private readonly webSocketImpl: typeof WebSocket;
 
   /** The graphql-ws client for `subgraph`, connected on first use and closed when its last subscription ends. */
   client(subgraph: string): Client {
@@ -95,7 +115,7 @@ export class UpstreamConnections {
     let pongTimer: NodeJS.Timeout | undefined;
     client = createClient({
       url: url.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
+      webSocketImpl: this.webSocketImpl,
       lazy: true,
       lazyCloseTimeout: 0,
       retryAttempts: 0,
@@ -154,6 +174,8 @@ export class SubscriptionExecutor {
     private readonly serviceMap: ServiceMap,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
+    /** Pauses before each new attempt to complete an event that another subgraph's fault left incomplete. */
+    private readonly completionRetryDelaysMs: readonly number[] = COMPLETION_RETRY_DELAYS_MS,
   ) {
     const supergraph = Supergraph.build(supergraphSdl);
     this.planner = new QueryPlanner(supergraph);
@@ -227,15 +249,11 @@ export class SubscriptionExecutor {
         }
         const { event } = item;
         if (!event.data) return { done: false, value: { errors: (event.errors ?? []).map(toGraphQLError) } };
-        try {
-          return { done: false, value: await this.complete(node, event, variables, operationContext, context) };
-        } catch (error) {
-          // A fault of the gateway's own (the subgraph fetches report failures as errors, they do not throw): end this
-          // subscription and its upstream one, and say how to pick up where it stopped.
-          this.logger.error({ err: error }, 'could not complete a subscription event');
-          finish();
-          return { done: false, value: { errors: [ended(ErrorCode.Internal, 'Something went wrong on our side')] } };
-        }
+        const completion = await this.completeOrGiveUp(node, event, variables, operationContext, context);
+        // An event sent without its own fields would move the client's last id past a message it never saw: end the
+        // subscription instead, so that resuming with `after` delivers the event once the fault is over.
+        if (completion.kind === 'failed') finish();
+        return { done: false, value: completion.result };
       },
       return: async () => {
         finish();
@@ -246,6 +264,40 @@ export class SubscriptionExecutor {
       },
     };
     return iterator;
+  }
+
+  /**
+   * Completes one event, trying again after a short pause while another subgraph fails (a restart, a blip). When it
+   * still cannot, the result is the error that ends the subscription, never the event without its fields.
+   */
+  private async completeOrGiveUp(
+    node: SubscriptionNode,
+    event: UpstreamEvent,
+    variables: Record<string, unknown>,
+    operationContext: Planned['operationContext'],
+    context: GatewayContext,
+  ): Promise<{ kind: 'complete' | 'failed'; result: ExecutionResult }> {
+    for (let attempt = 0; ; attempt += 1) {
+      let fault: GraphQLError | undefined;
+      try {
+        const result = await this.complete(node, event, variables, operationContext, context);
+        fault = result.errors?.find(isFault);
+        if (!fault) return { kind: 'complete', result };
+      } catch (error) {
+        // A fault of the gateway's own: the subgraph fetches report their failures as errors, they do not throw.
+        this.logger.error({ err: error }, 'could not complete a subscription event');
+      }
+      const pause = this.completionRetryDelaysMs[attempt];
+      const subgraph = typeof fault?.extensions.subgraph === 'string' ? fault.extensions.subgraph : undefined;
+      if (pause === undefined) {
+        this.metrics.subscriptionEventsUncompleted.inc({ subgraph: subgraph ?? 'gateway' });
+        this.logger.warn({ subgraph, code: fault?.extensions.code, attempts: attempt + 1 }, 'ending a subscription: an event could not be completed');
+        const why = subgraph ? `The ${subgraph} service is unavailable` : 'Something went wrong on our side';
+        const code = subgraph ? ErrorCode.SubgraphUnavailable : ErrorCode.Internal;
+        return { kind: 'failed', result: { errors: [ended(code, `${why} and a new event could not be completed`, subgraph ? { subgraph } : {})] } };
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 
   /** Completes one event: the plan runs with its primary fetch answered by the event's data. */
@@ -279,6 +331,14 @@ export class SubscriptionExecutor {
     const errors = [...(event.errors ?? []).map(toGraphQLError), ...(result.errors ?? [])];
     return { data: result.data ?? null, ...(errors.length ? { errors } : {}) };
   }
+}
+
+/** Error codes of a fault behind the answer (a subgraph or its database away), not of what the client asked. */
+const FAULT_CODES = new Set<unknown>([ErrorCode.SubgraphUnavailable, ErrorCode.ServiceUnavailable, ErrorCode.Internal]);
+
+/** Whether an error in a completed event means part of it is missing because something failed. */
+function isFault(error: GraphQLError): boolean {
+  return FAULT_CODES.has(error.extensions.code);
 }
 
 function toGraphQLError(error: { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }): GraphQLError {

@@ -4,9 +4,9 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, GraphQLError, print, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_GOING_AWAY, codedError, ErrorCode, internalError, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
+import { CLOSE_GOING_AWAY, codedError, ErrorCode, internalError, MAX_BODY_BYTES, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
-import { UpstreamConnections, type SubscriptionExecutor } from './subscriptions.js';
+import { UpstreamConnections, type SubscriptionExecutor, type UpstreamTiming } from './subscriptions.js';
 
 /**
  * What `serveWebSocket` needs; `createGateway` hands over what it built for HTTP, so both transports
@@ -28,6 +28,8 @@ export interface WebSocketOptions {
   formatError: ReturnType<typeof createErrorFormatter>;
   /** How often idle sockets are pinged; a socket that misses a pong is closed. */
   keepAliveMs?: number;
+  /** Pings to subgraphs and the deadlines of their answers. */
+  upstreamTiming: UpstreamTiming;
 }
 
 /** The context of one WebSocket connection: the viewer, and its connections to subgraphs. */
@@ -75,8 +77,9 @@ function authorizationParam(params: Readonly<Record<string, unknown>> | undefine
  * SubscriptionExecutor, queries and mutations through Apollo Server like HTTP ones.
  */
 export function serveWebSocket(options: WebSocketOptions) {
-  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, formatError, keepAliveMs = 12_000 } = options;
-  const wss = new WebSocketServer({ server, path: '/graphql' });
+  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, formatError, keepAliveMs = 12_000, upstreamTiming } = options;
+  // Frames are bounded like HTTP bodies: `ws` would otherwise buffer (and graphql-ws parse) a frame of any size.
+  const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
   const alive = new WeakMap<WebSocket, boolean>();
   wss.on('connection', (socket) => {
     metrics.openWebSockets.inc();
@@ -104,8 +107,8 @@ export function serveWebSocket(options: WebSocketOptions) {
         try {
           const viewer = await viewerFromAuthorization(authorizationParam(ctx.connectionParams), jwtSecret);
           if (viewer) closeWhenExpired(ctx.extra.socket, viewer.expiresAt);
-          const context = createGatewayContext(viewer, gatewaySecret, { clientAddress: ctx.extra.request.socket.remoteAddress });
-          ctx.extra.context = Object.assign(context, { upstream: new UpstreamConnections(subgraphUrls, context) });
+          const context = createGatewayContext(viewer, gatewaySecret);
+          ctx.extra.context = Object.assign(context, { upstream: new UpstreamConnections(subgraphUrls, context, upstreamTiming) });
           return true;
         } catch (error) {
           const reason = error instanceof GraphQLError ? error.message : 'Unauthorized';

@@ -33,6 +33,12 @@ export function createMetrics(service: string) {
       buckets: LATENCY_BUCKETS,
       registers: [registry],
     }),
+    subscriptionEventsUncompleted: new Counter({
+      name: 'gateway_subscription_events_uncompleted_total',
+      help: 'Subscription events the gateway could not complete (a subgraph failed); each ended its subscription, to be resumed with `after`.',
+      labelNames: ['subgraph'] as const,
+      registers: [registry],
+    }),
     openWebSockets: new Gauge({ name: 'websocket_connections', help: 'Open WebSocket connections.', registers: [registry] }),
     activeSubscriptions: new Gauge({ name: 'graphql_subscriptions_active', help: 'Subscriptions running now.', registers: [registry] }),
     published: new Counter({ name: 'pubsub_published_total', help: 'Events published on pub/sub.', registers: [registry] }),
