@@ -283,6 +283,12 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('should keep introspection off and require CORS_ORIGINS, as the gateway does in production', () => {
+    expect((composeFile().services.gateway!.environment as Record<string, unknown>).INTROSPECTION).toBe('false');
+    expect(composeText).toMatch(/\$\{CORS_ORIGINS:\?/);
+    expect(() => loadCompose(composeText, envExample.replace(/^CORS_ORIGINS=.*$/m, ''))).toThrow('CORS_ORIGINS');
+  });
+
   it('should document every variable it uses in .env.example', () => {
     expect(variablesIn(composeText).size).toBeGreaterThan(0);
     expect(undocumentedVariables(composeText, envExample)).toEqual([]);
