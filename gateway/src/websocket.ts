@@ -107,7 +107,7 @@ export function serveWebSocket(options: WebSocketOptions) {
         try {
           const viewer = await viewerFromAuthorization(authorizationParam(ctx.connectionParams), jwtSecret);
           if (viewer) closeWhenExpired(ctx.extra.socket, viewer.expiresAt);
-          const context = createGatewayContext(viewer, gatewaySecret);
+          const context = createGatewayContext(viewer, gatewaySecret, { clientAddress: ctx.extra.request.socket.remoteAddress });
           ctx.extra.context = Object.assign(context, { upstream: new UpstreamConnections(subgraphUrls, context, upstreamTiming) });
           return true;
         } catch (error) {
