@@ -23,7 +23,7 @@ import {
   REQUEST_ID_HEADER,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
-import { operationLimits, withoutSchemaHints } from './limits.js';
+import { operationLimits } from './limits.js';
 import { SubgraphDataSource } from './datasource.js';
 import { SubscriptionExecutor, UPSTREAM_TIMING } from './subscriptions.js';
 import { serveWebSocket } from './websocket.js';
@@ -115,11 +115,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return source;
     },
   });
-  const limits = operationLimits<GatewayContext>();
-  const formatError = withoutSchemaHints(
-    createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error')),
-    !introspection,
-  );
+  const limits = operationLimits<GatewayContext>({ introspection });
+  const formatError = createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error'));
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     validationRules: limits.validationRules,
