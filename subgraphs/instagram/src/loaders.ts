@@ -1,9 +1,29 @@
-import { and, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+// The Instagram subgraph's DataLoaders, made per request.
+import { and, count, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { membershipLoader as membership, rowLoader, type Db } from '@igt/common';
 import * as schema from './db/schema.js';
+import { hiddenFrom } from './hiddenFrom.js';
 import type { StatusModel, UserModel } from './models.js';
 
 const { users, follows, followRequests, blocks, closeFriends, statuses } = schema;
+
+/**
+ * How many of each user's follows (by `owner`, the other side being `other`) involve someone hidden from the viewer,
+ * for a batch of users in one statement. Zero, without a query, for anonymous viewers.
+ */
+function hiddenFollowCount(db: Db<typeof schema>, viewerId: number | null, owner: AnyPgColumn, other: AnyPgColumn) {
+  const counts = rowLoader<number, { id: number; hidden: number }>(async (ids) => {
+    if (viewerId === null) return [];
+    const rows = await db
+      .select({ id: owner, hidden: count() })
+      .from(follows)
+      .where(and(inArray(owner, ids), hiddenFrom(db, other, viewerId)))
+      .groupBy(owner);
+    return rows.map((row) => ({ id: Number(row.id), hidden: row.hidden }));
+  }, (row) => row.id);
+  return { load: async (id: number): Promise<number> => (await counts.load(id))?.hidden ?? 0 };
+}
 
 /** Creates the DataLoaders of one request (or one subscription event); never shared between requests. */
 export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
@@ -18,6 +38,10 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
           .where(and(inArray(statuses.userId, ids), or(isNull(statuses.expiresAt), gt(statuses.expiresAt, new Date())))),
       (row) => row.userId,
     ),
+    /** How many of the user's followers have blocked the viewer: counted in `followerCount`, hidden from the viewer. */
+    hiddenFollowerCount: hiddenFollowCount(db, viewerId, follows.followeeId, follows.followerId),
+    /** How many of the people the user follows have blocked the viewer: counted in `followingCount`, hidden from them. */
+    hiddenFollowingCount: hiddenFollowCount(db, viewerId, follows.followerId, follows.followeeId),
     /** The viewer follows the user. */
     followedByViewer: membership(viewerId, async (viewer, ids) =>
       (

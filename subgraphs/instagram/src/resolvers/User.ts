@@ -1,8 +1,10 @@
+// Resolvers of Instagram's User type: the account, its lists and what the viewer may see of them.
 import { and, desc, eq, lt } from 'drizzle-orm';
 import { decodeIdCursor, encodeCursor, forwardConnection, pageSize, tryParseId } from '@igt/common';
 import { closeFriends, followRequests, follows, users } from '../db/schema.js';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
+import { visibleCount, visibleTo, visibleUser } from '../hiddenFrom.js';
 import type { UserModel } from '../models.js';
 
 const isSelf = (user: UserModel, { viewer }: Context) => viewer !== null && Number(viewer.id) === user.id;
@@ -12,7 +14,10 @@ async function canSeeLists(user: UserModel, context: Context): Promise<boolean> 
   return !user.isPrivate || isSelf(user, context) || context.loaders.followedByViewer.load(user.id);
 }
 
-/** One page of a relationship list, newest first, keyed by the relationship's sequence number. */
+/**
+ * One page of a relationship list, newest first, keyed by the relationship's sequence number, leaving out the people
+ * hidden from the viewer (filtered in the query, so a page is still full when there is more).
+ */
 async function relationshipPage(
   context: Context,
   args: { first?: number | null; after?: string | null },
@@ -21,7 +26,7 @@ async function relationshipPage(
 ) {
   const size = pageSize(args.first);
   const after = decodeIdCursor(kind, args.after);
-  const { db, loaders } = context;
+  const { db, loaders, viewer } = context;
   const link =
     kind === 'followers'
       ? { table: follows, seq: follows.seq, owner: follows.followeeId, other: follows.followerId }
@@ -34,7 +39,13 @@ async function relationshipPage(
     .select({ seq: link.seq, user: users })
     .from(link.table)
     .innerJoin(users, eq(users.id, link.other))
-    .where(and(eq(link.owner, ownerId), after === null ? undefined : lt(link.seq, after)))
+    .where(
+      and(
+        eq(link.owner, ownerId),
+        visibleTo(db, link.other, viewer ? Number(viewer.id) : null),
+        after === null ? undefined : lt(link.seq, after),
+      ),
+    )
     .orderBy(desc(link.seq))
     .limit(size + 1);
   for (const row of rows) loaders.userById.prime(row.user.id, row.user);
@@ -43,15 +54,18 @@ async function relationshipPage(
 }
 
 /**
- * Resolves User, which Instagram owns (the other subgraphs hold only its key). Private accounts hide their lists
- * from non-followers; close friends, follow requests and auto-status are the person's own; status is for close friends.
+ * Resolves User, which Instagram owns (the other subgraphs hold only its key). Someone who blocked the viewer is
+ * hidden from them (see hiddenFrom.ts), by reference too. Private accounts hide their lists from non-followers; close
+ * friends, follow requests and auto-status are the person's own; status is for close friends.
  */
 export const User: UserResolvers = {
   __resolveReference: (reference, { loaders }) => {
     const id = tryParseId(reference.id);
-    return id === null ? null : loaders.userById.load(id);
+    return id === null ? null : visibleUser(loaders, id);
   },
   createdAt: (user) => user.createdAt.toISOString(),
+  followerCount: (user, _args, { loaders }) => visibleCount(user.followerCount, loaders.hiddenFollowerCount.load(user.id)),
+  followingCount: (user, _args, { loaders }) => visibleCount(user.followingCount, loaders.hiddenFollowingCount.load(user.id)),
   followers: async (user, args, context) =>
     (await canSeeLists(user, context)) ? relationshipPage(context, args, 'followers', user.id) : null,
   following: async (user, args, context) =>
