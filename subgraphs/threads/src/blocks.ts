@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, notExists, or, sql, type SQL } from 'drizzle-orm';
+import { and, asc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import {
   createStreamProjection,
@@ -175,18 +175,4 @@ export async function blockedEitherWay(db: Db<typeof schema> | DbTransaction<typ
     .where(or(and(eq(blocks.blockerId, a), eq(blocks.blockedId, b)), and(eq(blocks.blockerId, b), eq(blocks.blockedId, a))))
     .limit(1);
   return row !== undefined;
-}
-
-/**
- * A condition for queries over rows whose `person` column names an author or a profile owner: that person has not
- * blocked the viewer. Undefined (no condition) for anonymous viewers, whom nobody can block.
- */
-export function notBlockedBy(person: AnyPgColumn, viewerId: number | null, db: Db<typeof schema>): SQL | undefined {
-  if (viewerId === null) return undefined;
-  return notExists(
-    db
-      .select({ blockerId: blocks.blockerId })
-      .from(blocks)
-      .where(and(eq(blocks.blockerId, person), eq(blocks.blockedId, viewerId))),
-  );
 }

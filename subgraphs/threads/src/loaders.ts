@@ -1,9 +1,10 @@
+// The Threads subgraph's DataLoaders, made per request.
 import DataLoader from 'dataloader';
-import { and, asc, desc, eq, getTableColumns, gt, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
-import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { membershipLoader as membership, rowLoader, type Db } from '@igt/common';
-import { notBlockedBy } from './blocks.js';
 import * as schema from './db/schema.js';
+import { hiddenFrom, visibleTo } from './hiddenFrom.js';
 import type { ProfileModel, ThreadModel } from './models.js';
 
 const { blocks, profiles, threads, likes, profileFollows } = schema;
@@ -76,6 +77,31 @@ function threadPages(db: Db<typeof schema>, spec: ThreadListSpec) {
   );
 }
 
+/** How one stored counter is made of rows: which table, the column naming its owner and the one naming the person. */
+interface CounterSpec {
+  table: PgTable;
+  owner: AnyPgColumn;
+  person: AnyPgColumn;
+}
+
+/**
+ * How many of the rows a stored counter counts (by owner) name someone hidden from the viewer, for a batch of owners
+ * in one statement, after `before`. Zero, without a query, for anonymous viewers.
+ */
+function hiddenCount(db: Db<typeof schema>, viewerId: number | null, spec: CounterSpec, before: (() => Promise<void>) | undefined) {
+  const counts = rowLoader<number, { id: number; hidden: number }>(async (ids) => {
+    if (viewerId === null) return [];
+    await before?.();
+    const rows = await db
+      .select({ id: spec.owner, hidden: count() })
+      .from(spec.table)
+      .where(and(inArray(spec.owner, ids), hiddenFrom(db, spec.person, viewerId)))
+      .groupBy(spec.owner);
+    return rows.map((row) => ({ id: Number(row.id), hidden: row.hidden }));
+  }, (row) => row.id);
+  return { load: async (id: number): Promise<number> => (await counts.load(id))?.hidden ?? 0 };
+}
+
 /**
  * Creates the DataLoaders of one request; never shared between requests. `catchUpBlocks` brings the blocks projection
  * up to date (at most once per request); every loader that reads blocks awaits it first.
@@ -83,7 +109,7 @@ function threadPages(db: Db<typeof schema>, spec: ThreadListSpec) {
 export function createLoaders(db: Db<typeof schema>, viewerId: number | null, catchUpBlocks: () => Promise<void>) {
   // Nobody can block an anonymous viewer, so their requests never wait for the projection.
   const before = viewerId === null ? undefined : catchUpBlocks;
-  const visibleAuthor = notBlockedBy(threads.authorId, viewerId, db);
+  const visibleAuthor = visibleTo(db, threads.authorId, viewerId);
   return {
     profileById: rowLoader<number, ProfileModel>((ids) => db.select().from(profiles).where(inArray(profiles.id, ids)), (row) => row.id),
     /** Any thread by id, whoever wrote it: mutations tell "hidden from you" (FORBIDDEN) from "missing" (NOT_FOUND). */
@@ -104,6 +130,22 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
       where: visibleAuthor,
       before,
     }),
+    /** How many of a thread's replies are by people who blocked the viewer: counted in `replyCount`, hidden from them. */
+    hiddenReplyCount: hiddenCount(db, viewerId, { table: threads, owner: threads.replyToId, person: threads.authorId }, before),
+    /** How many of a profile's Threads followers blocked the viewer: counted in `followerCount`, hidden from them. */
+    hiddenFollowerCount: hiddenCount(
+      db,
+      viewerId,
+      { table: profileFollows, owner: profileFollows.followeeId, person: profileFollows.followerId },
+      before,
+    ),
+    /** How many profiles a profile follows on Threads are of people who blocked the viewer: hidden from them. */
+    hiddenFollowingCount: hiddenCount(
+      db,
+      viewerId,
+      { table: profileFollows, owner: profileFollows.followerId, person: profileFollows.followeeId },
+      before,
+    ),
     /** The person (by Instagram user id) has blocked the viewer on Instagram, so Threads hides them from the viewer. */
     hasBlockedViewer: membership(viewerId, async (viewer, ids) => {
       await catchUpBlocks();
@@ -137,16 +179,3 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
 
 /** The DataLoaders of one request. */
 export type Loaders = ReturnType<typeof createLoaders>;
-
-/** A thread the viewer may see: it exists and its author has not blocked the viewer. Null otherwise. */
-export async function visibleThread(loaders: Loaders, id: number): Promise<ThreadModel | null> {
-  const thread = await loaders.threadById.load(id);
-  if (!thread) return null;
-  return (await loaders.hasBlockedViewer.load(thread.authorId)) ? null : thread;
-}
-
-/** A profile the viewer may see: it exists and its owner has not blocked the viewer. Null otherwise. */
-export async function visibleProfile(loaders: Loaders, id: number): Promise<ProfileModel | null> {
-  const [profile, hidden] = await Promise.all([loaders.profileById.load(id), loaders.hasBlockedViewer.load(id)]);
-  return profile && !hidden ? profile : null;
-}

@@ -1,9 +1,9 @@
+// Threads' root queries.
 import { and, desc, eq, inArray, lt, or } from 'drizzle-orm';
 import { tryParseId } from '@igt/common';
-import { notBlockedBy } from '../blocks.js';
 import { profileFollows, profiles, threads } from '../db/schema.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
-import { visibleThread } from '../loaders.js';
+import { visibleThread, visibleTo } from '../hiddenFrom.js';
 import { pageArgs, threadConnection } from '../threadPages.js';
 
 /**
@@ -18,7 +18,7 @@ export const Query: QueryResolvers = {
       .select()
       .from(profiles)
       // Someone who blocked the viewer on Instagram is invisible to them on Threads too.
-      .where(and(eq(profiles.username, username.trim().toLowerCase()), notBlockedBy(profiles.id, viewerId, db)))
+      .where(and(eq(profiles.username, username.trim().toLowerCase()), visibleTo(db, profiles.id, viewerId)))
       .limit(1);
     if (!row) return null;
     loaders.profileById.prime(row.id, row);
@@ -49,7 +49,7 @@ export const Query: QueryResolvers = {
         and(
           eq(threads.isReply, false),
           or(eq(threads.authorId, viewerId), inArray(threads.authorId, followees)),
-          notBlockedBy(threads.authorId, viewerId, db),
+          visibleTo(db, threads.authorId, viewerId),
           after === null ? undefined : lt(threads.id, after),
         ),
       )

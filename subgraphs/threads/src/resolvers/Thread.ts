@@ -1,11 +1,12 @@
+// Resolvers of the Threads Thread type: posts and replies.
 import { tryParseId } from '@igt/common';
 import type { ThreadResolvers } from '../generated/resolvers-types.js';
-import { visibleThread } from '../loaders.js';
+import { visibleCount, visibleThread } from '../hiddenFrom.js';
 import { ownedThreadPage } from '../threadPages.js';
 
 /**
  * Resolves Thread, owned by Threads. A thread whose author has blocked the viewer is null, whether reached by
- * reference or as `replyTo`.
+ * reference or as `replyTo` (hiddenFrom.ts).
  */
 export const Thread: ThreadResolvers = {
   __resolveReference: (reference, { loaders }) => {
@@ -21,6 +22,8 @@ export const Thread: ThreadResolvers = {
   // Null too when the parent's author blocked the viewer: the reply stays visible, the thread it answers does not.
   replyTo: (thread, _args, { loaders }) => (thread.replyToId === null ? null : visibleThread(loaders, thread.replyToId)),
   replies: (thread, args, { loaders }) => ownedThreadPage(loaders, loaders.repliesByThread, 'replies', thread.id, args),
+  // Counts what `replies` lists: replies by someone who blocked the viewer are left out of both.
+  replyCount: (thread, _args, { loaders }) => visibleCount(thread.replyCount, loaders.hiddenReplyCount.load(thread.id)),
   viewerHasLiked: (thread, _args, { loaders }) => loaders.likedByViewer.load(thread.id),
   createdAt: (thread) => thread.createdAt.toISOString(),
 };

@@ -1,6 +1,7 @@
+// Threads' part of the User type: the person's Threads profile.
 import { tryParseId } from '@igt/common';
 import type { UserResolvers } from '../generated/resolvers-types.js';
-import { visibleProfile } from '../loaders.js';
+import { visibleProfile } from '../hiddenFrom.js';
 
 /** Threads' part of User (Instagram owns it): `threadsProfile`, null if they never joined or blocked the viewer. */
 export const User: UserResolvers = {
