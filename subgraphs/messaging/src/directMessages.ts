@@ -2,6 +2,7 @@ import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Db, Logger, Metrics, PubSub } from '@igt/common';
 import * as schema from './db/schema.js';
 import type { MessageModel } from './models.js';
+import { visibleTo } from './hiddenFrom.js';
 import type { Delivery } from './mailbox.js';
 import { replayThenLive, type LiveEvent } from './replayThenLive.js';
 
@@ -52,13 +53,16 @@ export async function publishDelivery(pubsub: PubSub, delivery: Extract<Delivery
   );
 }
 
-/** Messages of `viewerId`'s conversations with an id greater than `afterId`, oldest first. */
+/**
+ * Messages of `viewerId`'s conversations with an id greater than `afterId`, oldest first, leaving out those sent by
+ * someone who has blocked the viewer (hiddenFrom.ts).
+ */
 export function messagesAfter(db: Db<typeof schema>, viewerId: number, afterId: number, limit: number): Promise<MessageModel[]> {
   return db
     .select({ message: messages })
     .from(messages)
     .innerJoin(participants, and(eq(participants.conversationId, messages.conversationId), eq(participants.userId, viewerId)))
-    .where(gt(messages.id, afterId))
+    .where(and(gt(messages.id, afterId), visibleTo(db, messages.senderId, viewerId)))
     .orderBy(asc(messages.id))
     .limit(limit)
     .then((rows) => rows.map((row) => row.message));

@@ -1,7 +1,9 @@
+// The Messaging subgraph's DataLoaders, made per request (and per subscription event).
 import DataLoader from 'dataloader';
 import { and, count, desc, eq, gt, gte, inArray, lt, ne, or, sql } from 'drizzle-orm';
-import { rowLoader, tryParseId, type Db } from '@igt/common';
+import { membershipLoader, rowLoader, tryParseId, type Db, type Logger } from '@igt/common';
 import * as schema from './db/schema.js';
+import { catchUpForReads, visibleTo } from './hiddenFrom.js';
 import type { ConversationModel, MessageActionModel, MessageModel, ReactionModel } from './models.js';
 import type { KnownUsers } from './knownUsers.js';
 import type { RelationshipProjection } from './relationships.js';
@@ -30,14 +32,19 @@ function groupBy<T, G>(items: readonly T[], by: (item: T) => G): Map<G, T[]> {
 export interface LoaderServices {
   relationships: RelationshipProjection;
   people: KnownUsers;
+  /** Where a read that goes ahead without the latest blocks says so. */
+  logger: Logger;
 }
 
 /**
  * Creates the DataLoaders of one request (or one subscription event); never shared between requests. Everything a
  * viewer reads goes through loaders scoped to that viewer: a conversation or message they are not part of loads as
- * null, so no resolver can leak one by forgetting a check.
+ * null, and what someone who blocked the viewer sent, reacted or saw is left out (hiddenFrom.ts), so no resolver can
+ * leak either by forgetting a check.
  */
-export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { relationships, people }: LoaderServices) {
+export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { relationships, people, logger }: LoaderServices) {
+  // Nobody can block an anonymous viewer, so their reads never wait for the projection.
+  const catchUpBlocks = viewerId === null ? () => Promise.resolve() : catchUpForReads(relationships, logger);
   const conversationById = rowLoader<number, ConversationModel>(async (ids) => {
     if (viewerId === null) return [];
     const rows = await db
@@ -50,36 +57,48 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { 
 
   const messageById = rowLoader<number, MessageModel>(async (ids) => {
     if (viewerId === null) return [];
+    await catchUpBlocks();
     const rows = await db
       .select({ message: messages })
       .from(messages)
       .innerJoin(participants, and(eq(participants.conversationId, messages.conversationId), eq(participants.userId, viewerId)))
-      .where(inArray(messages.id, ids));
+      .where(and(inArray(messages.id, ids), visibleTo(db, messages.senderId, viewerId)));
     return rows.map(({ message }) => message);
   }, (row) => row.id);
 
   return {
+    /** Brings the blocks projection up to date for this request's reads, once; what every loader below awaits. */
+    catchUpBlocks,
     /** The viewer's side of conversations by id; null when the viewer is not in it. */
     conversationById,
     /**
-     * Messages by id, for the viewer; null when not in one of the viewer's conversations. A conversation's last
-     * message is `messageById.load(side.lastMessageId)`: the id is on the viewer's side row, so no loader of its own.
+     * Messages by id, for the viewer; null when not in one of the viewer's conversations or sent by someone who has
+     * blocked the viewer. A conversation's last message starts from the id on the viewer's side row
+     * (`lastVisibleMessage`), so it has no loader of its own.
      */
     messageById,
 
     /**
      * Pages of history for many conversations at once: one LATERAL query per distinct (size, before), each reading
-     * only the rows it returns from the (conversation_id, id) index. Callers have already checked access.
+     * only the rows it returns from the (conversation_id, id) index. Callers have already checked access; messages
+     * from someone who has blocked the viewer are left out.
      */
     messagePage: new DataLoader<MessagePageKey, MessageModel[], string>(
       async (keys) => {
+        await catchUpBlocks();
         const pages = new Map<MessagePageKey, MessageModel[]>();
         for (const group of groupBy(keys, (key) => `${key.size}:${key.before ?? ''}`).values()) {
           const { size, before } = group[0]!;
           const page = db
             .select()
             .from(messages)
-            .where(and(eq(messages.conversationId, conversations.id), before === null ? undefined : lt(messages.id, before)))
+            .where(
+              and(
+                eq(messages.conversationId, conversations.id),
+                visibleTo(db, messages.senderId, viewerId),
+                before === null ? undefined : lt(messages.id, before),
+              ),
+            )
             .orderBy(desc(messages.id))
             .limit(size + 1)
             .as('page');
@@ -99,9 +118,13 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { 
       { cacheKeyFn: (key) => `${key.conversationId}:${key.size}:${key.before ?? ''}` },
     ),
 
-    /** Messages from the other person the viewer has not seen (unsent ones no longer count), by conversation. */
+    /**
+     * Messages from the other person the viewer has not seen (unsent ones, and hidden ones, do not count), by
+     * conversation.
+     */
     unreadCountByConversationId: new DataLoader<number, number>(async (ids) => {
       if (viewerId === null) return ids.map(() => 0);
+      await catchUpBlocks();
       const rows = await db
         .select({ conversationId: participants.conversationId, unread: count(messages.id) })
         .from(participants)
@@ -112,6 +135,7 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { 
             gt(messages.id, sql`coalesce(${participants.lastSeenMessageId}, 0)`),
             ne(messages.senderId, participants.userId),
             eq(messages.unsent, false),
+            visibleTo(db, messages.senderId, viewerId),
           ),
         )
         .where(and(eq(participants.userId, viewerId), inArray(participants.conversationId, [...ids])))
@@ -120,19 +144,24 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { 
       return ids.map((id) => byId.get(id) ?? 0);
     }),
 
-    /** Reactions by message id, oldest first. */
+    /** Reactions by message id, oldest first, leaving out those of anyone who has blocked the viewer. */
     reactionsByMessageId: new DataLoader<number, ReactionModel[]>(async (ids) => {
+      await catchUpBlocks();
       const rows = await db
         .select()
         .from(reactions)
-        .where(inArray(reactions.messageId, [...ids]))
+        .where(and(inArray(reactions.messageId, [...ids]), visibleTo(db, reactions.userId, viewerId)))
         .orderBy(reactions.reactedAt, reactions.userId);
       const byMessage = groupBy(rows, (row) => row.messageId);
       return ids.map((id) => byMessage.get(id) ?? []);
     }),
 
-    /** Who (other than the sender) has seen each message: participants whose last seen id reaches it. */
+    /**
+     * Who (other than the sender) has seen each message: participants whose last seen id reaches it, leaving out
+     * anyone who has blocked the viewer.
+     */
     seenByMessageId: new DataLoader<number, number[]>(async (ids) => {
+      await catchUpBlocks();
       const rows = await db
         .select({ messageId: messages.id, userId: participants.userId })
         .from(messages)
@@ -144,9 +173,19 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { 
             gte(participants.lastSeenMessageId, messages.id),
           ),
         )
-        .where(inArray(messages.id, [...ids]));
+        .where(and(inArray(messages.id, [...ids]), visibleTo(db, participants.userId, viewerId)));
       const byMessage = groupBy(rows, (row) => row.messageId);
       return ids.map((id) => (byMessage.get(id) ?? []).map((row) => row.userId));
+    }),
+
+    /** The person (by user id) has blocked the viewer, so the inbox hides them from the viewer. */
+    hasBlockedViewer: membershipLoader(viewerId, async (viewer, ids) => {
+      await catchUpBlocks();
+      const rows = await db
+        .select({ id: blocks.blockerId })
+        .from(blocks)
+        .where(and(eq(blocks.blockedId, viewer), inArray(blocks.blockerId, ids)));
+      return rows.map((row) => row.id);
     }),
 
     /**

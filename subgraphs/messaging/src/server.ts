@@ -70,7 +70,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
     },
     createContext: (request) => {
       const viewerId = request.viewer ? Number(request.viewer.id) : null;
-      const services = { relationships, people };
+      const services = { relationships, people, logger };
       const context: Context = {
         ...request,
         db,

@@ -1,10 +1,13 @@
+// Resolvers of Messaging's Conversation type, as the viewer's side of it.
 import { decodeIdCursor, encodeCursor, pageSize, tryParseId } from '@igt/common';
 import type { ConversationResolvers } from '../generated/resolvers-types.js';
+import { lastVisibleMessage, visibleParticipants } from '../hiddenFrom.js';
 import type { MessageConnectionModel } from '../models.js';
 
 /**
  * Resolves Conversation, owned by Messaging, as the viewer's side of it: folder, unread count and last message
- * are per person. One the viewer is not in loads as null, by reference too.
+ * are per person. One the viewer is not in loads as null, by reference too. Someone who has blocked the viewer is
+ * hidden in it (hiddenFrom.ts): not a participant, and their messages are left out.
  */
 export const Conversation: ConversationResolvers = {
   __resolveReference: (reference, { loaders }) => {
@@ -13,8 +16,8 @@ export const Conversation: ConversationResolvers = {
   },
   inbox: () => 'INSTAGRAM',
   folder: (conversation) => conversation.side.folder,
-  // Both people are on the conversation row itself, which the conversation loader already read: no query at all.
-  participants: (conversation) => [{ id: String(conversation.userLowId) }, { id: String(conversation.userHighId) }],
+  // Both people are on the conversation row itself; whether the other one is hidden is one batched lookup per page.
+  participants: (conversation, _args, { loaders }) => visibleParticipants(conversation, loaders),
 
   async messages(conversation, args, { loaders }): Promise<MessageConnectionModel> {
     const size = pageSize(args.last, 'last');
@@ -35,10 +38,10 @@ export const Conversation: ConversationResolvers = {
     };
   },
 
-  lastMessage: ({ side }, _args, { loaders }) => (side.lastMessageId === null ? null : loaders.messageById.load(side.lastMessageId)),
+  lastMessage: (conversation, _args, { loaders }) => lastVisibleMessage(conversation, loaders),
   unreadCount: (conversation, _args, { loaders }) => loaders.unreadCountByConversationId.load(conversation.id),
-  async lastActivityAt({ side, createdAt }, _args, { loaders }) {
-    const last = side.lastMessageId === null ? null : await loaders.messageById.load(side.lastMessageId);
-    return (last?.sentAt ?? createdAt).toISOString();
+  async lastActivityAt(conversation, _args, { loaders }) {
+    const last = await lastVisibleMessage(conversation, loaders);
+    return (last?.sentAt ?? conversation.createdAt).toISOString();
   },
 };

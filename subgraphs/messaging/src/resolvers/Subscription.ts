@@ -15,6 +15,8 @@ export const Subscription: SubscriptionResolvers = {
       const afterId = parseAfter(after);
       // Someone subscribing to their inbox is a real account (the gateway vouched for them): make them reachable.
       await context.people.remember([viewerId]);
+      // The replay leaves out what someone who blocked the viewer sent: with their latest blocks.
+      await context.loaders.catchUpBlocks();
       return context.directMessages.open(viewerId, afterId);
     },
     // Runs once per event, before the event's fields resolve.

@@ -1,0 +1,73 @@
+// Messaging's rule "a person who has blocked the viewer is hidden from the viewer", in one place.
+import { and, eq, notExists, type SQL } from 'drizzle-orm';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import type { Db, Logger } from '@igt/common';
+import * as schema from './db/schema.js';
+import type { Loaders } from './loaders.js';
+import type { ConversationModel, MessageModel, UserReference } from './models.js';
+import type { RelationshipProjection } from './relationships.js';
+
+const { blocks } = schema;
+
+/*
+ * The rule, as Messaging applies it, from its own projection of Instagram's blocks. Someone who has blocked the viewer
+ * is not shown to the viewer anywhere in the inbox:
+ * - a conversation with them stays in the viewer's inbox (the viewer's own messages are theirs to keep), but its
+ *   `participants` list only the viewer;
+ * - the messages they sent, even before the block, are left out of the history, `lastMessage`, the unread count,
+ *   lookups by id (so `_entities`, reactions and unsend too) and the replay of `directMessageReceived`: each would
+ *   need `sender: User!`, which Instagram no longer resolves for the viewer;
+ * - their reactions and "seen" marks are left out of `reactions` and `seenBy`.
+ * It is one-way: the blocker still sees everything. Nobody can block an anonymous viewer, and anonymous viewers have
+ * no inbox anyway.
+ */
+
+/**
+ * SQL condition over rows whose `person` column names a user: that user has not blocked the viewer. Undefined (no
+ * condition) for anonymous viewers.
+ */
+export function visibleTo(db: Db<typeof schema>, person: AnyPgColumn, viewerId: number | null): SQL | undefined {
+  if (viewerId === null) return undefined;
+  return notExists(
+    db
+      .select({ blockerId: blocks.blockerId })
+      .from(blocks)
+      .where(and(eq(blocks.blockerId, person), eq(blocks.blockedId, viewerId))),
+  );
+}
+
+/**
+ * Brings the blocks projection up to date before a read that applies the rule, at most once per request. Best effort:
+ * when the relationships stream cannot be read, reads go ahead on the projection as it stands (sends, which must not,
+ * catch up strictly on their own), so the inbox stays readable while Redis is away.
+ */
+export function catchUpForReads(relationships: RelationshipProjection, logger: Logger): () => Promise<void> {
+  let caughtUp: Promise<void> | undefined;
+  return () =>
+    (caughtUp ??= relationships.catchUp().catch((error: unknown) => {
+      logger.warn({ err: error }, 'reading with the blocks known so far: the relationships stream cannot be read');
+    }));
+}
+
+/** The people of a conversation the viewer may see: always the viewer, and the other person unless they blocked them. */
+export async function visibleParticipants(conversation: ConversationModel, loaders: Loaders): Promise<UserReference[]> {
+  const viewerId = conversation.side.userId;
+  const otherId = conversation.userLowId === viewerId ? conversation.userHighId : conversation.userLowId;
+  const hidden = await loaders.hasBlockedViewer.load(otherId);
+  return [conversation.userLowId, conversation.userHighId]
+    .filter((id) => id === viewerId || !hidden)
+    .map((id) => ({ id: String(id) }));
+}
+
+/**
+ * The newest message of a conversation the viewer may see. Usually the conversation's newest message; when that one
+ * is hidden (its sender has blocked the viewer), the newest of the rest.
+ */
+export async function lastVisibleMessage(conversation: ConversationModel, loaders: Loaders): Promise<MessageModel | null> {
+  const { lastMessageId } = conversation.side;
+  if (lastMessageId === null) return null;
+  const newest = await loaders.messageById.load(lastMessageId);
+  if (newest) return newest;
+  const [visible] = await loaders.messagePage.load({ conversationId: conversation.id, size: 1, before: null });
+  return visible ?? null;
+}
