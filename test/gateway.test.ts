@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '@igt/common';
-import { createGateway, type GatewayOptions } from '@igt/gateway';
+import WebSocket from 'ws';
 import { loadConfig } from '@igt/gateway/config';
-import { expectError, ok, startStack, TEST_GATEWAY_SECRET, TEST_JWT_SECRET, type TestStack } from './harness.js';
+import { expectError, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './harness.js';
 
 let stack: TestStack;
 
@@ -22,18 +21,6 @@ const PRODUCTION_ENV = {
   GATEWAY_SECRET: 'g'.repeat(40),
   CORS_ORIGINS: 'https://app.example.com',
 };
-
-/** Another gateway in front of the stack's subgraphs, configured otherwise where `options` says; stop it after. */
-async function secondGateway(options: Partial<GatewayOptions>) {
-  const gateway = await createGateway({
-    subgraphUrls: stack.subgraphUrls,
-    jwtSecret: TEST_JWT_SECRET,
-    gatewaySecret: TEST_GATEWAY_SECRET,
-    logger: createLogger('test', 'silent'),
-    ...options,
-  });
-  return { gateway, http: await gateway.listen(0, '127.0.0.1') };
-}
 
 describe('gateway HTTP endpoint', () => {
   it('should show the Apollo Sandbox landing page to a browser on / and /graphql', async () => {
@@ -84,25 +71,25 @@ describe('gateway HTTP endpoint', () => {
 
   it('should refuse introspection, show no Sandbox and answer CORS for listed origins only, on the production config', async () => {
     const config = loadConfig(PRODUCTION_ENV);
-    const { gateway, http } = await secondGateway({ introspection: config.INTROSPECTION, corsOrigins: config.CORS_ORIGINS });
+    const gateway = await startExtraGateway(stack, { introspection: config.INTROSPECTION, corsOrigins: config.CORS_ORIGINS });
     try {
-      const response = await fetch(`${http.url}/graphql`, {
+      const response = await fetch(gateway.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }),
       });
       const body = (await response.json()) as { errors?: { message: string }[] };
       expect(body.errors?.[0]?.message).toMatch(/introspection/i);
-      const page = await fetch(`${http.url}/`, { headers: { accept: 'text/html' } });
+      const page = await fetch(new URL('/', gateway.url), { headers: { accept: 'text/html' } });
       expect(await page.text()).not.toMatch(/sandbox/i);
-      const query = await fetch(`${http.url}/graphql`, {
+      const query = await fetch(gateway.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ user(username: "alice") { username } }' }),
       });
       expect(await query.json()).toEqual({ data: { user: { username: 'alice' } } });
       const cors = async (origin: string) =>
-        (await fetch(`${http.url}/graphql`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } })).headers;
+        (await fetch(gateway.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } })).headers;
       expect((await cors('https://app.example.com')).get('access-control-allow-origin')).toBe('https://app.example.com');
       expect((await cors('https://evil.example')).get('access-control-allow-origin')).toBeNull();
     } finally {
@@ -112,9 +99,9 @@ describe('gateway HTTP endpoint', () => {
 
   it("should tell clients neither a subgraph's address nor that their token is bad when a subgraph refuses the gateway, and not be ready", async () => {
     // A gateway whose GATEWAY_SECRET differs from the subgraphs' (a misconfiguration): every subgraph answers it 401.
-    const { gateway, http } = await secondGateway({ gatewaySecret: 'a-different-gateway-secret-0123456789-0123456789' });
+    const gateway = await startExtraGateway(stack, { gatewaySecret: 'a-different-gateway-secret-0123456789-0123456789' });
     try {
-      const response = await fetch(`${http.url}/graphql`, {
+      const response = await fetch(gateway.url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ query: '{ user(username: "alice") { username } }' }),
@@ -123,7 +110,7 @@ describe('gateway HTTP endpoint', () => {
       expectError(JSON.parse(text), 'INTERNAL_SERVER_ERROR');
       expect(text).not.toContain(stack.subgraphUrls.instagram);
       expect(text).not.toMatch(/401|Unauthorized/);
-      expect((await fetch(`${http.url}/health`)).status).toBe(503);
+      expect((await fetch(new URL('/health', gateway.url))).status).toBe(503);
     } finally {
       await gateway.stop();
     }
@@ -171,6 +158,78 @@ describe('gateway HTTP endpoint', () => {
       body: JSON.stringify({ query: `{ viewer { id } } # ${'x'.repeat(1_100_000)}` }),
     });
     expect(oversized.status).toBe(413);
+  });
+});
+
+describe("a client's mistakes", () => {
+  const post = (url: string, body: unknown) =>
+    fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+  it('should answer 400 BAD_REQUEST, not 500, when the operation to run cannot be picked', async () => {
+    for (const body of [
+      { query: 'query A { __typename }', operationName: 'B' },
+      { query: 'query A { __typename } query B { __typename }' },
+    ]) {
+      const response = await post(stack.gatewayUrl, body);
+      expect(response.status).toBe(400);
+      expectError((await response.json()) as GraphQLResponse, 'BAD_REQUEST');
+    }
+    const wrongVersion = await post(stack.gatewayUrl, { extensions: { persistedQuery: { version: 2, sha256Hash: 'abc' } } });
+    expect(wrongVersion.status).toBe(400);
+    expectError((await wrongVersion.json()) as GraphQLResponse, 'BAD_REQUEST');
+    const wrongHash = await post(stack.gatewayUrl, { query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } });
+    expectError((await wrongHash.json()) as GraphQLResponse, 'BAD_REQUEST');
+  });
+
+  it('should give the same coded errors over WebSocket as over HTTP, and keep the connection open', async () => {
+    const client = stack.wsClient(await stack.login('alice'));
+    const outcome = (query: string, operationName?: string) =>
+      new Promise<unknown>((resolve) => {
+        client.subscribe({ query, ...(operationName ? { operationName } : {}) }, { next: resolve, error: resolve, complete: () => {} });
+      });
+    const codeOf = (outcome: unknown) => (outcome as { extensions?: { code?: string } }[])[0]?.extensions?.code;
+    expect(codeOf(await outcome('{ viewer { nope } }'))).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(codeOf(await outcome('{ viewer { '))).toBe('GRAPHQL_PARSE_FAILED');
+    expect(codeOf(await outcome('query A { __typename }', 'B'))).toBe('BAD_REQUEST');
+    expect(await outcome('{ viewer { username } }')).toEqual({ data: { viewer: { username: 'alice' } } });
+  });
+
+  it('should hint at no schema names, over HTTP or WebSocket, while introspection is off', async () => {
+    const gateway = await startExtraGateway(stack, { introspection: false });
+    try {
+      const mistakes = [
+        { query: '{ viewr { id } }' },
+        { query: '{ inbox(folder: PRIMRY) { edges { cursor } } }' },
+        { query: 'query ($f: InboxFolder) { inbox(folder: $f) { edges { cursor } } }', variables: { f: 'PRIMRY' } },
+      ];
+      const client = gateway.wsClient();
+      for (const mistake of mistakes) {
+        const overHttp = JSON.stringify(await (await post(gateway.url, mistake)).json());
+        const overWebSocket = JSON.stringify(
+          await new Promise((resolve) => client.subscribe(mistake, { next: resolve, error: resolve, complete: () => {} })),
+        );
+        for (const answer of [overHttp, overWebSocket]) {
+          expect(answer).toMatch(/GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT/);
+          expect(answer).not.toMatch(/Did you mean|"viewer"|"PRIMARY"|INTERNAL_SERVER_ERROR/);
+        }
+      }
+    } finally {
+      await gateway.stop();
+    }
+    // With introspection on (development), the hints help.
+    expect((await stack.query('{ viewr { id } }')).errors?.[0]?.message).toMatch(/Did you mean "viewer"/);
+  });
+
+  it('should close a WebSocket that sends a frame larger than 1 MiB (1009) without running it', async () => {
+    const socket = new WebSocket(stack.gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+    await new Promise((resolve) => socket.once('message', resolve));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => resolve(code)));
+    const before = stack.sqlStatements();
+    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `{ user(username: "alice") { id } } # ${'x'.repeat(2 * 1024 * 1024)}` } }));
+    expect(await closed).toBe(1009);
+    expect(stack.sqlStatements()).toBe(before);
   });
 });
 

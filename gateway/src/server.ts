@@ -8,7 +8,6 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import {
   createErrorFormatter,
   createMetrics,
-  ErrorCode,
   GATEWAY_ASSERTION_HEADER,
   graphqlHandler,
   listen,
@@ -23,7 +22,8 @@ import {
   REQUEST_ID_HEADER,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
-import { operationLimits } from './limits.js';
+import { operationLimits, withoutSchemaHints } from './limits.js';
+import { operationResolution } from './operationResolution.js';
 import { SubgraphDataSource } from './datasource.js';
 import { SubscriptionExecutor, UPSTREAM_TIMING } from './subscriptions.js';
 import { serveWebSocket } from './websocket.js';
@@ -64,22 +64,6 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** Refuses subscriptions over HTTP with a pointer to the WebSocket endpoint. */
-const subscriptionsOverWebSocketOnly = {
-  async requestDidStart() {
-    return {
-      async didResolveOperation({ operation }: { operation?: { operation: string } | null }) {
-        if (operation?.operation === 'subscription') {
-          throw new GraphQLError(
-            'Subscriptions are served over WebSocket (graphql-ws protocol) at ws://<gateway host>/graphql, not over HTTP.',
-            { extensions: { code: ErrorCode.BadRequest, http: { status: 400 } } },
-          );
-        }
-      },
-    };
-  },
-};
-
 /** The operation Apollo Sandbox opens with: a profile resolved by all three subgraphs, ready to run. */
 const SANDBOX_DOCUMENT = `# A Threads profile: Threads resolves it, Instagram the account, Messaging the Message button's state.
 # Sign in with the login mutation (see the README's demo logins) and send the token as "Authorization: Bearer <token>".
@@ -115,8 +99,11 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return source;
     },
   });
-  const limits = operationLimits<GatewayContext>({ introspection });
-  const formatError = createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error'));
+  const limits = operationLimits<GatewayContext>();
+  const formatError = withoutSchemaHints(
+    createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error')),
+    !introspection,
+  );
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     validationRules: limits.validationRules,
@@ -128,7 +115,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     plugins: [
       ...limits.plugins,
       observabilityPlugin<GatewayContext>(metrics, logger),
-      subscriptionsOverWebSocketOnly,
+      operationResolution,
       introspection
         ? ApolloServerPluginLandingPageLocalDefault({
             document: SANDBOX_DOCUMENT,

@@ -2,10 +2,11 @@ import type { Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { getOperationAST, GraphQLError, print, specifiedRules, validate, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { getOperationAST, GraphQLError, parse, print, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_GOING_AWAY, codedError, ErrorCode, internalError, MAX_BODY_BYTES, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
+import { unresolvedOperation } from './operationResolution.js';
 import { UpstreamConnections, type SubscriptionExecutor, type UpstreamTiming } from './subscriptions.js';
 
 /**
@@ -101,8 +102,20 @@ export function serveWebSocket(options: WebSocketOptions) {
 
   const disposable = useServer<Record<string, unknown>, ConnectionExtra>(
     {
-      schema,
-      validate: (schema, document) => validate(schema, document, [...specifiedRules, ...validationRules]),
+      // Parsed and validated here, as Apollo Server does over HTTP and with the same codes: graphql-ws would send
+      // validation errors uncoded, and close the whole socket on a syntax error.
+      onSubscribe: (_ctx, _id, payload) => {
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [codedError(ErrorCode.ParseFailed, error instanceof GraphQLError ? error.message : 'The query could not be parsed.')];
+        }
+        const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
+        if (errors.length) return errors.map((error) => codedError(ErrorCode.ValidationFailed, error.message));
+        if (!getOperationAST(document, payload.operationName)) return [unresolvedOperation(payload.operationName)];
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+      },
       onConnect: async (ctx) => {
         try {
           const viewer = await viewerFromAuthorization(authorizationParam(ctx.connectionParams), jwtSecret);
