@@ -2,14 +2,15 @@ import {
   createLogger,
   openEventStream,
   openPubSub,
+  openRateLimitStore,
   openSqlClient,
   type DestinationStream,
   type HttpService,
   type Subgraph,
 } from '@igt/common';
 import { createGateway } from '@igt/gateway';
-import { createInstagramSubgraph } from '@igt/instagram';
-import { createMessagingSubgraph } from '@igt/messaging';
+import { createInstagramSubgraph, type AccountLimits } from '@igt/instagram';
+import { createMessagingSubgraph, type SendLimits } from '@igt/messaging';
 import { createThreadsSubgraph } from '@igt/threads';
 
 /** Everything `startStack` needs, already parsed: `npm start` builds it from the environment, the tests directly. */
@@ -40,6 +41,8 @@ export interface StackOptions {
   /** Called with every SQL statement any subgraph runs. */
   onQuery?: (sql: string) => void;
   seed?: boolean;
+  /** Abuse limits: sign-in and sign-up (Instagram's ACCOUNT_LIMITS by default), sending DMs (Messaging's SEND_LIMITS). */
+  limits?: { accounts?: Partial<AccountLimits>; sending?: Partial<SendLimits> };
 }
 
 /** The running supergraph. `stop()` stops the gateway first, then the subgraphs, then the connections they share. */
@@ -55,7 +58,7 @@ export interface Stack {
  * default), then the gateway in front of them. Used by `npm start` and by the tests.
  */
 export async function startStack(options: StackOptions): Promise<Stack> {
-  const { ports, host, seed = true } = options;
+  const { ports, host, seed = true, limits = {} } = options;
   const { logLevel = 'info' } = options;
   const log = (service: string) => createLogger(service, logLevel, options.logDestination);
   const logger = log('stack');
@@ -63,6 +66,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const sql = await openSqlClient({ databaseUrl: options.databaseUrl, dataDir: options.dataDir, onQuery: options.onQuery });
   const pubsub = await openPubSub(options.redisUrl, options.redisPrefix, onError);
   const events = await openEventStream(options.redisUrl, options.redisPrefix, onError);
+  const rateLimits = await openRateLimitStore(options.redisUrl, options.redisPrefix, onError);
   const common = { sql, gatewaySecret: options.gatewaySecret, seed };
 
   const instagram = await createInstagramSubgraph({
@@ -71,11 +75,14 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     logger: log('instagram'),
     jwtSecret: options.jwtSecret,
     jwtTtlSeconds: options.jwtTtlSeconds,
+    rateLimits,
+    ...(limits.accounts ? { limits: limits.accounts } : {}),
   });
   // Threads and Messaging keep projections of Instagram's relationships stream.
   const catchUp = options.catchUpIntervalMs === undefined ? {} : { catchUpIntervalMs: options.catchUpIntervalMs };
   const threads = await createThreadsSubgraph({ ...common, events, logger: log('threads'), ...catchUp });
-  const messaging = await createMessagingSubgraph({ ...common, pubsub, events, logger: log('messaging'), ...catchUp });
+  const sending = limits.sending ? { limits: limits.sending } : {};
+  const messaging = await createMessagingSubgraph({ ...common, pubsub, events, rateLimits, logger: log('messaging'), ...catchUp, ...sending });
   const servers: HttpService[] = [];
   servers.push(await instagram.listen(ports.instagram, host));
   servers.push(await threads.listen(ports.threads, host));
@@ -103,7 +110,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     async stop() {
       await gateway.stop();
       await Promise.all([instagram.stop(), threads.stop(), messaging.stop()]);
-      await Promise.all([pubsub.close(), events.close()]);
+      await Promise.all([pubsub.close(), events.close(), rateLimits.close()]);
       await sql.close();
     },
   };

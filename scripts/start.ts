@@ -6,9 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, createLogger, DEMO_PASSWORD, DEMO_PEOPLE, developmentSecretsInUse, runUntilSignalled } from '@igt/common';
 import { loadConfig as loadGatewayConfig } from '@igt/gateway/config';
-import { loadConfig as loadInstagramConfig } from '@igt/instagram/config';
+import { accountLimits, loadConfig as loadInstagramConfig } from '@igt/instagram/config';
 import { loadConfig as loadThreadsConfig } from '@igt/threads/config';
-import { loadConfig as loadMessagingConfig } from '@igt/messaging/config';
+import { loadConfig as loadMessagingConfig, sendLimits } from '@igt/messaging/config';
 import { startStack } from './stack.js';
 
 const startedAt = performance.now();
@@ -50,6 +50,7 @@ await runUntilSignalled(logger, async () => {
     corsOrigins: gateway.CORS_ORIGINS,
     logLevel: gateway.LOG_LEVEL,
     seed: gateway.SEED_DEMO_DATA,
+    limits: { accounts: accountLimits(instagram), sending: sendLimits(messaging) },
   });
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   console.log(`

@@ -5,7 +5,10 @@ import WebSocket from 'ws';
 import { createLogger, DEMO_PASSWORD } from '@igt/common';
 import { createGateway, type GatewayOptions } from '@igt/gateway';
 import { deleteRedisKeys, scratchDatabase } from '../scripts/scratch.js';
-import { startStack as runStack, type Stack } from '../scripts/stack.js';
+import { startStack as runStack, type Stack, type StackOptions } from '../scripts/stack.js';
+
+/** A limit no test reaches: the suite signs up, signs in and sends from 127.0.0.1 far more than a person would. */
+const UNREACHED = { points: 1_000_000, durationSeconds: 1 };
 
 /** JWT secret of every test stack; tests sign tokens of their own with it (expired, short-lived). */
 export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-0123456789';
@@ -57,7 +60,15 @@ export interface TestStack extends Stack {
  * With `dataDir`, always the embedded mode as `npm start` runs it: PGlite kept in that folder, in-process pub/sub.
  */
 export async function startStack(
-  options: { redis?: boolean; redisUrl?: string; seed?: boolean; logs?: string[]; dataDir?: string } = {},
+  options: {
+    redis?: boolean;
+    redisUrl?: string;
+    seed?: boolean;
+    logs?: string[];
+    dataDir?: string;
+    /** Abuse limits; unset, none but the per-account sign-in lockout (its default) is ever reached. */
+    limits?: StackOptions['limits'];
+  } = {},
 ): Promise<TestStack> {
   const embedded = options.dataDir !== undefined;
   const database = process.env.DATABASE_URL && !embedded ? await scratchDatabase(process.env.DATABASE_URL, 'igt_test') : undefined;
@@ -84,6 +95,10 @@ export async function startStack(
       statements += 1;
     },
     ...(options.seed === undefined ? {} : { seed: options.seed }),
+    limits: {
+      accounts: { signInPerAddress: UNREACHED, signInPerAccount: UNREACHED, signUpPerAddress: UNREACHED, ...options.limits?.accounts },
+      sending: { perAccount: UNREACHED, perAddress: UNREACHED, ...options.limits?.sending },
+    },
   });
   const clients: Client[] = [];
   let closing: Promise<void> | undefined;

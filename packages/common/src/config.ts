@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { RateLimit } from './rateLimits.js';
 
 /** Thrown when the environment does not describe a runnable service; the message names every bad variable. */
 export class ConfigError extends Error {
@@ -41,6 +42,20 @@ export const urlVar = (schemes: string[]) =>
     .transform((value) => (value === '' ? undefined : value))
     .refine((value) => value === undefined || schemes.some((scheme) => value.startsWith(`${scheme}://`)), {
       error: `expected a URL starting with ${schemes.map((s) => `${s}://`).join(' or ')}`,
+    });
+
+/** A rate limit written `<count>/<seconds>`, e.g. `5/900` for five per 15 minutes; unset or empty means `fallback`. */
+export const rateLimitVar = (fallback: RateLimit) =>
+  z
+    .string()
+    .optional()
+    .refine((value) => !value || /^\s*[1-9]\d{0,8}\s*\/\s*[1-9]\d{0,8}\s*$/.test(value), {
+      error: 'expected <count>/<seconds> with whole numbers from 1, e.g. 5/900',
+    })
+    .transform((value): RateLimit => {
+      if (!value) return fallback;
+      const [points = 0, durationSeconds = 0] = value.split('/').map(Number);
+      return { points, durationSeconds };
     });
 
 /**

@@ -6,6 +6,7 @@ export * from './http.js';
 export * from './logger.js';
 export * from './pagination.js';
 export * from './pubsub.js';
+export * from './rateLimits.js';
 export * from './subgraph.js';
 export * from './demo.js';
 export * from './streams.js';

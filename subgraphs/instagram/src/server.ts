@@ -1,14 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { createSubgraph, type EventStream, type Logger, type SqlClient, type Subgraph } from '@igt/common';
+import { createSubgraph, type EventStream, type Logger, type RateLimitStore, type SqlClient, type Subgraph } from '@igt/common';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
 import type { Context } from './context.js';
 import { createLoaders } from './loaders.js';
+import { createLoginThrottle, type AccountLimits } from './loginThrottle.js';
 import { createRelationshipPublisher } from './relationships.js';
 import { resolvers } from './resolvers/index.js';
+
+export { ACCOUNT_LIMITS, type AccountLimits } from './loginThrottle.js';
 
 /** The Instagram subgraph's SDL, read from schema/instagram.graphql (the source of truth). */
 export const typeDefs = parse(readFileSync(new URL('../../../schema/instagram.graphql', import.meta.url), 'utf8'));
@@ -24,16 +27,21 @@ export interface InstagramOptions {
   gatewaySecret: string;
   /** Load the demo people into an empty database (default true). */
   seed?: boolean;
+  /** Where sign-in and sign-up rate limits count (Redis or memory). */
+  rateLimits: RateLimitStore;
+  /** Sign-in and sign-up limits (default ACCOUNT_LIMITS, each one separately). */
+  limits?: Partial<AccountLimits>;
 }
 
 /** Builds the Instagram subgraph: applies migrations, seeds an empty database, publishes pending relationship changes. */
 export async function createInstagramSubgraph(options: InstagramOptions): Promise<Subgraph> {
-  const { sql, events, logger, jwtSecret, jwtTtlSeconds, gatewaySecret, seed = true } = options;
+  const { sql, events, logger, jwtSecret, jwtTtlSeconds, gatewaySecret, seed = true, rateLimits, limits = {} } = options;
   await sql.migrate({ migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)), service: 'instagram' });
   const db = sql.db(schema);
   if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo people');
   const relationships = createRelationshipPublisher(db, events, logger);
   await relationships.flush();
+  const loginThrottle = createLoginThrottle(db, rateLimits, limits);
   return createSubgraph<Context>({
     name: 'instagram',
     typeDefs,
@@ -49,6 +57,7 @@ export async function createInstagramSubgraph(options: InstagramOptions): Promis
       loaders: createLoaders(db, request.viewer ? Number(request.viewer.id) : null),
       auth: { jwtSecret, jwtTtlSeconds },
       relationships,
+      loginThrottle,
     }),
   });
 }

@@ -4,6 +4,7 @@ import type { DirectMessageStreams } from './directMessages.js';
 import type { KnownUsers } from './knownUsers.js';
 import type { Loaders } from './loaders.js';
 import type { RelationshipProjection } from './relationships.js';
+import type { SendThrottle } from './sendLimits.js';
 
 /** Per-request (or per-subscription) context of the Messaging subgraph. */
 export interface Context extends SubgraphContext<typeof schema, Loaders> {
@@ -15,6 +16,8 @@ export interface Context extends SubgraphContext<typeof schema, Loaders> {
   people: KnownUsers;
   /** Opens the live streams behind `directMessageReceived`. */
   directMessages: DirectMessageStreams;
+  /** Abuse limits on sending direct messages. */
+  sendThrottle: SendThrottle;
   /**
    * Replaces `loaders` with fresh ones. A subscription's context lives as long as the subscription, so it renews them
    * for every event: no event sees what an earlier one cached.

@@ -1,6 +1,6 @@
 /** Runs the Messaging subgraph on its own, configured from the environment (PostgreSQL and Redis required). */
-import { createLogger, openEventStream, openPubSub, openSqlClient, requireForStandalone, runUntilSignalled } from '@igt/common';
-import { loadConfig } from './config.js';
+import { createLogger, openEventStream, openPubSub, openRateLimitStore, openSqlClient, requireForStandalone, runUntilSignalled } from '@igt/common';
+import { loadConfig, sendLimits } from './config.js';
 import { createMessagingSubgraph } from './server.js';
 
 const config = loadConfig();
@@ -11,6 +11,7 @@ await runUntilSignalled(logger, async () => {
   const sql = await openSqlClient({ databaseUrl: DATABASE_URL });
   const pubsub = await openPubSub(REDIS_URL, config.REDIS_PREFIX, onRedisError);
   const events = await openEventStream(REDIS_URL, config.REDIS_PREFIX, onRedisError);
+  const rateLimits = await openRateLimitStore(REDIS_URL, config.REDIS_PREFIX, onRedisError);
   const subgraph = await createMessagingSubgraph({
     sql,
     pubsub,
@@ -18,12 +19,14 @@ await runUntilSignalled(logger, async () => {
     logger,
     gatewaySecret: config.GATEWAY_SECRET,
     seed: config.SEED_DEMO_DATA,
+    rateLimits,
+    limits: sendLimits(config),
   });
   await subgraph.listen(config.MESSAGING_PORT);
   return {
     async stop() {
       await subgraph.stop();
-      await Promise.all([pubsub.close(), events.close()]);
+      await Promise.all([pubsub.close(), events.close(), rateLimits.close()]);
       await sql.close();
     },
   };

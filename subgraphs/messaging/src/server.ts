@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { catchUpPeriodically, finalCatchUp, createMetrics, createSubgraph, instrumentPubSub, type EventStream, type Logger, type PubSub, type SqlClient, type Subgraph } from '@igt/common';
+import { catchUpPeriodically, finalCatchUp, createMetrics, createSubgraph, instrumentPubSub, type EventStream, type Logger, type PubSub, type RateLimitStore, type SqlClient, type Subgraph } from '@igt/common';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
@@ -11,6 +11,9 @@ import { createKnownUsers } from './knownUsers.js';
 import { createLoaders } from './loaders.js';
 import { createRelationshipProjection } from './relationships.js';
 import { resolvers } from './resolvers/index.js';
+import { createSendThrottle, type SendLimits } from './sendLimits.js';
+
+export { SEND_LIMITS, type SendLimits } from './sendLimits.js';
 
 /** The Messaging subgraph's SDL, read from schema/messaging.graphql (the source of truth). */
 export const typeDefs = parse(readFileSync(new URL('../../../schema/messaging.graphql', import.meta.url), 'utf8'));
@@ -31,6 +34,10 @@ export interface MessagingOptions {
    * catch up on their own; this keeps the stored position fresh so that a restart has little to replay.
    */
   catchUpIntervalMs?: number;
+  /** Where the limits on sending count (Redis or memory). */
+  rateLimits: RateLimitStore;
+  /** Limits on sending (default SEND_LIMITS, each one separately). */
+  limits?: Partial<SendLimits>;
 }
 
 /** The Messaging subgraph, with a handle on the work it does besides answering requests. */
@@ -44,7 +51,7 @@ export interface MessagingSubgraph extends Subgraph {
  * database, and serves queries, mutations and (over graphql-ws, for the gateway) the new-message subscription.
  */
 export async function createMessagingSubgraph(options: MessagingOptions): Promise<MessagingSubgraph> {
-  const { sql, events, logger, gatewaySecret, seed = true, catchUpIntervalMs = 5_000 } = options;
+  const { sql, events, logger, gatewaySecret, seed = true, catchUpIntervalMs = 5_000, rateLimits, limits = {} } = options;
   const metrics = createMetrics('messaging');
   const pubsub = instrumentPubSub(options.pubsub, metrics);
   await sql.migrate({ migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)), service: 'messaging' });
@@ -54,6 +61,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
   if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo conversations');
   const people = createKnownUsers(db);
   const directMessages = createDirectMessageStreams(db, pubsub, logger, metrics);
+  const sendThrottle = createSendThrottle(rateLimits, limits);
 
   const stopCatchingUp = catchUpPeriodically(relationships, catchUpIntervalMs, logger, 'relationship changes');
 
@@ -79,6 +87,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
         relationships,
         people,
         directMessages,
+        sendThrottle,
         renewLoaders() {
           context.loaders = createLoaders(db, viewerId, services);
         },

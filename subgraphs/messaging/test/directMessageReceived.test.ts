@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import {
   createLogger,
   createMemoryEventStream,
+  createMemoryRateLimitStore,
   createMemoryPubSub,
   demoId,
   GATEWAY_ASSERTION_HEADER,
@@ -55,6 +56,7 @@ beforeAll(async () => {
     gatewaySecret: SECRET,
     seed: false,
     catchUpIntervalMs: 0,
+    rateLimits: createMemoryRateLimitStore(),
   });
   http = await subgraph.listen(0, '127.0.0.1');
 });

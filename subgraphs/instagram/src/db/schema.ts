@@ -100,11 +100,19 @@ export const outbox = instagram.table(
 );
 
 /**
- * Failed sign-ins per username in the current window, to slow down password guessing. Kept in the database so every
- * instance sees the same count; cleared by a successful sign-in.
+ * Sign-in attempts at one username from one client address in the current window, to stop password guessing. Each
+ * attempt is counted before its password is checked (so parallel guesses cannot outrun the count) and a successful
+ * sign-in clears the row, so what a row holds is failures and checks in flight. Keyed by address as well, so a stranger
+ * guessing cannot lock the owner out. Kept in the database so every instance sees the same count.
  */
-export const loginFailures = instagram.table('login_failures', {
-  username: text('username').primaryKey(),
-  failures: integer('failures').notNull(),
-  windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
-});
+export const loginFailures = instagram.table(
+  'login_failures',
+  {
+    username: text('username').notNull(),
+    /** The client's address as the rate limits key it (an IPv6 address by its /64). */
+    address: text('address').notNull(),
+    failures: integer('failures').notNull(),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.username, t.address] })],
+);

@@ -19,7 +19,6 @@ import type { MutationResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { AuthPayloadModel, UserModel } from '../models.js';
 import { dummyHash, hashPassword, verifyPassword } from '../passwords.js';
-import { assertLoginAllowed, clearLoginFailures, recordLoginFailure } from '../loginThrottle.js';
 import { recordRelationship } from '../relationships.js';
 import { ACTIVITY_STATUS, AUTO_STATUS_TTL_MS, parseManualStatus } from '../status.js';
 
@@ -108,6 +107,7 @@ export const Mutation: MutationResolvers = {
       throw badUserInput('`password` must be 8–128 characters.', 'password');
     }
     if (!fullName || fullName.length > 64) throw badUserInput('`fullName` must be 1–64 characters.', 'fullName');
+    await context.loginThrottle.admitSignUp(context.clientAddress);
     const passwordHash = await hashPassword(args.password);
     try {
       const user = await context.db.transaction(async (tx) => {
@@ -128,15 +128,13 @@ export const Mutation: MutationResolvers = {
 
   async login(_parent, args, context) {
     const username = args.username.trim().toLowerCase();
-    await assertLoginAllowed(context.db, username);
+    // Counted before the password is checked, so parallel guesses cannot outrun the limits.
+    const attempt = await context.loginThrottle.admitSignIn(username, context.clientAddress);
     const [user] = await context.db.select().from(users).where(eq(users.username, username)).limit(1);
     // Hash either way, so response time does not reveal whether the username exists.
     const valid = await verifyPassword(args.password, user?.passwordHash ?? (await dummyHash()));
-    if (!user || !valid) {
-      await recordLoginFailure(context.db, username);
-      throw unauthenticated('Wrong username or password.');
-    }
-    await clearLoginFailures(context.db, username);
+    if (!user || !valid) throw unauthenticated('Wrong username or password.');
+    await attempt.succeeded();
     return issueToken(context, user);
   },
 

@@ -69,6 +69,7 @@ export const Mutation: MutationResolvers = {
     const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
     const source = input.source ?? 'INSTAGRAM';
     const { db, loaders, people, pubsub, logger } = context;
+    await context.sendThrottle.admit(senderId, context.clientAddress);
 
     // A follow or block Instagram has acknowledged must count for this very send.
     await context.relationships.catchUp();
