@@ -1,10 +1,10 @@
 import { buildOperationContext, executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
-import { createClient, type Client, type SubscribePayload } from 'graphql-ws';
+import { createClient, MessageType, stringifyMessage, type Client, type SubscribePayload } from 'graphql-ws';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
 import WebSocket from 'ws';
-import { codedError, ErrorCode, GATEWAY_ASSERTION_PARAM, MAX_BODY_BYTES, type Logger, type Metrics } from '@igt/common';
+import { codedError, ErrorCode, GATEWAY_ASSERTION_PARAM, GATEWAY_ASSERTION_REFRESH_MS, MAX_BODY_BYTES, type Logger, type Metrics } from '@igt/common';
 import type { GatewayContext } from './context.js';
 
 /** Events of one subscription the gateway holds while completing earlier ones, at most. */
@@ -113,6 +113,19 @@ export class UpstreamConnections {
     // SUBGRAPH_UNAVAILABLE instead of going silent.
     let socket: WebSocket | undefined;
     let pongTimer: NodeJS.Timeout | undefined;
+    // connectionParams go once, at connect, and the subgraph closes a socket whose newest assertion has expired: a
+    // fresh one follows in a ping's payload as often as the gateway signs one.
+    let refreshTimer: NodeJS.Timeout | undefined;
+    const sendFreshAssertion = () =>
+      this.context
+        .assertion()
+        .then((assertion) => {
+          if (socket?.readyState !== WebSocket.OPEN) return;
+          socket.send(stringifyMessage({ type: MessageType.Ping, payload: { [GATEWAY_ASSERTION_PARAM]: assertion } }));
+        })
+        // Signing does not fail; if it ever did, the subgraph would close the socket at expiry, and its subscriptions end
+        // as any lost subgraph connection ends them (resumably).
+        .catch(() => {});
     client = createClient({
       url: url.replace(/^http/, 'ws'),
       webSocketImpl: this.webSocketImpl,
@@ -123,7 +136,11 @@ export class UpstreamConnections {
       connectionAckWaitTimeout: this.timing.answerMs,
       connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await this.context.assertion() }),
       on: {
-        connected: (connected) => (socket = connected as WebSocket),
+        connected: (connected) => {
+          socket = connected as WebSocket;
+          refreshTimer = setInterval(sendFreshAssertion, GATEWAY_ASSERTION_REFRESH_MS);
+          refreshTimer.unref();
+        },
         ping: (received) => {
           if (received) return;
           // Closing politely would wait for an answer that is not coming: drop the connection.
@@ -133,7 +150,10 @@ export class UpstreamConnections {
         pong: (received) => {
           if (received) clearTimeout(pongTimer);
         },
-        closed: () => clearTimeout(pongTimer),
+        closed: () => {
+          clearTimeout(pongTimer);
+          clearInterval(refreshTimer);
+        },
       },
     });
     this.clients.set(subgraph, client);
