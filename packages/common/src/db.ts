@@ -1,3 +1,4 @@
+/** The database connection (PostgreSQL or embedded PGlite through drizzle) and helpers that read its errors. */
 import { PGlite } from '@electric-sql/pglite';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -103,3 +104,12 @@ export function sqlState(error: unknown): string | undefined {
 
 /** True when `error` is a unique-constraint violation (SQLSTATE 23505). */
 export const isUniqueViolation = (error: unknown) => sqlState(error) === '23505';
+
+/**
+ * True when PostgreSQL refused text it cannot store: a NUL byte (22021, character_not_in_repertoire), or a character
+ * the database's encoding lacks (22P05, untranslatable_character).
+ */
+export const isUnstorableText = (error: unknown) => {
+  const state = sqlState(error);
+  return state === '22021' || state === '22P05';
+};

@@ -1,5 +1,7 @@
+/** Error codes, coded-error helpers, and the formatter that keeps unexpected errors' details out of responses. */
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { isUnstorableText } from './db.js';
 
 /**
  * Error codes clients can switch on; `extensions.code` of every error this API sends holds one of these (besides the
@@ -53,24 +55,39 @@ export const internalError = (message = 'Something went wrong on our side. Pleas
 export const notFound = (message: string) => codedError(ErrorCode.NotFound, message);
 
 /**
+ * Text PostgreSQL cannot store (a NUL byte, an unpaired UTF-16 surrogate, a character outside the database's
+ * encoding): the client's mistake, named by `argument` when known.
+ */
+export const unstorableText = (argument?: string) =>
+  badUserInput(
+    `${argument ? `\`${argument}\`` : 'The text'} holds a character that cannot be stored, such as a NUL byte or an unpaired UTF-16 surrogate.`,
+    argument,
+  );
+
+/**
  * Apollo Server `formatError`. Errors raised on purpose (a `GraphQLError`: ours, graphql-js validation and input
  * coercion, or a subgraph's already-formatted error relayed by the gateway) keep their message and code. Anything else
  * (a bug, a database failure) reaches the client as a plain INTERNAL_SERVER_ERROR with no stack, SQL or message of its
- * own, and is handed to `onUnexpected` for the logs.
+ * own, and is handed to `onUnexpected` for the logs. The exception is text the database refused to store: that is the
+ * client's BAD_USER_INPUT (subgraphs refuse most of it before any resolver runs, see `storableTextPlugin`).
  */
 export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    if (isDeliberate(unwrapResolverError(error))) {
+    const original = unwrapResolverError(error);
+    if (isDeliberate(original)) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       return { ...formatted, extensions: { ...extensions, code: extensions.code ?? ErrorCode.Internal } };
     }
-    onUnexpected(unwrapResolverError(error));
-    return {
-      message: internalError().message,
+    const where = {
       ...(formatted.locations ? { locations: formatted.locations } : {}),
       ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code: ErrorCode.Internal },
     };
+    if (isUnstorableText(original)) {
+      const { message, extensions } = unstorableText().toJSON();
+      return { message, ...where, extensions };
+    }
+    onUnexpected(original);
+    return { message: internalError().message, ...where, extensions: { code: ErrorCode.Internal } };
   };
 }
 

@@ -1,10 +1,11 @@
+/** Builds and serves a Federation 2 subgraph over HTTP and graphql-ws, behind the gateway's signed assertions. */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, verifyGatewayAssertion, type GatewayAssertion } from './auth.js';
@@ -14,6 +15,7 @@ import type { Db } from './db.js';
 import type { Logger } from './logger.js';
 import { createMetrics, observabilityPlugin, type Metrics } from './metrics.js';
 import { operationalRoutes } from './operational.js';
+import { storableTextPlugin, unstorableTextIn } from './storableText.js';
 
 /** What every subgraph request knows before the service adds its own parts: what the gateway vouches for, and more. */
 export interface RequestInfo extends GatewayAssertion {
@@ -96,6 +98,7 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       observabilityPlugin<TContext>(metrics, logger),
+      storableTextPlugin<TContext>(),
     ],
   });
   await apollo.start();
@@ -157,6 +160,17 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
               } catch {
                 return false;
               }
+            },
+            // Text is checked as over HTTP.
+            onSubscribe: (_ctx, _id, payload) => {
+              let document: DocumentNode;
+              try {
+                document = parse(payload.query);
+              } catch {
+                return undefined; // graphql-ws reports the syntax error itself
+              }
+              const error = unstorableTextIn(document, payload.variables ?? {});
+              return error ? [error] : undefined;
             },
             context: (ctx) => {
               const requestId = randomUUID();
