@@ -93,17 +93,22 @@ export interface GatewayAssertion {
 
 /**
  * Signs what the gateway vouches for on one subgraph request: the viewer (or anonymous) and the client's address.
- * Short-lived, and signed with a secret clients never see, so a client cannot forge an identity or an address by
- * calling a subgraph directly.
+ * Short-lived (`ttlSeconds`, five minutes unless a test wants less), and signed with a secret clients never see, so a
+ * client cannot forge an identity or an address by calling a subgraph directly.
  */
-export async function signGatewayAssertion(viewer: Viewer | null, secret: string, clientAddress?: string): Promise<string> {
+export async function signGatewayAssertion(
+  viewer: Viewer | null,
+  secret: string,
+  clientAddress?: string,
+  ttlSeconds = GATEWAY_ASSERTION_TTL_SECONDS,
+): Promise<string> {
   return new SignJWT({ ...(viewer ? { username: viewer.username } : { anonymous: true }), ...(clientAddress ? { addr: clientAddress } : {}) })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(viewer?.id ?? '')
     .setIssuer(ISSUER)
     .setAudience(SUBGRAPH_AUDIENCE)
     .setIssuedAt()
-    .setExpirationTime(`${GATEWAY_ASSERTION_TTL_SECONDS}s`)
+    .setExpirationTime(`${ttlSeconds}s`)
     .sign(await key(secret));
 }
 

@@ -6,11 +6,13 @@ import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDis
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import { CloseCode } from 'graphql-ws';
+import { useServer, type Extra } from 'graphql-ws/use/ws';
+import { decodeJwt } from 'jose';
 import { WebSocketServer } from 'ws';
 import { GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, verifyGatewayAssertion, type GatewayAssertion } from './auth.js';
-import { createErrorFormatter, webSocketErrorHooks } from './errors.js';
-import { graphqlHandler, listen, router, type HttpService } from './http.js';
+import { createErrorFormatter, unauthenticated, webSocketErrorHooks } from './errors.js';
+import { graphqlHandler, listen, MAX_BODY_BYTES, router, type HttpService } from './http.js';
 import type { Db } from './db.js';
 import type { Logger } from './logger.js';
 import { createMetrics, observabilityPlugin, type Metrics } from './metrics.js';
@@ -67,8 +69,61 @@ export interface Subgraph {
 /** WebSocket close code for a server going away (RFC 6455): clients reconnect, to another instance if there is one. */
 export const CLOSE_GOING_AWAY = 1001;
 
-/** Key in graphql-ws `connectionParams` under which the gateway sends its assertion. */
+/**
+ * Key under which the gateway sends its assertion over graphql-ws: in `connectionParams` at connect, then a fresh one
+ * in the payload of a ping at least every GATEWAY_ASSERTION_REFRESH_MS.
+ */
 export const GATEWAY_ASSERTION_PARAM = 'gatewayAssertion';
+
+/** What a subgraph keeps of one graphql-ws connection: what the gateway vouches for, and until when. */
+type SocketAssertion = {
+  assertion?: GatewayAssertion;
+  /** When the newest assertion the gateway sent on this socket expires (epoch milliseconds). */
+  expiresAt?: number;
+};
+/** A graphql-ws connection's `extra`: its socket and what it was vouched for. */
+type SocketExtra = Extra & SocketAssertion;
+
+const ASSERTION_EXPIRED = 'The gateway assertion has expired.';
+
+/** Verifies an assertion sent over graphql-ws and reads when it expires; throws UNAUTHENTICATED as over HTTP. */
+async function verifySocketAssertion(value: unknown, secret: string): Promise<{ assertion: GatewayAssertion; expiresAt: number }> {
+  const token = typeof value === 'string' ? value : undefined;
+  const assertion = await verifyGatewayAssertion(token, secret);
+  // Verified, so it is a JWT with an expiry (jose refuses one whose `exp` is not a number).
+  return { assertion, expiresAt: (decodeJwt(token!).exp ?? 0) * 1000 };
+}
+
+/**
+ * Closes `extra.socket` with 4401 once the newest assertion it was sent has expired: a socket must not outlive what
+ * let it in (an assertion replayed from a stolen copy, say). The gateway keeps its sockets alive with fresh ones.
+ */
+function closeWhenAssertionExpires(extra: SocketExtra): void {
+  let timer: NodeJS.Timeout;
+  const check = () => {
+    const left = (extra.expiresAt ?? 0) - Date.now();
+    if (left <= 0) {
+      extra.socket.close(CloseCode.Unauthorized, ASSERTION_EXPIRED);
+      return;
+    }
+    timer = setTimeout(check, left);
+    timer.unref();
+  };
+  check();
+  extra.socket.once('close', () => clearTimeout(timer));
+}
+
+/** Takes a fresh assertion from a ping's payload; one that fails, or names someone else, closes the socket with 4401. */
+async function refreshSocketAssertion(extra: SocketExtra, value: unknown, secret: string): Promise<void> {
+  try {
+    const fresh = await verifySocketAssertion(value, secret);
+    if (fresh.assertion.viewer?.id !== extra.assertion?.viewer?.id) throw new Error('The assertion names another viewer.');
+    extra.assertion = fresh.assertion;
+    extra.expiresAt = Math.max(extra.expiresAt ?? 0, fresh.expiresAt);
+  } catch {
+    extra.socket.close(CloseCode.Unauthorized, 'Unauthorized');
+  }
+}
 
 function unauthenticatedHttp(error: unknown): never {
   if (error instanceof GraphQLError) {
@@ -142,27 +197,35 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
       );
       http = await listen(handler, port, host);
       if (subscriptions) {
-        wsServer = new WebSocketServer({ server: http.server, path: '/graphql' });
+        // Frames are bounded like HTTP bodies; a larger one closes the socket with 1009 before anything runs.
+        wsServer = new WebSocketServer({ server: http.server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
         wsServer.on('connection', (socket) => {
           metrics.openWebSockets.inc();
           socket.once('close', () => metrics.openWebSockets.dec());
         });
-        useServer<Record<string, unknown>, { assertion?: GatewayAssertion }>(
+        useServer<Record<string, unknown>, SocketAssertion>(
           {
             schema,
             onConnect: async (ctx) => {
               try {
-                ctx.extra.assertion = await verifyGatewayAssertion(
-                  ctx.connectionParams?.[GATEWAY_ASSERTION_PARAM] as string | undefined,
-                  gatewaySecret,
-                );
-                return true;
+                Object.assign(ctx.extra, await verifySocketAssertion(ctx.connectionParams?.[GATEWAY_ASSERTION_PARAM], gatewaySecret));
               } catch {
                 return false;
               }
+              closeWhenAssertionExpires(ctx.extra);
+              return true;
             },
-            // Text is checked as over HTTP.
-            onSubscribe: (_ctx, _id, payload) => {
+            onPing: async (ctx, payload) => {
+              if (payload && GATEWAY_ASSERTION_PARAM in payload) {
+                await refreshSocketAssertion(ctx.extra, payload[GATEWAY_ASSERTION_PARAM], gatewaySecret);
+              }
+            },
+            // Checked again per subscription, in case the expiry timer has not run yet; and text is checked as over HTTP.
+            onSubscribe: (ctx, _id, payload) => {
+              if ((ctx.extra.expiresAt ?? 0) <= Date.now()) {
+                ctx.extra.socket.close(CloseCode.Unauthorized, ASSERTION_EXPIRED);
+                return [unauthenticated(ASSERTION_EXPIRED)];
+              }
               let document: DocumentNode;
               try {
                 document = parse(payload.query);
