@@ -18,6 +18,10 @@ export const ErrorCode = {
   MessageTooLong: 'MESSAGE_TOO_LONG',
   RecipientBlocked: 'RECIPIENT_BLOCKED',
   UsernameTaken: 'USERNAME_TAKEN',
+  /**
+   * An abuse limit refused this (wrong passwords, sign-ins or sign-ups from one address, DMs sent too fast): the one
+   * code for every rate limit, with `extensions.retryAfterSeconds` saying when to try again.
+   */
   TooManyAttempts: 'TOO_MANY_ATTEMPTS',
   /** A dependency (Redis, a subgraph) is away for now: retry shortly. */
   ServiceUnavailable: 'SERVICE_UNAVAILABLE',
