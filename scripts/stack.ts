@@ -8,7 +8,7 @@ import {
   type HttpService,
   type Subgraph,
 } from '@igt/common';
-import { createGateway } from '@igt/gateway';
+import { createGateway, type GatewayOptions } from '@igt/gateway';
 import { createInstagramSubgraph, type AccountLimits } from '@igt/instagram';
 import { createMessagingSubgraph, type SendLimits } from '@igt/messaging';
 import { createThreadsSubgraph } from '@igt/threads';
@@ -38,6 +38,8 @@ export interface StackOptions {
   catchUpIntervalMs?: number;
   /** How often the gateway pings WebSocket clients. */
   keepAliveMs?: number;
+  /** The gateway's subgraph deadline, pool size and metrics listener (GatewayOptions). */
+  gateway?: Pick<GatewayOptions, 'subgraphTimeoutMs' | 'maxSubgraphConnections' | 'metricsPort' | 'metricsHost'>;
   /** Called with every SQL statement any subgraph runs. */
   onQuery?: (sql: string) => void;
   seed?: boolean;
@@ -48,6 +50,8 @@ export interface StackOptions {
 /** The running supergraph. `stop()` stops the gateway first, then the subgraphs, then the connections they share. */
 export interface Stack {
   gatewayUrl: string;
+  /** The gateway's Prometheus endpoint, when a metrics port was configured. */
+  gatewayMetricsUrl: string | undefined;
   subgraphUrls: { instagram: string; threads: string; messaging: string };
   subgraphs: { instagram: Subgraph; threads: Subgraph; messaging: Subgraph };
   stop(): Promise<void>;
@@ -100,11 +104,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}),
     logger: log('gateway'),
     ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
+    ...options.gateway,
   });
   const gatewayHttp = await gateway.listen(ports.gateway, host);
 
   return {
     gatewayUrl: `${gatewayHttp.url}/graphql`,
+    gatewayMetricsUrl: gateway.metricsUrl,
     subgraphUrls,
     subgraphs: { instagram, threads, messaging },
     async stop() {

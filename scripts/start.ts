@@ -51,6 +51,12 @@ await runUntilSignalled(logger, async () => {
     logLevel: gateway.LOG_LEVEL,
     seed: gateway.SEED_DEMO_DATA,
     limits: { accounts: accountLimits(instagram), sending: sendLimits(messaging) },
+    gateway: {
+      subgraphTimeoutMs: gateway.SUBGRAPH_TIMEOUT_MS,
+      maxSubgraphConnections: gateway.SUBGRAPH_MAX_CONNECTIONS,
+      metricsPort: gateway.METRICS_PORT,
+      metricsHost: gateway.METRICS_HOST,
+    },
   });
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   console.log(`
@@ -59,6 +65,7 @@ await runUntilSignalled(logger, async () => {
   Apollo Sandbox:  ${stack.gatewayUrl.replace('/graphql', '/')}   (open it in a browser)
   GraphQL (HTTP):  ${stack.gatewayUrl}
   Subscriptions:   ${stack.gatewayUrl.replace(/^http/, 'ws')}
+  Metrics:         ${stack.gatewayMetricsUrl}   (gateway; each subgraph serves /metrics on its own port)
   Demo logins:     ${DEMO_PEOPLE.map((p) => p.username).join(', ')} — password "${DEMO_PASSWORD}"
 `);
   return stack;

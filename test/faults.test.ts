@@ -4,7 +4,7 @@ import type { Client } from 'graphql-ws';
 import { mutualPair, NEW_MESSAGES, sendDm } from './dms.js';
 import { createLogger } from '@igt/common';
 import { startFaultProxy } from './faultProxy.js';
-import { eventually, ok, startExtraGateway, startStack, type TestStack } from './harness.js';
+import { eventually, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './harness.js';
 
 let stack: TestStack;
 const cleanup: (() => Promise<void>)[] = [];
@@ -150,11 +150,41 @@ describe('connections to subgraphs', () => {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ query: '{ profile(username: "bob") { username } }' }),
-        }).then((response) => response.json()),
+        }).then((response) => response.json() as Promise<GraphQLResponse>),
       ),
     );
     for (const result of results) expect(ok(result).profile.username).toBe('bob');
     expect(proxy.connections).toBeGreaterThan(0);
     expect(proxy.connections).toBeLessThanOrEqual(4);
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL)('PostgreSQL away', () => {
+  it('should refuse a send with the retryable SERVICE_UNAVAILABLE, store nothing, and take the same send once it is back', async () => {
+    const database = new URL(process.env.DATABASE_URL!);
+    const proxy = await startFaultProxy(`http://${database.hostname}:${database.port || 5432}/`);
+    cleanup.push(() => proxy.close());
+    const viaProxy = await startStack({ databaseAddress: new URL(proxy.url).host });
+    cleanup.push(() => viaProxy.close());
+    const [a, b] = await mutualPair(viaProxy);
+    const send = () =>
+      viaProxy.query(
+        'mutation ($to: ID!) { sendDirectMessage(input: { recipientId: $to, text: "while the database is away", idempotencyKey: "pg-away-1" }) { message { id } } }',
+        { to: b.id },
+        { token: a.token },
+      );
+    proxy.set('refuse');
+    const refused = await send();
+    expect(refused.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(refused.errors?.[0]?.message).toMatch(/try again/);
+    proxy.set('pass');
+    let sent: GraphQLResponse | undefined;
+    await eventually(async () => !(sent = await send()).errors, 10_000);
+    const history = ok(
+      await viaProxy.query('{ inbox { edges { node { messages(last: 10) { edges { node { id text } } } } } } }', {}, { token: b.token }),
+    );
+    const texts = history.inbox.edges.flatMap((edge: any) => edge.node.messages.edges.map((message: any) => message.node.text));
+    expect(texts).toEqual(['while the database is away']);
+    expect(sent?.data?.sendDirectMessage.message.id).toBeDefined();
   });
 });

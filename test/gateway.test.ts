@@ -35,10 +35,16 @@ describe('gateway HTTP endpoint', () => {
     }
   });
 
-  it('should answer /health with 200 once every subgraph answers', async () => {
+  it('should be ready on /health, and show every subgraph serving on /health/subgraphs', async () => {
     const response = await fetch(new URL('/health', stack.gatewayUrl));
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', subgraphs: { instagram: 'ok', threads: 'ok', messaging: 'ok' } });
+    expect(await response.json()).toEqual({ status: 'ok' });
+    const subgraphs = await fetch(new URL('/health/subgraphs', stack.gatewayUrl));
+    expect(subgraphs.status).toBe(200);
+    expect(await subgraphs.json()).toEqual({
+      status: 'ok',
+      subgraphs: { instagram: { status: 'ok' }, threads: { status: 'ok' }, messaging: { status: 'ok' } },
+    });
   });
 
   it('should let browsers on other origins call it (Apollo Sandbox, web apps), without credentials', async () => {
@@ -97,7 +103,7 @@ describe('gateway HTTP endpoint', () => {
     }
   });
 
-  it("should tell clients neither a subgraph's address nor that their token is bad when a subgraph refuses the gateway, and not be ready", async () => {
+  it("should tell clients neither a subgraph's address nor that their token is bad when a subgraph refuses the gateway, and tell operators why", async () => {
     // A gateway whose GATEWAY_SECRET differs from the subgraphs' (a misconfiguration): every subgraph answers it 401.
     const gateway = await startExtraGateway(stack, { gatewaySecret: 'a-different-gateway-secret-0123456789-0123456789' });
     try {
@@ -110,7 +116,11 @@ describe('gateway HTTP endpoint', () => {
       expectError(JSON.parse(text), 'INTERNAL_SERVER_ERROR');
       expect(text).not.toContain(stack.subgraphUrls.instagram);
       expect(text).not.toMatch(/401|Unauthorized/);
-      expect((await fetch(new URL('/health', gateway.url))).status).toBe(503);
+      // It still serves (its own errors say what is wrong), and says why the subgraphs refuse it.
+      expect((await fetch(new URL('/health', gateway.url))).status).toBe(200);
+      const health = await fetch(new URL('/health/subgraphs', gateway.url));
+      expect(health.status).toBe(503);
+      expect(((await health.json()) as { subgraphs: Record<string, { reason?: string }> }).subgraphs.instagram?.reason).toMatch(/GATEWAY_SECRET/);
     } finally {
       await gateway.stop();
     }

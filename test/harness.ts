@@ -68,6 +68,8 @@ export async function startStack(
     dataDir?: string;
     /** Abuse limits; unset, none but the per-account sign-in lockout (its default) is ever reached. */
     limits?: StackOptions['limits'];
+    /** With DATABASE_URL: reach PostgreSQL at this address instead (a fault proxy in front of it). */
+    databaseAddress?: string;
   } = {},
 ): Promise<TestStack> {
   const embedded = options.dataDir !== undefined;
@@ -75,8 +77,9 @@ export async function startStack(
   const redisUrl = options.redis === false || embedded ? undefined : options.redisUrl ?? (process.env.REDIS_URL || undefined);
   let statements = 0;
   const redisPrefix = `igt-test-${randomBytes(4).toString('hex')}:`;
+  const databaseUrl = database && options.databaseAddress ? Object.assign(new URL(database.url), { host: options.databaseAddress }).toString() : database?.url;
   const stack = await runStack({
-    databaseUrl: database?.url,
+    databaseUrl,
     ...(embedded ? { dataDir: options.dataDir } : {}),
     redisUrl,
     redisPrefix,
@@ -87,6 +90,7 @@ export async function startStack(
     jwtTtlSeconds: 3600,
     introspection: true,
     keepAliveMs: 1_000,
+    gateway: { metricsPort: 0 },
     // Background work would add statements to the per-request counts tests assert on.
     catchUpIntervalMs: 0,
     logLevel: options.logs ? 'info' : (process.env.TEST_LOG_LEVEL ?? 'silent'),

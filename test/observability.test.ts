@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_OPERATION_LABELS } from '@igt/common';
 import { eventually, ok, startStack, subscribe, type TestStack } from './harness.js';
 
 let stack: TestStack;
@@ -13,7 +14,8 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const metricsOf = async (graphqlUrl: string) => (await fetch(new URL('/metrics', graphqlUrl))).text();
+/** The Prometheus text a service serves at `url`'s `/metrics` (the gateway's own listener, or a subgraph's port). */
+const metricsOf = async (url: string) => (await fetch(new URL('/metrics', url))).text();
 
 /** The value of one sample in Prometheus text, or undefined. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -27,12 +29,28 @@ describe('metrics', () => {
   it('should count operations by name and outcome, and time subgraph fetches, on the gateway', async () => {
     ok(await stack.query('query ProfileForMetrics { profile(username: "alice") { user { fullName } } }'));
     await stack.query('mutation FailingLogin { login(username: "alice", password: "wrong-password") { token } }');
-    const text = await metricsOf(stack.gatewayUrl);
+    const text = await metricsOf(stack.gatewayMetricsUrl!);
     expect(sample(text, 'graphql_requests_total', { operation: 'ProfileForMetrics', outcome: 'ok' })).toBe(1);
     expect(sample(text, 'graphql_requests_total', { operation: 'FailingLogin', outcome: 'UNAUTHENTICATED' })).toBe(1);
     expect(sample(text, 'graphql_request_duration_seconds_count', { operation: 'ProfileForMetrics' })).toBe(1);
     expect(sample(text, 'gateway_subgraph_fetch_duration_seconds_count', { subgraph: 'threads', outcome: 'ok' })).toBeGreaterThan(0);
     expect(sample(text, 'gateway_subgraph_fetch_duration_seconds_count', { subgraph: 'instagram', outcome: 'ok' })).toBeGreaterThan(0);
+  });
+
+  it("should serve the gateway's metrics on their own listener, not on the public port", async () => {
+    expect(new URL(stack.gatewayMetricsUrl!).port).not.toBe(new URL(stack.gatewayUrl).port);
+    expect(new URL(stack.gatewayMetricsUrl!).hostname).toMatch(/^(127\.0\.0\.1|localhost)$/);
+    expect((await fetch(new URL('/metrics', stack.gatewayUrl))).status).toBe(404);
+  });
+
+  it('should label at most a bounded number of distinct operation names, counting the rest as other', async () => {
+    const names = Array.from({ length: MAX_OPERATION_LABELS + 50 }, (_, i) => `Random${i}_${randomUUID().slice(0, 8)}`);
+    for (const name of names) await stack.query(`query ${name} { __typename }`);
+    const text = await metricsOf(stack.gatewayMetricsUrl!);
+    const labelled = new Set([...text.matchAll(/graphql_requests_total\{[^}]*operation="([^"]+)"/g)].map((match) => match[1]));
+    expect(labelled.size).toBeLessThanOrEqual(MAX_OPERATION_LABELS + 1);
+    expect(labelled.has('other')).toBe(true);
+    expect(labelled.has(names.at(-1)!)).toBe(false);
   });
 
   it('should serve metrics on every subgraph', async () => {
@@ -47,7 +65,7 @@ describe('metrics', () => {
     const bob = await stack.login('bob');
     const subscription = subscribe(stack.wsClient(bob), 'subscription { directMessageReceived { id } }');
     await stack.liveSubscriptions(1);
-    const gateway = await metricsOf(stack.gatewayUrl);
+    const gateway = await metricsOf(stack.gatewayMetricsUrl!);
     expect(sample(gateway, 'websocket_connections', {})).toBe(1);
     expect(sample(gateway, 'graphql_subscriptions_active', {})).toBe(1);
 
@@ -59,8 +77,8 @@ describe('metrics', () => {
     expect(sample(messaging, 'websocket_connections', {})).toBe(1);
 
     await stack.closeClients();
-    await eventually(async () => sample(await metricsOf(stack.gatewayUrl), 'graphql_subscriptions_active', {}) === 0);
-    expect(sample(await metricsOf(stack.gatewayUrl), 'websocket_connections', {})).toBe(0);
+    await eventually(async () => sample(await metricsOf(stack.gatewayMetricsUrl!), 'graphql_subscriptions_active', {}) === 0);
+    expect(sample(await metricsOf(stack.gatewayMetricsUrl!), 'websocket_connections', {})).toBe(0);
   });
 });
 

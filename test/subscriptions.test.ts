@@ -214,8 +214,11 @@ describe('directMessageReceived through the gateway', () => {
     const query = await stack.query('{ inbox { edges { cursor } } }', {}, { token: b.token });
     expect(query.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'messaging' });
     expect(JSON.stringify(query)).not.toContain(stack.subgraphUrls.messaging);
-    // The gateway says it cannot serve everything, and goes on serving the rest.
-    expect((await fetch(new URL('/health', stack.gatewayUrl))).status).toBe(503);
+    // The gateway stays ready (a load balancer keeps it), says which subgraph is away, and goes on serving the rest.
+    expect((await fetch(new URL('/health', stack.gatewayUrl))).status).toBe(200);
+    const health = await fetch(new URL('/health/subgraphs', stack.gatewayUrl));
+    expect(health.status).toBe(503);
+    expect(await health.json()).toMatchObject({ subgraphs: { messaging: { status: 'unavailable' }, instagram: { status: 'ok' } } });
     expect(ok(await stack.query('{ user(username: "alice") { username } }')).user.username).toBe('alice');
   });
 

@@ -17,6 +17,14 @@ const corsOriginsVar = z
     error: 'expected * or a comma-separated list of origins like https://app.example.com',
   });
 
+/** A whole number above zero, of `unit`. */
+const positiveIntVar = (fallback: number, unit: string) =>
+  z.coerce
+    .number({ error: `expected a whole number of ${unit}` })
+    .int({ error: `expected a whole number of ${unit}` })
+    .positive({ error: `expected a whole number of ${unit} above 0` })
+    .default(fallback);
+
 const gatewayEnv = sharedEnv.and(
   z
     .object({
@@ -35,6 +43,14 @@ const gatewayEnv = sharedEnv.and(
        * except when NODE_ENV=production, where it must be set (`*` written out is accepted there too).
        */
       CORS_ORIGINS: corsOriginsVar,
+      /** How long a subgraph has to answer one fetch, WebSocket handshake or ping, in milliseconds. */
+      SUBGRAPH_TIMEOUT_MS: positiveIntVar(10_000, 'milliseconds'),
+      /** Connections the gateway holds to one subgraph at most; further requests wait for a free one. */
+      SUBGRAPH_MAX_CONNECTIONS: positiveIntVar(64, 'connections'),
+      /** Port of the Prometheus /metrics listener, apart from the public GATEWAY_PORT. */
+      METRICS_PORT: portVar(9400),
+      /** Address the metrics listener binds: only this machine by default; 0.0.0.0 for a scraper elsewhere. */
+      METRICS_HOST: z.string().min(1).default('127.0.0.1'),
     })
     .superRefine(({ NODE_ENV, CORS_ORIGINS }, ctx) => {
       if (NODE_ENV === 'production' && CORS_ORIGINS === undefined) {

@@ -13,6 +13,10 @@ await runUntilSignalled(logger, async () => {
     introspection: config.INTROSPECTION,
     corsOrigins: config.CORS_ORIGINS,
     usageReporting: !config.APOLLO_TELEMETRY_DISABLED,
+    subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
+    maxSubgraphConnections: config.SUBGRAPH_MAX_CONNECTIONS,
+    metricsPort: config.METRICS_PORT,
+    metricsHost: config.METRICS_HOST,
     logger,
   });
   await gateway.listen(config.GATEWAY_PORT);

@@ -8,23 +8,25 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import {
   createErrorFormatter,
   createMetrics,
-  GATEWAY_ASSERTION_HEADER,
   graphqlHandler,
   listen,
+  metricsRoute,
   observabilityPlugin,
   operationalRoutes,
   router,
-  signGatewayAssertion,
+  sendJson,
   viewerFromAuthorization,
   withCors,
   type HttpService,
   type Logger,
   REQUEST_ID_HEADER,
+  type RouteHandler,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { operationLimits, withoutSchemaHints } from './limits.js';
 import { operationResolution } from './operationResolution.js';
 import { SubgraphDataSource } from './datasource.js';
+import { subgraphHealth } from './health.js';
 import { SubscriptionExecutor, UPSTREAM_TIMING } from './subscriptions.js';
 import { serveWebSocket } from './websocket.js';
 
@@ -55,11 +57,19 @@ export interface GatewayOptions {
   subgraphTimeoutMs?: number;
   /** Connections the gateway holds to one subgraph at most (default 64). */
   maxSubgraphConnections?: number;
+  /**
+   * Port of the Prometheus `/metrics` listener, apart from the public one (0 for a free one); unset serves no metrics.
+   * It listens on `metricsHost` (default 127.0.0.1: only this machine, unless the operator opens it to a scraper).
+   */
+  metricsPort?: number;
+  metricsHost?: string;
 }
 
 /** A gateway built by `createGateway` and not yet listening: index.ts listens on the configured port, tests on 0. */
 export interface Gateway {
   listen(port: number, host?: string): Promise<HttpService>;
+  /** Where `/metrics` is served once listening, when a metrics port was configured. */
+  readonly metricsUrl: string | undefined;
   /** Closes WebSockets (1001), finishes in-flight requests and stops. */
   stop(): Promise<void>;
 }
@@ -147,40 +157,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   let http: HttpService | undefined;
+  let metricsHttp: HttpService | undefined;
   let sockets: ReturnType<typeof serveWebSocket> | undefined;
   let stopping = false;
 
-  /**
-   * Whether a subgraph can serve the gateway: it is ready (its database, and Redis when configured, answer) and it
-   * accepts the gateway's assertions (the two share GATEWAY_SECRET).
-   */
-  const subgraphServes = async (url: string, assertion: string): Promise<boolean> => {
-    const signal = AbortSignal.timeout(2_000);
-    const answers = await Promise.allSettled([
-      fetch(new URL('/health/ready', url), { signal }),
-      fetch(url, {
-        method: 'POST',
-        signal,
-        headers: { 'content-type': 'application/json', [GATEWAY_ASSERTION_HEADER]: assertion },
-        body: JSON.stringify({ query: '{ __typename }' }),
-      }),
-    ]);
-    return answers.every((answer) => answer.status === 'fulfilled' && answer.value.ok);
-  };
-
-  // The gateway can serve when every subgraph can.
-  const routes = operationalRoutes({
-    metrics,
-    isStopping: () => stopping,
-    checkReady: async () => {
-      // Signed before any fetch starts: awaiting it between fetches would leave an early failure unhandled.
-      const assertion = await signGatewayAssertion(null, gatewaySecret);
-      const checks = await Promise.all(
-        Object.entries(subgraphUrls).map(async ([name, url]) => [name, (await subgraphServes(url, assertion)) ? 'ok' : 'unavailable'] as const),
-      );
-      return { ready: checks.every(([, state]) => state === 'ok'), details: { subgraphs: Object.fromEntries(checks) } };
+  // Ready means this gateway can serve: it has its schema and is not stopping. A subgraph that is away costs only the
+  // fields it owns (coded errors, the rest answered), so it must not take the gateway out of a load balancer; its
+  // state is on /health/subgraphs. Metrics are not served on this (public) port.
+  const routes: Record<string, RouteHandler> = {
+    ...operationalRoutes({ isStopping: () => stopping, checkReady: async () => ({ ready: true }) }),
+    '/health/subgraphs': async (_req, res) => {
+      const subgraphs = await subgraphHealth(subgraphUrls, gatewaySecret);
+      const ok = Object.values(subgraphs).every((health) => health.status === 'ok');
+      sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'degraded', subgraphs });
     },
-  });
+  };
 
   return {
     async listen(port, host) {
@@ -209,13 +200,21 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         upstreamTiming: { ...UPSTREAM_TIMING, answerMs: subgraphTimeoutMs },
         ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
       });
-      logger.info({ url: `${http.url}/graphql` }, 'gateway listening');
+      if (options.metricsPort !== undefined) {
+        const metricsRoutes = router({ '/metrics': metricsRoute(metrics) }, (error) => logger.error({ err: error }, 'metrics request failed'));
+        metricsHttp = await listen(metricsRoutes, options.metricsPort, options.metricsHost ?? '127.0.0.1');
+      }
+      logger.info({ url: `${http.url}/graphql`, metrics: metricsHttp ? `${metricsHttp.url}/metrics` : 'off' }, 'gateway listening');
       return http;
+    },
+    get metricsUrl() {
+      return metricsHttp ? `${metricsHttp.url}/metrics` : undefined;
     },
     async stop() {
       stopping = true;
       await sockets?.close();
       await http?.close();
+      await metricsHttp?.close();
       await apollo.stop();
       await Promise.all([...dataSources.values()].map((source) => source.close()));
     },

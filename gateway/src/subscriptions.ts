@@ -78,7 +78,7 @@ export const UPSTREAM_TIMING: UpstreamTiming = { pingMs: 10_000, answerMs: 10_00
  * `ws` with a deadline on the HTTP upgrade too (graphql-ws times only the answer to connection_init, which a subgraph
  * that accepts the connection and never upgrades it never reaches), and frames bounded like HTTP bodies.
  */
-function deadlinedWebSocket(handshakeTimeout: number): typeof WebSocket {
+function deadlinedWebSocket(handshakeTimeout: number) {
   return class extends WebSocket {
     constructor(address: string, protocols?: string | string[]) {
       super(address, protocols, { handshakeTimeout, maxPayload: MAX_BODY_BYTES });
@@ -100,7 +100,7 @@ export class UpstreamConnections {
     this.webSocketImpl = deadlinedWebSocket(timing.answerMs);
   }
 
-  private readonly webSocketImpl: typeof WebSocket;
+  private readonly webSocketImpl: ReturnType<typeof deadlinedWebSocket>;
 
   /** The graphql-ws client for `subgraph`, connected on first use and closed when its last subscription ends. */
   client(subgraph: string): Client {

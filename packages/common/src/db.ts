@@ -113,3 +113,22 @@ export const isUnstorableText = (error: unknown) => {
   const state = sqlState(error);
   return state === '22021' || state === '22P05';
 };
+
+/** Network errors of a connection to the database that did not open or broke. */
+const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+
+/**
+ * True when the database is away rather than the request wrong: it cannot be reached, the connection broke (node-pg's
+ * "Connection terminated"), or PostgreSQL is shutting down, starting or out of connections (SQLSTATE class 08,
+ * 57P01–57P03, 53300). Worth a retry in a moment.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state && (state.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(state))) return true;
+  for (let current: unknown = error; current && typeof current === 'object'; current = (current as { cause?: unknown }).cause) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return true;
+    if (typeof message === 'string' && /^Connection terminated|timeout exceeded when trying to connect/.test(message)) return true;
+  }
+  return false;
+}

@@ -1,7 +1,7 @@
 /** Error codes, coded-error helpers, and the formatter that keeps unexpected errors' details out of responses. */
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { unwrapResolverError } from '@apollo/server/errors';
-import { isUnstorableText } from './db.js';
+import { isDatabaseUnavailable, isUnstorableText } from './db.js';
 
 /**
  * Error codes clients can switch on; `extensions.code` of every error this API sends holds one of these (besides the
@@ -14,14 +14,14 @@ export const ErrorCode = {
   NotFound: 'NOT_FOUND',
   /** The request itself is unusable: not JSON, too large, a subscription over HTTP. */
   BadRequest: 'BAD_REQUEST',
+  /** The document is not GraphQL (Apollo Server's code, used over WebSocket too). */
+  ParseFailed: 'GRAPHQL_PARSE_FAILED',
+  /** The document does not fit the schema or the operation limits (Apollo Server's code, used over WebSocket too). */
+  ValidationFailed: 'GRAPHQL_VALIDATION_FAILED',
   Conflict: 'CONFLICT',
   MessageTooLong: 'MESSAGE_TOO_LONG',
   RecipientBlocked: 'RECIPIENT_BLOCKED',
   UsernameTaken: 'USERNAME_TAKEN',
-  /**
-   * An abuse limit refused this (wrong passwords, sign-ins or sign-ups from one address, DMs sent too fast): the one
-   * code for every rate limit, with `extensions.retryAfterSeconds` saying when to try again.
-   */
   TooManyAttempts: 'TOO_MANY_ATTEMPTS',
   /** A dependency (Redis, a subgraph) is away for now: retry shortly. */
   ServiceUnavailable: 'SERVICE_UNAVAILABLE',
@@ -55,6 +55,10 @@ export const badUserInput = (message: string, argument?: string) =>
 /** What a client is told of a failure that is ours; the details belong in the logs. */
 export const internalError = (message = 'Something went wrong on our side. Please try again.') => codedError(ErrorCode.Internal, message);
 
+/** The database is away for now: nothing was done, and the same request can be sent again shortly. */
+export const databaseUnavailable = () =>
+  codedError(ErrorCode.ServiceUnavailable, 'This cannot be done right now (our database is unavailable). Nothing was changed; try again in a moment.');
+
 /** The thing named does not exist (or is not the caller's to see). */
 export const notFound = (message: string) => codedError(ErrorCode.NotFound, message);
 
@@ -80,7 +84,12 @@ export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
     const original = unwrapResolverError(error);
     if (isDeliberate(original)) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
-      return { ...formatted, extensions: { ...extensions, code: extensions.code ?? ErrorCode.Internal } };
+      // Apollo Server marks some refusals of the request itself (an unsupported persisted query version, a hash that
+      // does not match) with a 4xx status and no code of their own: they are the client's to fix, not ours.
+      const http = original instanceof GraphQLError && original.extensions.code === undefined ? original.extensions.http : undefined;
+      const status = (http as { status?: number } | undefined)?.status;
+      const code = status !== undefined && status >= 400 && status < 500 ? ErrorCode.BadRequest : (extensions.code ?? ErrorCode.Internal);
+      return { ...formatted, extensions: { ...extensions, code } };
     }
     const where = {
       ...(formatted.locations ? { locations: formatted.locations } : {}),
@@ -89,6 +98,10 @@ export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
     if (isUnstorableText(original)) {
       const { message, extensions } = unstorableText().toJSON();
       return { message, ...where, extensions };
+    }
+    if (isDatabaseUnavailable(original)) {
+      onUnexpected(original);
+      return { message: databaseUnavailable().message, ...where, extensions: { code: ErrorCode.ServiceUnavailable } };
     }
     onUnexpected(original);
     return { message: internalError().message, ...where, extensions: { code: ErrorCode.Internal } };

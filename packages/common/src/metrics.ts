@@ -58,6 +58,24 @@ export function metricsRoute(metrics: Metrics): RouteHandler {
   };
 }
 
+/** Distinct operation names a service labels its metrics with; later ones count as `other`. */
+export const MAX_OPERATION_LABELS = 200;
+
+/**
+ * Keeps a label's values to the first `max` seen (each cut to 64 characters), the rest as `other`: operation names
+ * come from clients, and each new value is a new time series held for the life of the process.
+ */
+function boundedLabel(max: number): (value: string) => string {
+  const seen = new Set<string>();
+  return (value) => {
+    const label = value.slice(0, 64);
+    if (seen.has(label)) return label;
+    if (seen.size >= max) return 'other';
+    seen.add(label);
+    return label;
+  };
+}
+
 /**
  * Counts and times every operation, and logs one line per operation with its request id, name, outcome and
  * duration. Never variables or results: they may hold passwords, tokens or message texts.
@@ -66,12 +84,13 @@ export function observabilityPlugin<TContext extends BaseContext & { requestId: 
   metrics: Metrics,
   logger: Logger,
 ): ApolloServerPlugin<TContext> {
+  const operationLabel = boundedLabel(MAX_OPERATION_LABELS);
   return {
     async requestDidStart({ contextValue }) {
       const started = performance.now();
       return {
         async willSendResponse({ operationName, errors, response, contextValue: context }) {
-          const operation = operationName ?? 'anonymous';
+          const operation = operationLabel(operationName ?? 'anonymous');
           const codes = (errors ?? []).map((error) => String(error.extensions?.code ?? ErrorCode.Internal));
           const outcome = codes[0] ?? 'ok';
           const seconds = (performance.now() - started) / 1000;

@@ -9,10 +9,11 @@ export interface Readiness {
 
 /**
  * The routes every service serves besides GraphQL: `/health/live` (the process answers), `/health/ready` and
- * `/health` (it can serve; 503 while stopping or when `checkReady` says no) and `/metrics` (Prometheus).
+ * `/health` (it can serve; 503 while stopping or when `checkReady` says no) and, when `metrics` are given,
+ * `/metrics` (Prometheus).
  */
 export function operationalRoutes(options: {
-  metrics: Metrics;
+  metrics?: Metrics;
   isStopping: () => boolean;
   checkReady: () => Promise<Readiness>;
 }): Record<string, RouteHandler> {
@@ -26,6 +27,6 @@ export function operationalRoutes(options: {
     '/health': ready,
     '/health/ready': ready,
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
-    '/metrics': metricsRoute(metrics),
+    ...(metrics ? { '/metrics': metricsRoute(metrics) } : {}),
   };
 }
