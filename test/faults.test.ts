@@ -77,12 +77,12 @@ describe('live DMs through a subgraph fault', () => {
     // Instagram (which resolves `sender`) dies while the next DM arrives.
     proxy.set('refuse');
     await sendDm(stack, a, b.id, 'two');
-    await eventually(() => received.endCodes.includes('SUBGRAPH_UNAVAILABLE'), 10_000);
+    await eventually(() => received.endCodes.includes('SUBGRAPH_UNAVAILABLE'));
     expect(received.texts).toEqual(['one']);
 
     // It comes back: the resumed subscription delivers the DM it could not complete, once, then live ones.
     proxy.set('pass');
-    await eventually(() => received.texts.length === 2, 10_000);
+    await eventually(() => received.texts.length === 2);
     await stack.liveSubscriptions(1);
     await sendDm(stack, a, b.id, 'three');
     await eventually(() => received.texts.length === 3);
@@ -98,7 +98,7 @@ describe('live DMs through a subgraph fault', () => {
     proxy.set('refuse');
     await sendDm(stack, a, b.id, 'through a blip');
     setTimeout(() => proxy.set('pass'), 100);
-    await eventually(() => received.texts.length === 1, 10_000);
+    await eventually(() => received.texts.length === 1);
     expect(received.texts).toEqual(['through a blip']);
     expect(received.endCodes).toEqual([]);
   });
@@ -179,7 +179,7 @@ describe.runIf(process.env.DATABASE_URL)('PostgreSQL away', () => {
     expect(refused.errors?.[0]?.message).toMatch(/try again/);
     proxy.set('pass');
     let sent: GraphQLResponse | undefined;
-    await eventually(async () => !(sent = await send()).errors, 10_000);
+    await eventually(async () => !(sent = await send()).errors);
     const history = ok(
       await viaProxy.query('{ inbox { edges { node { messages(last: 10) { edges { node { id text } } } } } } }', {}, { token: b.token }),
     );

@@ -283,17 +283,23 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
     get completed() {
       return completed;
     },
-    async waitFor(count, timeoutMs = 10_000) {
+    async waitFor(count, timeoutMs = CONDITION_TIMEOUT_MS) {
       await until(() => events.length >= count, `${count} events`, timeoutMs);
       return events;
     },
-    ended: (timeoutMs = 10_000) => until(() => completed, 'the end of the subscription', timeoutMs),
+    ended: (timeoutMs = CONDITION_TIMEOUT_MS) => until(() => completed, 'the end of the subscription', timeoutMs),
     unsubscribe,
   };
 }
 
+/**
+ * How long a test waits for something asynchronous before failing: a bound on a hang, not a speed requirement, so
+ * generous enough for a machine whose cores are busy with other work.
+ */
+export const CONDITION_TIMEOUT_MS = 15_000;
+
 /** Polls `condition` until it holds (fails after `timeoutMs`); for effects that happen asynchronously. */
-export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = CONDITION_TIMEOUT_MS): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition did not hold in time');

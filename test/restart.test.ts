@@ -15,7 +15,8 @@ afterAll(() => {
 });
 
 describe('a restart of the embedded stack', () => {
-  it('should keep a block made just before a clean stop, in Messaging and Threads too', async () => {
+  // Two embedded stacks start one after the other, each migrating and seeding PGlite: slow on a busy machine.
+  it('should keep a block made just before a clean stop, in Messaging and Threads too', { timeout: 180_000 }, async () => {
     const SEND = 'mutation { sendDirectMessage(input: { recipientId: "1", text: "still there?" }) { message { id } } }';
     const first = await startStack({ dataDir });
     const [alice, carol] = [await first.login('alice'), await first.login('carol')];
