@@ -268,7 +268,13 @@ export class SubscriptionExecutor {
             return { done: false, value: { errors: [ended(ErrorCode.SubscriptionTooFarBehind, 'Its events piled up faster than they could be sent')] } };
         }
         const { event } = item;
-        if (!event.data) return { done: false, value: { errors: (event.errors ?? []).map(toGraphQLError) } };
+        const errors = (event.errors ?? []).map(toGraphQLError);
+        if (errors.some(isFault)) {
+          // The owning subgraph could not produce the event whole (its database away, say): the same rule as below.
+          finish();
+          return { done: false, value: { errors: [this.incomplete(primary.serviceName, errors.find(isFault)!, 1)] } };
+        }
+        if (!event.data) return { done: false, value: { errors } };
         const completion = await this.completeOrGiveUp(node, event, variables, operationContext, context);
         // An event sent without its own fields would move the client's last id past a message it never saw: end the
         // subscription instead, so that resuming with `after` delivers the event once the fault is over.
@@ -308,16 +314,21 @@ export class SubscriptionExecutor {
         this.logger.error({ err: error }, 'could not complete a subscription event');
       }
       const pause = this.completionRetryDelaysMs[attempt];
-      const subgraph = typeof fault?.extensions.subgraph === 'string' ? fault.extensions.subgraph : undefined;
-      if (pause === undefined) {
-        this.metrics.subscriptionEventsUncompleted.inc({ subgraph: subgraph ?? 'gateway' });
-        this.logger.warn({ subgraph, code: fault?.extensions.code, attempts: attempt + 1 }, 'ending a subscription: an event could not be completed');
-        const why = subgraph ? `The ${subgraph} service is unavailable` : 'Something went wrong on our side';
-        const code = subgraph ? ErrorCode.SubgraphUnavailable : ErrorCode.Internal;
-        return { kind: 'failed', result: { errors: [ended(code, `${why} and a new event could not be completed`, subgraph ? { subgraph } : {})] } };
-      }
+      // The gateway names the subgraph in its own errors (`subgraph`), @apollo/gateway in those it relays (`serviceName`).
+      const named = fault?.extensions.subgraph ?? fault?.extensions.serviceName;
+      const subgraph = typeof named === 'string' ? named : undefined;
+      if (pause === undefined) return { kind: 'failed', result: { errors: [this.incomplete(subgraph, fault, attempt + 1)] } };
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
+  }
+
+  /** Counts, logs and explains an event that ends its subscription because `subgraph` (or the gateway) failed it. */
+  private incomplete(subgraph: string | undefined, fault: GraphQLError | undefined, attempts: number): GraphQLError {
+    this.metrics.subscriptionEventsUncompleted.inc({ subgraph: subgraph ?? 'gateway' });
+    this.logger.warn({ subgraph, code: fault?.extensions.code, attempts }, 'ending a subscription: an event could not be completed');
+    const why = subgraph ? `The ${subgraph} service is unavailable` : 'Something went wrong on our side';
+    const code = subgraph ? ErrorCode.SubgraphUnavailable : ErrorCode.Internal;
+    return ended(code, `${why} and a new event could not be completed`, subgraph ? { subgraph } : {});
   }
 
   /** Completes one event: the plan runs with its primary fetch answered by the event's data. */

@@ -1,0 +1,53 @@
+// The subscription executor on its own: what it sends when the owning subgraph's event itself is incomplete.
+import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
+import type { Sink } from 'graphql-ws';
+import { describe, expect, it } from 'vitest';
+import { createLogger, createMetrics } from '@igt/common';
+import { createGatewayContext } from '../src/context.js';
+import { SUPERGRAPH_PATH } from '../src/server.js';
+import { SubscriptionExecutor, type UpstreamConnections } from '../src/subscriptions.js';
+
+/** Upstream connections whose one subscription the test feeds by hand. */
+function fakeUpstream() {
+  let sink: Sink | undefined;
+  const upstream = {
+    active: 0,
+    client: () => ({
+      subscribe: (_payload: unknown, given: Sink) => {
+        sink = given;
+        return () => {};
+      },
+    }),
+  };
+  return { upstream: upstream as unknown as UpstreamConnections, next: (value: unknown) => sink!.next(value as never) };
+}
+
+const executor = new SubscriptionExecutor(readFileSync(SUPERGRAPH_PATH, 'utf8'), {}, createLogger('test', 'silent'), createMetrics('gateway'));
+const context = createGatewayContext({ id: '2', username: 'bob' }, 'executor-test-gateway-secret-0123456789-0123456789');
+
+describe('SubscriptionExecutor', () => {
+  it('should end the subscription, not skip the event, when the owning subgraph sends it with a fault', async () => {
+    const { upstream, next } = fakeUpstream();
+    const events = executor.subscribe(parse('subscription { directMessageReceived { id text } }'), {}, undefined, context, upstream);
+    const first = events.next();
+    next({ data: null, errors: [{ message: 'Something went wrong on our side.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    const result = await first;
+    expect(result.done).toBe(false);
+    expect(result.value.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'messaging' });
+    expect(result.value.errors?.[0]?.message).toMatch(/after/);
+    expect(await events.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it("should pass on an event the client may not see (no data, the client's own error) and go on", async () => {
+    const { upstream, next } = fakeUpstream();
+    const events = executor.subscribe(parse('subscription { directMessageReceived { id text } }'), {}, undefined, context, upstream);
+    const first = events.next();
+    next({ data: null, errors: [{ message: 'Not yours.', extensions: { code: 'FORBIDDEN' } }] });
+    expect((await first).value.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const second = events.next();
+    next({ data: { directMessageReceived: { id: '7', text: 'hi' } } });
+    expect((await second).value).toEqual({ data: { directMessageReceived: { id: '7', text: 'hi' } } });
+    await events.return?.();
+  });
+});
