@@ -39,7 +39,7 @@ export interface StackOptions {
   /** How often the gateway pings WebSocket clients. */
   keepAliveMs?: number;
   /** The gateway's subgraph deadline, pool size and metrics listener (GatewayOptions). */
-  gateway?: Pick<GatewayOptions, 'subgraphTimeoutMs' | 'maxSubgraphConnections' | 'metricsPort' | 'metricsHost'>;
+  gateway?: Pick<GatewayOptions, 'subgraphTimeoutMs' | 'maxSubgraphConnections' | 'metricsPort' | 'metricsHost' | 'trustedProxies'>;
   /** Called with every SQL statement any subgraph runs. */
   onQuery?: (sql: string) => void;
   seed?: boolean;

@@ -56,6 +56,7 @@ await runUntilSignalled(logger, async () => {
       maxSubgraphConnections: gateway.SUBGRAPH_MAX_CONNECTIONS,
       metricsPort: gateway.METRICS_PORT,
       metricsHost: gateway.METRICS_HOST,
+      trustedProxies: gateway.TRUSTED_PROXIES,
     },
   });
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { expectError, ok, startStack, type GraphQLResponse, type TestStack } from './harness.js';
+import { expectError, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './harness.js';
 
 const PASSWORD = 'correct horse battery';
 const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { token } }';
@@ -15,10 +15,22 @@ const SEND = 'mutation ($to: ID!, $t: String!) { sendDirectMessage(input: { reci
  * Sends a GraphQL request to the gateway from `localAddress` (any 127.x.y.z reaches a gateway on 127.0.0.1 on Linux),
  * so the gateway sees one client address per simulated client.
  */
-function queryFrom<T = any>(stack: TestStack, localAddress: string, document: string, variables: Record<string, unknown> = {}, token?: string) {
+function queryFrom<T = any>(
+  stack: TestStack,
+  localAddress: string,
+  document: string,
+  variables: Record<string, unknown> = {},
+  token?: string,
+  extraHeaders: Record<string, string> = {},
+) {
   const body = JSON.stringify({ query: document, variables });
   return new Promise<GraphQLResponse<T>>((resolve, reject) => {
-    const headers = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const headers = {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...extraHeaders,
+    };
     const req = request(stack.gatewayUrl, { method: 'POST', localAddress, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
@@ -110,6 +122,32 @@ describe('limits per client address', () => {
     await signUpFrom(stack, '127.0.0.20');
     expectTooMany(await queryFrom(stack, '127.0.0.20', SIGN_UP, { u: uniqueName('third') }), WINDOW_SECONDS);
     await signUpFrom(stack, '127.0.0.21');
+  });
+
+  it('should believe X-Forwarded-For only from a trusted proxy', async () => {
+    const behindProxy = await startExtraGateway(stack, { trustedProxies: ['loopback'] });
+    try {
+      const signUpVia = async (url: string, forwardedFor: string) =>
+        (await (
+          await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+            body: JSON.stringify({ query: SIGN_UP, variables: { u: uniqueName('xff') } }),
+          })
+        ).json()) as GraphQLResponse;
+      // Behind a trusted proxy, each forwarded-for client has limits of its own.
+      ok(await signUpVia(behindProxy.url, '203.0.113.7'));
+      ok(await signUpVia(behindProxy.url, '203.0.113.7'));
+      expectTooMany(await signUpVia(behindProxy.url, '203.0.113.7'), WINDOW_SECONDS);
+      ok(await signUpVia(behindProxy.url, '203.0.113.8'));
+    } finally {
+      await behindProxy.stop();
+    }
+    // Without one, a client cannot pick its address: the header is ignored.
+    await signUpFrom(stack, '127.0.0.23');
+    await signUpFrom(stack, '127.0.0.23');
+    const forged = await queryFrom(stack, '127.0.0.23', SIGN_UP, { u: uniqueName('forged') }, undefined, { 'x-forwarded-for': '198.51.100.1' });
+    expectTooMany(forged, WINDOW_SECONDS);
   });
 
   it('should count sign-ups over WebSocket against the address they came from', async () => {

@@ -1,5 +1,6 @@
 /** The gateway's configuration: read from the environment once, validated, with each default written where it is declared. */
 import { flagVar, nodeEnvVar, optionalFlagVar, parseEnv, portVar, sharedEnv } from '@igt/common';
+import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
 const subgraphUrl = (fallback: string) =>
@@ -16,6 +17,23 @@ const corsOriginsVar = z
   .refine((value) => value === undefined || value === '*' || value.every((origin) => /^https?:\/\/[^/\s]+$/.test(origin)), {
     error: 'expected * or a comma-separated list of origins like https://app.example.com',
   });
+
+/** A comma-separated list of proxies `proxy-addr` understands; unset or empty is none. */
+const trustedProxiesVar = z
+  .string()
+  .default('')
+  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .refine(
+    (entries) => {
+      try {
+        proxyAddr.compile(entries);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected a comma-separated list of IP addresses, CIDR ranges, loopback, linklocal or uniquelocal' },
+  );
 
 /** A whole number above zero, of `unit`. */
 const positiveIntVar = (fallback: number, unit: string) =>
@@ -51,6 +69,11 @@ const gatewayEnv = sharedEnv.and(
       METRICS_PORT: portVar(9400),
       /** Address the metrics listener binds: only this machine by default; 0.0.0.0 for a scraper elsewhere. */
       METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+      /**
+       * Proxies whose X-Forwarded-For names the client: a comma-separated list of addresses, CIDR ranges, `loopback`,
+       * `linklocal` or `uniquelocal`. Default none: the client is whoever opened the connection.
+       */
+      TRUSTED_PROXIES: trustedProxiesVar,
     })
     .superRefine(({ NODE_ENV, CORS_ORIGINS }, ctx) => {
       if (NODE_ENV === 'production' && CORS_ORIGINS === undefined) {

@@ -17,6 +17,7 @@ await runUntilSignalled(logger, async () => {
     maxSubgraphConnections: config.SUBGRAPH_MAX_CONNECTIONS,
     metricsPort: config.METRICS_PORT,
     metricsHost: config.METRICS_HOST,
+    trustedProxies: config.TRUSTED_PROXIES,
     logger,
   });
   await gateway.listen(config.GATEWAY_PORT);

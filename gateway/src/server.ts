@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import proxyAddr from 'proxy-addr';
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
@@ -63,6 +64,12 @@ export interface GatewayOptions {
    */
   metricsPort?: number;
   metricsHost?: string;
+  /**
+   * Proxies (load balancers) whose `X-Forwarded-For` is believed, as `proxy-addr` takes them: addresses, CIDR ranges,
+   * or `loopback`, `linklocal`, `uniquelocal` (default none: the client is whoever opened the connection). Behind a
+   * load balancer, list it, or every client would share its address in the per-address abuse limits.
+   */
+  trustedProxies?: string[];
 }
 
 /** A gateway built by `createGateway` and not yet listening: index.ts listens on the configured port, tests on 0. */
@@ -142,6 +149,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   await apollo.start();
   const executor = new SubscriptionExecutor(supergraphSdl, Object.fromEntries(dataSources), logger, metrics);
 
+  const trust = proxyAddr.compile(options.trustedProxies ?? []);
+  /** The client's address: the connection's, or the one a trusted proxy says it forwarded for. */
+  const clientAddressOf = (req: IncomingMessage) => proxyAddr(req, trust);
+
   const contextFor = async (req: IncomingMessage): Promise<GatewayContext> => {
     const viewer = await viewerFromAuthorization(req.headers.authorization, jwtSecret).catch((error: unknown) => {
       if (error instanceof GraphQLError) {
@@ -151,7 +162,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     });
     const incomingId = req.headers[REQUEST_ID_HEADER];
     return createGatewayContext(viewer, gatewaySecret, {
-      clientAddress: req.socket.remoteAddress,
+      clientAddress: clientAddressOf(req),
       requestId: typeof incomingId === 'string' && /^[\w-]{8,64}$/.test(incomingId) ? incomingId : undefined,
     });
   };
@@ -198,6 +209,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         logger,
         formatError,
         upstreamTiming: { ...UPSTREAM_TIMING, answerMs: subgraphTimeoutMs },
+        clientAddressOf,
         ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
       });
       if (options.metricsPort !== undefined) {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -31,6 +31,8 @@ export interface WebSocketOptions {
   keepAliveMs?: number;
   /** Pings to subgraphs and the deadlines of their answers. */
   upstreamTiming: UpstreamTiming;
+  /** The client's address behind the upgrade request, as over HTTP (trusted proxies believed). */
+  clientAddressOf(request: IncomingMessage): string;
 }
 
 /** The context of one WebSocket connection: the viewer, and its connections to subgraphs. */
@@ -78,7 +80,7 @@ function authorizationParam(params: Readonly<Record<string, unknown>> | undefine
  * SubscriptionExecutor, queries and mutations through Apollo Server like HTTP ones.
  */
 export function serveWebSocket(options: WebSocketOptions) {
-  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, formatError, keepAliveMs = 12_000, upstreamTiming } = options;
+  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, formatError, keepAliveMs = 12_000, upstreamTiming, clientAddressOf } = options;
   // Frames are bounded like HTTP bodies: `ws` would otherwise buffer (and graphql-ws parse) a frame of any size.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
   const alive = new WeakMap<WebSocket, boolean>();
@@ -120,7 +122,7 @@ export function serveWebSocket(options: WebSocketOptions) {
         try {
           const viewer = await viewerFromAuthorization(authorizationParam(ctx.connectionParams), jwtSecret);
           if (viewer) closeWhenExpired(ctx.extra.socket, viewer.expiresAt);
-          const context = createGatewayContext(viewer, gatewaySecret, { clientAddress: ctx.extra.request.socket.remoteAddress });
+          const context = createGatewayContext(viewer, gatewaySecret, { clientAddress: clientAddressOf(ctx.extra.request) });
           ctx.extra.context = Object.assign(context, { upstream: new UpstreamConnections(subgraphUrls, context, upstreamTiming) });
           return true;
         } catch (error) {
