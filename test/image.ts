@@ -5,7 +5,8 @@
  * service started from it proves the image has every file and production dependency the service needs.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
@@ -29,8 +30,6 @@ export interface Image {
   user: string | undefined;
   /** CMD, exec form. */
   cmd: string[];
-  /** Deletes the image and everything built on the way. */
-  remove(): Promise<void>;
 }
 
 interface Stage {
@@ -42,44 +41,118 @@ interface Stage {
   cmd: string[];
 }
 
-/** Copies the files .dockerignore lets through into a fresh directory: the build context. */
+/**
+ * Copies the files .dockerignore lets through into a fresh directory, the build context, and returns a hash of what
+ * it copied (paths and contents), which names the context for the image cache.
+ */
 function buildContext(into: string): string {
   const ignore = dockerignore({ ignorecase: false }).add(readFileSync(join(ROOT, '.dockerignore'), 'utf8'));
+  const hash = createHash('sha256');
   const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
+    // Sorted, so the hash does not depend on the order the file system lists a directory in.
+    for (const name of readdirSync(dir).sort()) {
       const path = join(dir, name);
       const rel = relative(ROOT, path).split('\\').join('/');
       // Never part of a context (.dockerignore leaves them out too); skipped rather than walked for speed.
       if (name === '.git' || name === 'node_modules') continue;
       if (statSync(path).isDirectory()) walk(path);
-      else if (!ignore.ignores(rel)) cpSync(path, join(into, rel));
+      else if (!ignore.ignores(rel)) {
+        const target = join(into, rel);
+        cpSync(path, target);
+        hash.update(`${rel}\0`).update(readFileSync(target)).update('\0');
+      }
     }
   };
   walk(ROOT);
-  return into;
+  return hash.digest('hex');
 }
 
 /** `${NAME}` and `$NAME` from build args and the stage's ENV. */
 const expand = (text: string, vars: Record<string, string>) =>
   text.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => vars[(braced ?? bare)!] ?? whole);
 
-/**
- * Runs the Dockerfile at the repository root and returns its final stage. npm in RUN steps uses a copy of this
- * machine's npm cache, preferring it to the registry (a step may clean its cache, as image builds do).
- */
-export async function buildImage(): Promise<Image> {
-  const work = mkdtempSync(join(tmpdir(), 'igt-image-'));
-  const remove = () => rm(work, { recursive: true, force: true });
-  try {
-    return { ...(await runDockerfile(work)), remove };
-  } catch (error) {
-    await remove();
-    throw error;
+/** Where `buildImage` keeps images between runs, one directory per build-context hash. */
+const CACHE_DIR = join(tmpdir(), 'igt-image-cache');
+/** A cached image nobody used for this long is deleted when another one is stored. */
+const CACHE_KEEP_MS = 60 * 60_000;
+/** A build lock this old was left by a build that died. */
+const STALE_LOCK_MS = 10 * 60_000;
+
+/** What a cache entry stores next to the image's directory (`app/`). */
+type CachedMetadata = Pick<Image, 'env' | 'user' | 'cmd'>;
+
+/** The image stored under `entry`, if one is (marking it used now), or undefined. */
+function readCached(entry: string): Image | undefined {
+  if (!existsSync(join(entry, 'image.json'))) return undefined;
+  const now = new Date();
+  utimesSync(entry, now, now);
+  const metadata = JSON.parse(readFileSync(join(entry, 'image.json'), 'utf8')) as CachedMetadata;
+  return { ...metadata, dir: join(entry, 'app') };
+}
+
+/** Deletes cache entries (and leftovers of builds that died) nobody used within CACHE_KEEP_MS, except `keep`. */
+function pruneCache(keep: string): void {
+  for (const name of readdirSync(CACHE_DIR)) {
+    const path = join(CACHE_DIR, name);
+    if (path === keep || name.endsWith('.lock')) continue;
+    if (Date.now() - statSync(path).mtimeMs > CACHE_KEEP_MS) rmSync(path, { recursive: true, force: true });
   }
 }
 
-async function runDockerfile(work: string): Promise<Omit<Image, 'remove'>> {
-  const context = buildContext(join(work, 'context'));
+/**
+ * Runs the Dockerfile at the repository root and returns its final stage. npm in RUN steps uses a copy of this
+ * machine's npm cache, preferring it to the registry (a step may clean its cache, as image builds do).
+ *
+ * Images are kept between runs under the OS temp directory, keyed by the Dockerfile, the build context and the Node
+ * version: test files that run at the same time, or again on unchanged sources, build it once (the others wait for
+ * that build). The cache deletes an image nobody used for an hour when it stores another.
+ */
+export async function buildImage(): Promise<Image> {
+  mkdirSync(CACHE_DIR, { recursive: true });
+  const work = mkdtempSync(join(CACHE_DIR, 'build-'));
+  try {
+    const context = join(work, 'context');
+    const key = createHash('sha256')
+      .update(`${process.version}\0${readFileSync(join(ROOT, 'Dockerfile'), 'utf8')}\0${buildContext(context)}`)
+      .digest('hex')
+      .slice(0, 32);
+    const entry = join(CACHE_DIR, key);
+    const lock = `${entry}.lock`;
+    for (;;) {
+      const cached = readCached(entry);
+      if (cached) return cached;
+      try {
+        mkdirSync(lock);
+        break;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const lockedAt = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+        if (lockedAt !== undefined && Date.now() - lockedAt > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+        else await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+    try {
+      // Another process may have stored it between the look above and taking the lock.
+      const cached = readCached(entry);
+      if (cached) return cached;
+      const built = await runDockerfile(work, context);
+      const metadata: CachedMetadata = { env: built.env, user: built.user, cmd: built.cmd };
+      const staged = join(work, 'entry');
+      mkdirSync(staged);
+      renameSync(built.dir, join(staged, 'app'));
+      writeFileSync(join(staged, 'image.json'), JSON.stringify(metadata));
+      renameSync(staged, entry);
+      pruneCache(entry);
+      return readCached(entry)!;
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function runDockerfile(work: string, context: string): Promise<Image> {
   const npmCache = join(work, 'npm-cache');
   const hostCache = (await run('npm', ['config', 'get', 'cache'])).stdout.trim();
   await cp(hostCache, npmCache, { recursive: true });

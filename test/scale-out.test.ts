@@ -5,95 +5,17 @@
  * Redis. A DM sent through A must reach a subscriber on B: stored by Messaging 1, announced over Redis, delivered by
  * Messaging 2. Needs DATABASE_URL and REDIS_URL (the processes refuse to run on their own without them).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createClient as createWsClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD } from '@igt/common';
 import { deleteRedisKeys, freePort, scratchDatabase, type ScratchDatabase } from '../scripts/scratch.js';
 import { buildImage, type Image } from './image.js';
-import { eventually, ok, subscribe, type GraphQLResponse, type Subscription } from './harness.js';
+import { eventually, ok, subscribe, type Subscription } from './harness.js';
+import { describeOutput, login, query, ready, startService, START_TIMEOUT_MS, stop, STOP_TIMEOUT_MS, type ServiceProcess } from './processes.js';
 
 /** Building the image (two npm installs from the npm cache and a TypeScript build). */
 const IMAGE_TIMEOUT_MS = 240_000;
-const START_TIMEOUT_MS = 90_000;
-const STOP_TIMEOUT_MS = 15_000;
-
-/** One service running as a child process, with the tail of what it logged (shown when something goes wrong). */
-interface ServiceProcess {
-  name: string;
-  port: number;
-  child: ChildProcess;
-  output: string[];
-  /** Resolves with the exit code (or the signal's name) once the process has ended. */
-  exited: Promise<number | string>;
-}
-
-/** Runs `entry` (a service's compiled dist/index.js) with plain Node in the image's directory, with the image's ENV. */
-function startService(image: Image, name: string, entry: string, port: number, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [entry], {
-    cwd: image.dir,
-    env: { ...process.env, ...image.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    output.splice(0, Math.max(0, output.length - 40));
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
-  return { name, port, child, output, exited };
-}
-
-const describeOutput = (service: ServiceProcess) => `${service.name} logged:\n  ${service.output.join('\n  ')}`;
-
-/** Resolves once the service answers 200 on /health/ready; fails early, with its logs, if it exits first. */
-async function ready(service: ServiceProcess, timeoutMs = START_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let exitedWith: number | string | undefined;
-  void service.exited.then((code) => (exitedWith = code));
-  for (;;) {
-    if (exitedWith !== undefined) throw new Error(`${service.name} exited with ${exitedWith} before it was ready\n${describeOutput(service)}`);
-    const status = await fetch(`http://127.0.0.1:${service.port}/health/ready`, { signal: AbortSignal.timeout(2_000) })
-      .then((response) => response.status)
-      .catch(() => 0);
-    if (status === 200) return;
-    if (Date.now() > deadline) throw new Error(`${service.name} was not ready after ${timeoutMs} ms (last status ${status})\n${describeOutput(service)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
-/** Sends SIGTERM and waits for the exit (SIGKILL after `STOP_TIMEOUT_MS`); resolves with the exit code or signal. */
-async function stop(service: ServiceProcess): Promise<number | string> {
-  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill('SIGTERM');
-  const timer = setTimeout(() => service.child.kill('SIGKILL'), STOP_TIMEOUT_MS);
-  try {
-    return await service.exited;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-async function query<T = any>(gatewayPort: number, document: string, variables?: Record<string, unknown>, token?: string): Promise<GraphQLResponse<T>> {
-  const response = await fetch(`http://127.0.0.1:${gatewayPort}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify({ query: document, variables }),
-  });
-  return (await response.json()) as GraphQLResponse<T>;
-}
-
-async function login(gatewayPort: number, username: string): Promise<string> {
-  const result = await query<{ login: { token: string } }>(
-    gatewayPort,
-    'mutation Login($username: String!, $password: String!) { login(username: $username, password: $password) { token } }',
-    { username, password: DEMO_PASSWORD },
-  );
-  return ok(result).login.token;
-}
 
 const SEND = `#graphql
   mutation Send($text: String!) { sendDirectMessage(input: { recipientId: "2", text: $text }) { message { id text } } }`;
@@ -149,6 +71,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out:
       APOLLO_TELEMETRY_DISABLED: 'true',
       // Production has no default for it; the test calls from Node, not a browser, so any valid value does.
       CORS_ORIGINS: '*',
+      // Two gateways on one machine: each lets the OS pick its metrics port.
+      METRICS_PORT: '0',
     });
     // All at once, as an orchestrator would: migrations and demo data must cope with instances starting together.
     services.push(
@@ -168,7 +92,6 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out:
     process.off('exit', killAll);
     await deleteRedisKeys(redisUrl, redisPrefix);
     await database?.drop();
-    await image?.remove();
   }, 60_000);
 
   it('should deliver a DM sent through gateway A live to a subscriber on gateway B', async () => {
