@@ -1,3 +1,4 @@
+/** The gateway's per-request (and per-WebSocket) context: the viewer and the assertion subgraphs require. */
 import { randomUUID } from 'node:crypto';
 import { GATEWAY_ASSERTION_REFRESH_MS, signGatewayAssertion, type Viewer } from '@igt/common';
 

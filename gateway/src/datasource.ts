@@ -1,3 +1,4 @@
+/** How the gateway calls a subgraph over HTTP: pooled connections, a deadline, its assertion, mapped failures. */
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { codedError, ErrorCode, GATEWAY_ASSERTION_HEADER, internalError, REQUEST_ID_HEADER, type Logger, type Metrics } from '@igt/common';

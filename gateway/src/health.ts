@@ -1,4 +1,4 @@
-// The gateway's view of its subgraphs' health, for `/health/subgraphs`: who can serve it, and why not.
+/** The gateway's view of its subgraphs' health, for `/health/subgraphs`: who can serve it, and why not. */
 import { GATEWAY_ASSERTION_HEADER, signGatewayAssertion } from '@igt/common';
 
 /** One subgraph as the gateway finds it: `ok`, or `unavailable` with the reason an operator can act on. */

@@ -1,3 +1,4 @@
+/** What one operation may ask of the graph, and what errors may reveal of the schema. */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import type { GraphQLFormattedError } from 'graphql';

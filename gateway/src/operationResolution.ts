@@ -1,4 +1,4 @@
-// How the gateway refuses an operation it will not run as asked, on any transport, as the client's mistake.
+/** How the gateway refuses an operation it will not run as asked, on any transport, as the client's mistake. */
 import { GraphQLError } from 'graphql';
 import { codedError, ErrorCode } from '@igt/common';
 

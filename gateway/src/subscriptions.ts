@@ -1,3 +1,4 @@
+/** Subscriptions through the gateway: planned like queries, fed by subgraph subscriptions, completed per event. */
 import { buildOperationContext, executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';

@@ -1,3 +1,4 @@
+/** The gateway's graphql-ws endpoint: authentication, validation and limits as over HTTP, subscriptions per socket. */
 import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { CloseCode } from 'graphql-ws';
