@@ -237,7 +237,13 @@ describe('social graph', () => {
     expect(block).toMatchObject({ blockedByViewer: true, followedByViewer: false, followsViewer: false, followerCount: 0 });
 
     expect(await person(blocker.username, blocked.token)).toBeNull();
-    expectError(await mutate(blocked, 'follow(userId: $id)', '$id: ID!', { id: blocker.id }), 'FORBIDDEN');
+    // For the blocked person the blocker does not exist: acting on them is NOT_FOUND, with nothing of theirs shown.
+    for (const action of ['follow(userId: $id)', 'unfollow(userId: $id)', 'block(userId: $id)', 'unblock(userId: $id)', 'approveFollowRequest(userId: $id)']) {
+      const result = await mutate(blocked, action, '$id: ID!', { id: blocker.id });
+      expectError(result, 'NOT_FOUND');
+      expect(result.data ?? null).toBeNull();
+    }
+    expectError(await mutate(blocked, 'setCloseFriend(userId: $id, closeFriend: true)', '$id: ID!', { id: blocker.id }), 'NOT_FOUND');
     expectError(await mutate(blocker, 'follow(userId: $id)', '$id: ID!', { id: blocked.id }), 'FORBIDDEN');
     expect(await person(blocker.username)).toMatchObject({ followerCount: 0, followingCount: 0 });
 

@@ -30,10 +30,11 @@ const reloadUser = ({ loaders }: Context, id: number) => reload(loaders.userById
 /** The other person of a relationship mutation: must exist and not be the viewer. */
 async function otherPerson(context: Context, userId: string, verb: string): Promise<{ viewerId: number; target: UserModel }> {
   const viewerId = requireViewer(context);
-  const target = await otherParty(viewerId, userId, 'userId', context.loaders.userById, {
-    self: `You cannot ${verb} yourself.`,
-    missing: `No user has id ${userId}.`,
-  });
+  const missing = `No user has id ${userId}.`;
+  const target = await otherParty(viewerId, userId, 'userId', context.loaders.userById, { self: `You cannot ${verb} yourself.`, missing });
+  // Someone who blocked the viewer does not exist for them (hiddenFrom.ts): acting on them is acting on no one, and
+  // answering with their account would show what every read hides.
+  if (await context.loaders.hasBlockedViewer.load(target.id)) throw notFound(missing);
   return { viewerId, target };
 }
 
