@@ -2,7 +2,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import { mutualPair, NEW_MESSAGES, sendDm } from './dms.js';
-import { createLogger } from '@igt/common';
+import { createLogger, openSqlClient } from '@igt/common';
 import { startFaultProxy } from './faultProxy.js';
 import { eventually, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './harness.js';
 
@@ -160,6 +160,23 @@ describe('connections to subgraphs', () => {
 });
 
 describe.runIf(process.env.DATABASE_URL)('PostgreSQL away', () => {
+  it('should fail a transaction whose connection drops, not the process', async () => {
+    const database = new URL(process.env.DATABASE_URL!);
+    const proxy = await startFaultProxy(`http://${database.hostname}:${database.port || 5432}/`);
+    cleanup.push(() => proxy.close());
+    const sql = await openSqlClient({ databaseUrl: Object.assign(new URL(database), { host: new URL(proxy.url).host }).toString() });
+    cleanup.push(() => sql.close());
+    const db = sql.db({});
+    const transaction = db.transaction(async (tx) => {
+      await tx.execute('select 1');
+      proxy.set('refuse');
+      await tx.execute('select pg_sleep(1)');
+    });
+    await expect(transaction).rejects.toThrow();
+    proxy.set('pass');
+    await eventually(async () => (await db.execute('select 1').then(() => true, () => false)));
+  });
+
   it('should refuse a send with the retryable SERVICE_UNAVAILABLE, store nothing, and take the same send once it is back', async () => {
     const database = new URL(process.env.DATABASE_URL!);
     const proxy = await startFaultProxy(`http://${database.hostname}:${database.port || 5432}/`);

@@ -50,8 +50,11 @@ export async function openSqlClient({ databaseUrl, dataDir, onQuery, poolSize = 
 
   if (databaseUrl) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
-    // An idle client losing its connection must not crash the process; the pool replaces it.
+    // A client losing its connection must not crash the process. The pool's own listener covers idle clients only:
+    // while one is checked out (a transaction runs on it), the pool takes that listener off, and an 'error' event
+    // nobody handles would end the process. The query in flight still fails, and the pool drops the client.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     // The lock is held by a dedicated connection of its own for as long as `work` runs.
     const locked = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
       const client = new pg.Client({ connectionString: databaseUrl });
