@@ -74,6 +74,14 @@ describe('accounts', () => {
     expect(wrongPassword.errors?.[0]?.message).toBe(unknownUser.errors?.[0]?.message);
   });
 
+  it('should refuse a username or password no account can have as BAD_USER_INPUT, before counting or storing anything', async () => {
+    const before = stack.sqlStatements();
+    const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { token } }';
+    expectError(await stack.query(LOGIN, { u: 'x'.repeat(5_000), p: 'demo-password' }), 'BAD_USER_INPUT', 'username');
+    expectError(await stack.query(LOGIN, { u: 'alice', p: 'p'.repeat(100_000) }), 'BAD_USER_INPUT', 'password');
+    expect(stack.sqlStatements()).toBe(before);
+  });
+
   it('should refuse sign-in for a while after five wrong passwords, even with the right one', async () => {
     const user = await stack.signUp('guess');
     const attempt = (password: string) =>

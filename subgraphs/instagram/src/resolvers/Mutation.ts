@@ -38,6 +38,17 @@ async function otherPerson(context: Context, userId: string, verb: string): Prom
   return { viewerId, target };
 }
 
+/**
+ * The username (trimmed, lower-cased) as every account has it, or BAD_USER_INPUT; the same for a password's length.
+ * A new password must be 8 characters or more; a guess may be shorter (it is simply wrong), never longer than any.
+ */
+function credentials({ username, password }: { username: string; password: string }, purpose: 'new' | 'guess'): { username: string } {
+  const normalized = username.trim().toLowerCase();
+  if (!USERNAME.test(normalized)) throw badUserInput('`username` must be 3–30 letters, digits, dots or underscores.', 'username');
+  if ((purpose === 'new' && password.length < 8) || password.length > 128) throw badUserInput('`password` must be 8–128 characters.', 'password');
+  return { username: normalized };
+}
+
 async function issueToken(context: Context, user: UserModel): Promise<AuthPayloadModel> {
   const { jwtSecret, jwtTtlSeconds } = context.auth;
   const token = await signUserToken({ id: String(user.id), username: user.username }, jwtSecret, jwtTtlSeconds);
@@ -99,14 +110,8 @@ async function removeFollow(tx: Tx, followerId: number, followeeId: number): Pro
  */
 export const Mutation: MutationResolvers = {
   async signUp(_parent, args, context) {
-    const username = args.username.trim().toLowerCase();
+    const { username } = credentials(args, 'new');
     const fullName = args.fullName.trim();
-    if (!USERNAME.test(username)) {
-      throw badUserInput('`username` must be 3–30 letters, digits, dots or underscores.', 'username');
-    }
-    if (args.password.length < 8 || args.password.length > 128) {
-      throw badUserInput('`password` must be 8–128 characters.', 'password');
-    }
     if (!fullName || fullName.length > 64) throw badUserInput('`fullName` must be 1–64 characters.', 'fullName');
     await context.loginThrottle.admitSignUp(context.clientAddress);
     const passwordHash = await hashPassword(args.password);
@@ -128,7 +133,8 @@ export const Mutation: MutationResolvers = {
   },
 
   async login(_parent, args, context) {
-    const username = args.username.trim().toLowerCase();
+    // No account can have a username or password outside these bounds: refused before anything is counted or hashed.
+    const { username } = credentials(args, 'guess');
     // Counted before the password is checked, so parallel guesses cannot outrun the limits.
     const attempt = await context.loginThrottle.admitSignIn(username, context.clientAddress);
     const [user] = await context.db.select().from(users).where(eq(users.username, username)).limit(1);
