@@ -267,10 +267,13 @@ describe('message requests', () => {
 });
 
 describe('blocks', () => {
-  it('should refuse a message to someone who blocked the sender with RECIPIENT_BLOCKED and store nothing', async () => {
+  it('should answer a message to someone who blocked the sender as if they did not exist, and store nothing', async () => {
     const [sender, recipient] = await Promise.all([person(), person()]);
     ok(await mutate(recipient, BLOCK, { userId: sender.id }));
-    expectError(await send(sender, recipient, 'let me explain'), 'RECIPIENT_BLOCKED');
+    const refused = await send(sender, recipient, 'let me explain');
+    expectError(refused, 'NOT_FOUND');
+    // The same answer as for an id nobody has: the block is not given away.
+    expect(refused.errors?.[0]?.message).toBe(`No user has id ${recipient.id}.`);
     for (const user of [sender, recipient]) {
       for (const folder of ['PRIMARY', 'GENERAL', 'REQUESTS']) expect(await inboxIds(user, folder)).toEqual([]);
     }
@@ -282,7 +285,7 @@ describe('blocks', () => {
     expect((await conversation(recipient, request.id, 10))!.messages.edges).toHaveLength(1);
   });
 
-  it('should refuse a message to someone the sender has blocked', async () => {
+  it('should refuse a message to someone the sender has blocked with RECIPIENT_BLOCKED', async () => {
     const [sender, recipient] = await Promise.all([person(), person()]);
     ok(await mutate(sender, BLOCK, { userId: recipient.id }));
     expectError(await send(sender, recipient, 'hello?'), 'RECIPIENT_BLOCKED');
@@ -293,7 +296,7 @@ describe('blocks', () => {
     const [a, b] = await Promise.all([person(), person()]);
     const { conversation: mine } = await sent(a, b, 'first');
     ok(await mutate(b, BLOCK, { userId: a.id }));
-    expectError(await send(a, b, 'second'), 'RECIPIENT_BLOCKED');
+    expectError(await send(a, b, 'second'), 'NOT_FOUND');
     expectError(await send(b, a, 'third'), 'RECIPIENT_BLOCKED');
     expect((await conversation(a, mine.id, 10))!.messages.edges.map((edge) => edge.node.text)).toEqual(['first']);
   });

@@ -26,7 +26,7 @@ describe('a restart of the embedded stack', () => {
 
     const second = await startStack({ dataDir });
     try {
-      expectError(await second.query(SEND, {}, { token: carol }), 'RECIPIENT_BLOCKED');
+      expectError(await second.query(SEND, {}, { token: carol }), 'NOT_FOUND');
       expect(ok(await second.query('{ profile(username: "alice") { id } }', {}, { token: carol })).profile).toBeNull();
     } finally {
       await second.close();

@@ -47,13 +47,19 @@ async function replayFirstSend(context: Context, first: MessageModel, recipientI
   return { message: first, conversation };
 }
 
-async function isBlockedEitherWay({ db }: Context, a: number, b: number): Promise<boolean> {
-  const [row] = await db
+/** Who of the two has blocked the other, if either has: the sender, the recipient, or (both ways) the recipient. */
+async function blockBetween({ db }: Context, senderId: number, recipientId: number): Promise<'sender' | 'recipient' | null> {
+  const rows = await db
     .select({ blockerId: blocks.blockerId })
     .from(blocks)
-    .where(or(and(eq(blocks.blockerId, a), eq(blocks.blockedId, b)), and(eq(blocks.blockerId, b), eq(blocks.blockedId, a))))
-    .limit(1);
-  return row !== undefined;
+    .where(
+      or(
+        and(eq(blocks.blockerId, senderId), eq(blocks.blockedId, recipientId)),
+        and(eq(blocks.blockerId, recipientId), eq(blocks.blockedId, senderId)),
+      ),
+    );
+  if (rows.some((row) => row.blockerId === recipientId)) return 'recipient';
+  return rows.length ? 'sender' : null;
 }
 
 /**
@@ -77,9 +83,13 @@ export const Mutation: MutationResolvers = {
       const first = await findByIdempotencyKey(db, senderId, idempotencyKey);
       if (first) return replayFirstSend(context, first, recipientId);
     }
-    if (!(await people.exists(recipientId))) throw notFound(`No user has id ${input.recipientId}.`);
-    if (await isBlockedEitherWay(context, senderId, recipientId)) {
-      throw codedError(ErrorCode.RecipientBlocked, 'You cannot message this person.', { argument: 'input.recipientId' });
+    const missing = notFound(`No user has id ${input.recipientId}.`);
+    if (!(await people.exists(recipientId))) throw missing;
+    const blocker = await blockBetween(context, senderId, recipientId);
+    // Someone who blocked the sender does not exist for them (hiddenFrom.ts): the same answer as for no one at all.
+    if (blocker === 'recipient') throw missing;
+    if (blocker === 'sender') {
+      throw codedError(ErrorCode.RecipientBlocked, 'You have blocked this person: unblock them to send a message.', { argument: 'input.recipientId' });
     }
     await people.remember([senderId]);
 
