@@ -39,7 +39,7 @@ export interface StackOptions {
   /** How often the gateway pings WebSocket clients. */
   keepAliveMs?: number;
   /** The gateway's subgraph deadline, pool size and metrics listener (GatewayOptions). */
-  gateway?: Pick<GatewayOptions, 'subgraphTimeoutMs' | 'maxSubgraphConnections' | 'metricsPort' | 'metricsHost' | 'trustedProxies'>;
+  gateway?: Pick<GatewayOptions, 'subgraphTimeoutMs' | 'maxSubgraphConnections' | 'internalPort' | 'internalHost' | 'trustedProxies'>;
   /** Called with every SQL statement any subgraph runs. */
   onQuery?: (sql: string) => void;
   seed?: boolean;
@@ -50,8 +50,8 @@ export interface StackOptions {
 /** The running supergraph. `stop()` stops the gateway first, then the subgraphs, then the connections they share. */
 export interface Stack {
   gatewayUrl: string;
-  /** The gateway's Prometheus endpoint, when a metrics port was configured. */
-  gatewayMetricsUrl: string | undefined;
+  /** The gateway's internal listener (`/metrics`, `/health/subgraphs`), when a port was configured. */
+  gatewayInternalUrl: string | undefined;
   subgraphUrls: { instagram: string; threads: string; messaging: string };
   subgraphs: { instagram: Subgraph; threads: Subgraph; messaging: Subgraph };
   stop(): Promise<void>;
@@ -110,7 +110,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
 
   return {
     gatewayUrl: `${gatewayHttp.url}/graphql`,
-    gatewayMetricsUrl: gateway.metricsUrl,
+    gatewayInternalUrl: gateway.internalUrl,
     subgraphUrls,
     subgraphs: { instagram, threads, messaging },
     async stop() {

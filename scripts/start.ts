@@ -54,8 +54,8 @@ await runUntilSignalled(logger, async () => {
     gateway: {
       subgraphTimeoutMs: gateway.SUBGRAPH_TIMEOUT_MS,
       maxSubgraphConnections: gateway.SUBGRAPH_MAX_CONNECTIONS,
-      metricsPort: gateway.METRICS_PORT,
-      metricsHost: gateway.METRICS_HOST,
+      internalPort: gateway.INTERNAL_PORT,
+      internalHost: gateway.INTERNAL_HOST,
       trustedProxies: gateway.TRUSTED_PROXIES,
     },
   });
@@ -66,7 +66,7 @@ await runUntilSignalled(logger, async () => {
   Apollo Sandbox:  ${stack.gatewayUrl.replace('/graphql', '/')}   (open it in a browser)
   GraphQL (HTTP):  ${stack.gatewayUrl}
   Subscriptions:   ${stack.gatewayUrl.replace(/^http/, 'ws')}
-  Metrics:         ${stack.gatewayMetricsUrl}   (gateway; each subgraph serves /metrics on its own port)
+  Operators:       ${stack.gatewayInternalUrl}/metrics and /health/subgraphs   (this machine only)
   Demo logins:     ${DEMO_PEOPLE.map((p) => p.username).join(', ')} — password "${DEMO_PASSWORD}"
 `);
   return stack;

@@ -165,7 +165,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || !hasRedis
           SUBGRAPH_TIMEOUT_MS: String(SUBGRAPH_TIMEOUT_MS),
           APOLLO_TELEMETRY_DISABLED: 'true',
           CORS_ORIGINS: '*',
-          METRICS_PORT: '0',
+          INTERNAL_PORT: '0',
         }),
       ),
     ]);

@@ -1,4 +1,6 @@
 // The gateway under subgraph faults: a subgraph that dies mid-stream or hangs costs no live DM and hangs no request.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
 import { mutualPair, NEW_MESSAGES, sendDm } from './dms.js';
@@ -138,6 +140,25 @@ describe('a hung subgraph', () => {
       );
     });
     expect(codes).toEqual(['SUBGRAPH_UNAVAILABLE']);
+  });
+});
+
+describe('subgraph health', () => {
+  it('should call a subgraph that sends headers and then stalls unavailable, on the internal listener only', async () => {
+    const stalling = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(' '); // and never more
+    });
+    await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
+    cleanup.push(() => new Promise<void>((resolve) => (stalling.closeAllConnections(), stalling.close(() => resolve()))));
+    const { port } = stalling.address() as AddressInfo;
+    const gateway = await startExtraGateway(stack, { subgraphUrls: { ...stack.subgraphUrls, threads: `http://127.0.0.1:${port}/graphql` } });
+    cleanup.push(() => gateway.stop());
+    const response = await fetch(new URL('/health/subgraphs', gateway.internalUrl));
+    expect(response.status).toBe(503);
+    const body = (await response.json()) as { subgraphs: Record<string, { status: string; reason?: string }> };
+    expect(body.subgraphs.threads).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/no whole answer/) });
+    expect(body.subgraphs.instagram).toEqual({ status: 'ok' });
   });
 });
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '@igt/gateway/config';
-import { expectError, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './harness.js';
+import { expectError, ok, startExtraGateway, startStack, subscribe, type GraphQLResponse, type TestStack } from './harness.js';
 
 let stack: TestStack;
 
@@ -39,7 +39,9 @@ describe('gateway HTTP endpoint', () => {
     const response = await fetch(new URL('/health', stack.gatewayUrl));
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
-    const subgraphs = await fetch(new URL('/health/subgraphs', stack.gatewayUrl));
+    // Subgraph health is for operators: on the internal listener, not the public port.
+    expect((await fetch(new URL('/health/subgraphs', stack.gatewayUrl))).status).toBe(404);
+    const subgraphs = await fetch(new URL('/health/subgraphs', stack.gatewayInternalUrl));
     expect(subgraphs.status).toBe(200);
     expect(await subgraphs.json()).toEqual({
       status: 'ok',
@@ -118,7 +120,7 @@ describe('gateway HTTP endpoint', () => {
       expect(text).not.toMatch(/401|Unauthorized/);
       // It still serves (its own errors say what is wrong), and says why the subgraphs refuse it.
       expect((await fetch(new URL('/health', gateway.url))).status).toBe(200);
-      const health = await fetch(new URL('/health/subgraphs', gateway.url));
+      const health = await fetch(new URL('/health/subgraphs', gateway.internalUrl));
       expect(health.status).toBe(503);
       expect(((await health.json()) as { subgraphs: Record<string, { reason?: string }> }).subgraphs.instagram?.reason).toMatch(/GATEWAY_SECRET/);
     } finally {
@@ -228,6 +230,48 @@ describe("a client's mistakes", () => {
     }
     // With introspection on (development), the hints help.
     expect((await stack.query('{ viewr { id } }')).errors?.[0]?.message).toMatch(/Did you mean "viewer"/);
+  });
+
+  it('should refuse a conditional subscription field as BAD_REQUEST, on HTTP and on a WebSocket that stays open', async () => {
+    const token = await stack.login('bob');
+    const conditional = [
+      { query: 'subscription ($s: Boolean!) { directMessageReceived @include(if: $s) { id } }', variables: { s: true } },
+      { query: 'subscription { directMessageReceived @skip(if: true) { id } }' },
+      { query: 'subscription { ...F } fragment F on Subscription { directMessageReceived @include(if: false) { id } }' },
+    ];
+    for (const mistake of conditional) {
+      const response = await fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(mistake),
+      });
+      expect(response.status).toBe(400);
+      expectError((await response.json()) as GraphQLResponse, 'BAD_REQUEST');
+    }
+    const client = stack.wsClient(token);
+    const running = subscribe(client, 'subscription { directMessageReceived { id } }');
+    await stack.liveSubscriptions(1);
+    for (const mistake of conditional) {
+      const refused = subscribe(client, mistake.query, mistake.variables);
+      await refused.ended();
+      expect(refused.errors[0]?.extensions?.code).toBe('BAD_REQUEST');
+    }
+    expect(running.completed).toBe(false);
+    await stack.liveSubscriptions(1);
+  });
+
+  it("should refuse a subscription's bad variables as BAD_USER_INPUT before any subgraph sees them", async () => {
+    const client = stack.wsClient(await stack.login('bob'));
+    const cases: [string, Record<string, unknown>][] = [
+      ['subscription ($a: ID!) { directMessageReceived(after: $a) { id } }', {}],
+      ['subscription ($a: ID) { directMessageReceived(after: $a) { id } }', { a: 5.5 }],
+      ['subscription ($a: ID) { directMessageReceived(after: $a) { id } }', { a: ['1'] }],
+    ];
+    for (const [query, variables] of cases) {
+      const refused = subscribe(client, query, variables);
+      await refused.ended();
+      expect(refused.errors[0]?.extensions?.code, JSON.stringify(variables)).toBe('BAD_USER_INPUT');
+    }
   });
 
   it('should close a WebSocket that sends a frame larger than 1 MiB (1009) without running it', async () => {

@@ -90,7 +90,7 @@ export async function startStack(
     jwtTtlSeconds: 3600,
     introspection: true,
     keepAliveMs: 1_000,
-    gateway: { metricsPort: 0 },
+    gateway: { internalPort: 0 },
     // Background work would add statements to the per-request counts tests assert on.
     catchUpIntervalMs: 0,
     logLevel: options.logs ? 'info' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
@@ -177,6 +177,8 @@ function gatewayWsClient(url: string, token?: string, options: Partial<Parameter
 export interface ExtraGateway {
   /** Its `/graphql` URL over HTTP. */
   url: string;
+  /** Its internal listener (`/metrics`, `/health/subgraphs`). */
+  internalUrl: string;
   /** A graphql-ws client to it, closed with the gateway. */
   wsClient(token?: string, options?: Partial<Parameters<typeof createWsClient>[0]>): Client;
   stop(): Promise<void>;
@@ -189,6 +191,7 @@ export async function startExtraGateway(stack: Stack, options: Partial<GatewayOp
     jwtSecret: TEST_JWT_SECRET,
     gatewaySecret: TEST_GATEWAY_SECRET,
     logger: createLogger('test', 'silent'),
+    internalPort: 0,
     ...options,
   });
   const http = await gateway.listen(0, '127.0.0.1');
@@ -196,6 +199,7 @@ export async function startExtraGateway(stack: Stack, options: Partial<GatewayOp
   const url = `${http.url}/graphql`;
   return {
     url,
+    internalUrl: gateway.internalUrl!,
     wsClient(token, clientOptions = {}) {
       const client = gatewayWsClient(url, token, clientOptions);
       clients.push(client);

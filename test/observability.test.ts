@@ -29,7 +29,7 @@ describe('metrics', () => {
   it('should count operations by name and outcome, and time subgraph fetches, on the gateway', async () => {
     ok(await stack.query('query ProfileForMetrics { profile(username: "alice") { user { fullName } } }'));
     await stack.query('mutation FailingLogin { login(username: "alice", password: "wrong-password") { token } }');
-    const text = await metricsOf(stack.gatewayMetricsUrl!);
+    const text = await metricsOf(stack.gatewayInternalUrl!);
     expect(sample(text, 'graphql_requests_total', { operation: 'ProfileForMetrics', outcome: 'ok' })).toBe(1);
     expect(sample(text, 'graphql_requests_total', { operation: 'FailingLogin', outcome: 'UNAUTHENTICATED' })).toBe(1);
     expect(sample(text, 'graphql_request_duration_seconds_count', { operation: 'ProfileForMetrics' })).toBe(1);
@@ -38,15 +38,15 @@ describe('metrics', () => {
   });
 
   it("should serve the gateway's metrics on their own listener, not on the public port", async () => {
-    expect(new URL(stack.gatewayMetricsUrl!).port).not.toBe(new URL(stack.gatewayUrl).port);
-    expect(new URL(stack.gatewayMetricsUrl!).hostname).toMatch(/^(127\.0\.0\.1|localhost)$/);
+    expect(new URL(stack.gatewayInternalUrl!).port).not.toBe(new URL(stack.gatewayUrl).port);
+    expect(new URL(stack.gatewayInternalUrl!).hostname).toMatch(/^(127\.0\.0\.1|localhost)$/);
     expect((await fetch(new URL('/metrics', stack.gatewayUrl))).status).toBe(404);
   });
 
   it('should label at most a bounded number of distinct operation names, counting the rest as other', async () => {
     const names = Array.from({ length: MAX_OPERATION_LABELS + 50 }, (_, i) => `Random${i}_${randomUUID().slice(0, 8)}`);
     for (const name of names) await stack.query(`query ${name} { __typename }`);
-    const text = await metricsOf(stack.gatewayMetricsUrl!);
+    const text = await metricsOf(stack.gatewayInternalUrl!);
     const labelled = new Set([...text.matchAll(/graphql_requests_total\{[^}]*operation="([^"]+)"/g)].map((match) => match[1]));
     expect(labelled.size).toBeLessThanOrEqual(MAX_OPERATION_LABELS + 1);
     expect(labelled.has('other')).toBe(true);
@@ -65,7 +65,7 @@ describe('metrics', () => {
     const bob = await stack.login('bob');
     const subscription = subscribe(stack.wsClient(bob), 'subscription { directMessageReceived { id } }');
     await stack.liveSubscriptions(1);
-    const gateway = await metricsOf(stack.gatewayMetricsUrl!);
+    const gateway = await metricsOf(stack.gatewayInternalUrl!);
     expect(sample(gateway, 'websocket_connections', {})).toBe(1);
     expect(sample(gateway, 'graphql_subscriptions_active', {})).toBe(1);
 
@@ -77,8 +77,8 @@ describe('metrics', () => {
     expect(sample(messaging, 'websocket_connections', {})).toBe(1);
 
     await stack.closeClients();
-    await eventually(async () => sample(await metricsOf(stack.gatewayMetricsUrl!), 'graphql_subscriptions_active', {}) === 0);
-    expect(sample(await metricsOf(stack.gatewayMetricsUrl!), 'websocket_connections', {})).toBe(0);
+    await eventually(async () => sample(await metricsOf(stack.gatewayInternalUrl!), 'graphql_subscriptions_active', {}) === 0);
+    expect(sample(await metricsOf(stack.gatewayInternalUrl!), 'websocket_connections', {})).toBe(0);
   });
 });
 

@@ -72,7 +72,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)('scale-out:
       // Production has no default for it; the test calls from Node, not a browser, so any valid value does.
       CORS_ORIGINS: '*',
       // Two gateways on one machine: each lets the OS pick its metrics port.
-      METRICS_PORT: '0',
+      INTERNAL_PORT: '0',
     });
     // All at once, as an orchestrator would: migrations and demo data must cope with instances starting together.
     services.push(

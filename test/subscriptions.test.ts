@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signUserToken } from '@igt/common';
 import { mutualPair, NEW_MESSAGES, sendDm } from './dms.js';
-import { eventually, ok, startStack, subscribe, TEST_JWT_SECRET, type TestStack, type TestUser } from './harness.js';
+import { eventually, ok, startExtraGateway, startStack, subscribe, TEST_JWT_SECRET, type TestStack, type TestUser } from './harness.js';
 
 let stack: TestStack;
 
@@ -184,6 +184,32 @@ describe('directMessageReceived through the gateway', () => {
     await stack.liveSubscriptions(20);
   });
 
+  it('should hold at most the configured connections per account and per address, freeing a place when one closes', async () => {
+    const gateway = await startExtraGateway(stack, { maxSocketsPerAccount: 2, maxSocketsPerAddress: 3 });
+    try {
+      const [a, b] = await pair();
+      /** Opens a socket signed in as `token`; resolves with its close code, or 'open' once acknowledged. */
+      const open = (token: string | undefined) =>
+        new Promise<{ outcome: number | 'open'; client: ReturnType<typeof gateway.wsClient> }>((resolve) => {
+          const client = gateway.wsClient(token, {
+            lazy: false,
+            onNonLazyError: () => {},
+            on: { connected: () => resolve({ outcome: 'open', client }), closed: (event) => resolve({ outcome: (event as { code: number }).code, client }) },
+          });
+        });
+      const first = await open(a.token);
+      expect(first.outcome).toBe('open');
+      expect((await open(a.token)).outcome).toBe('open');
+      expect((await open(a.token)).outcome).toBe(4403); // a's third
+      expect((await open(b.token)).outcome).toBe('open'); // the address's third
+      expect((await open(b.token)).outcome).toBe(4403); // the address's fourth
+      await first.client.dispose();
+      await eventually(async () => (await open(b.token)).outcome === 'open');
+    } finally {
+      await gateway.stop();
+    }
+  });
+
   it('should keep idle connections alive with pings', async () => {
     const socket = new WebSocket(stack.gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
     await new Promise((resolve) => socket.once('open', resolve));
@@ -216,7 +242,7 @@ describe('directMessageReceived through the gateway', () => {
     expect(JSON.stringify(query)).not.toContain(stack.subgraphUrls.messaging);
     // The gateway stays ready (a load balancer keeps it), says which subgraph is away, and goes on serving the rest.
     expect((await fetch(new URL('/health', stack.gatewayUrl))).status).toBe(200);
-    const health = await fetch(new URL('/health/subgraphs', stack.gatewayUrl));
+    const health = await fetch(new URL('/health/subgraphs', stack.gatewayInternalUrl));
     expect(health.status).toBe(503);
     expect(await health.json()).toMatchObject({ subgraphs: { messaging: { status: 'unavailable' }, instagram: { status: 'ok' } } });
     expect(ok(await stack.query('{ user(username: "alice") { username } }')).user.username).toBe('alice');

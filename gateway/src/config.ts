@@ -65,10 +65,10 @@ const gatewayEnv = sharedEnv.and(
       SUBGRAPH_TIMEOUT_MS: positiveIntVar(10_000, 'milliseconds'),
       /** Connections the gateway holds to one subgraph at most; further requests wait for a free one. */
       SUBGRAPH_MAX_CONNECTIONS: positiveIntVar(64, 'connections'),
-      /** Port of the Prometheus /metrics listener, apart from the public GATEWAY_PORT. */
-      METRICS_PORT: portVar(9400),
-      /** Address the metrics listener binds: only this machine by default; 0.0.0.0 for a scraper elsewhere. */
-      METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+      /** Port of the internal listener (Prometheus /metrics, /health/subgraphs), apart from the public GATEWAY_PORT. */
+      INTERNAL_PORT: portVar(9400),
+      /** Address the internal listener binds: only this machine by default; 0.0.0.0 for a scraper elsewhere. */
+      INTERNAL_HOST: z.string().min(1).default('127.0.0.1'),
       /**
        * Proxies whose X-Forwarded-For names the client: a comma-separated list of addresses, CIDR ranges, `loopback`,
        * `linklocal` or `uniquelocal`. Default none: the client is whoever opened the connection.

@@ -23,10 +23,14 @@ async function probe(url: string, assertion: string): Promise<SubgraphHealth> {
       body: JSON.stringify({ query: '{ __typename }' }),
     }),
   ]);
-  if (ready.status === 'rejected' || query.status === 'rejected') return { status: 'unavailable', reason: `unreachable or no answer within ${PROBE_TIMEOUT_MS} ms` };
+  const unanswered: SubgraphHealth = { status: 'unavailable', reason: `unreachable or no whole answer within ${PROBE_TIMEOUT_MS} ms` };
+  if (ready.status === 'rejected' || query.status === 'rejected') return unanswered;
   if (!ready.value.ok) return { status: 'unavailable', reason: `not ready (its /health/ready answers ${ready.value.status})` };
   if (query.value.status === 401) return { status: 'unavailable', reason: "refuses the gateway's assertion: check that both have the same GATEWAY_SECRET" };
   if (!query.value.ok) return { status: 'unavailable', reason: `answers the gateway with HTTP ${query.value.status}` };
+  // A status line is not an answer: a subgraph that sends headers and then stalls serves nothing.
+  const body = await query.value.json().catch(() => undefined);
+  if ((body as { data?: { __typename?: unknown } } | undefined)?.data?.__typename !== 'Query') return unanswered;
   return { status: 'ok' };
 }
 
@@ -35,4 +39,16 @@ export async function subgraphHealth(subgraphUrls: Record<string, string>, gatew
   const assertion = await signGatewayAssertion(null, gatewaySecret);
   const entries = await Promise.all(Object.entries(subgraphUrls).map(async ([name, url]) => [name, await probe(url, assertion)] as const));
   return Object.fromEntries(entries);
+}
+
+/** How long one round of subgraph probes answers `/health/subgraphs`. */
+export const SUBGRAPH_PROBE_INTERVAL_MS = 2_000;
+
+/** `load`, run at most once per `ms`: callers within that time share the last result (or the run in flight). */
+export function cachedFor<T>(ms: number, load: () => Promise<T>): () => Promise<T> {
+  let last: { at: number; value: Promise<T> } | undefined;
+  return () => {
+    if (!last || performance.now() - last.at >= ms) last = { at: performance.now(), value: load() };
+    return last.value;
+  };
 }

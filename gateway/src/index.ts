@@ -15,8 +15,8 @@ await runUntilSignalled(logger, async () => {
     usageReporting: !config.APOLLO_TELEMETRY_DISABLED,
     subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     maxSubgraphConnections: config.SUBGRAPH_MAX_CONNECTIONS,
-    metricsPort: config.METRICS_PORT,
-    metricsHost: config.METRICS_HOST,
+    internalPort: config.INTERNAL_PORT,
+    internalHost: config.INTERNAL_HOST,
     trustedProxies: config.TRUSTED_PROXIES,
     logger,
   });

@@ -1,6 +1,31 @@
 /** How the gateway refuses an operation it will not run as asked, on any transport, as the client's mistake. */
-import { GraphQLError } from 'graphql';
+import { GraphQLError, Kind, parse, type DocumentNode, type FragmentDefinitionNode, type SelectionNode } from 'graphql';
 import { codedError, ErrorCode } from '@igt/common';
+
+/**
+ * BAD_REQUEST when a subscription's top-level field is conditional (`@skip` or `@include`, on it or on a fragment
+ * around it): a subscription is its one field, so the GraphQL specification forbids that. graphql-js's own check
+ * throws instead of reporting it when the condition is a variable, which would surface as a 500 or close the socket.
+ */
+export function conditionalSubscriptionField(document: DocumentNode): GraphQLError | null {
+  const fragments = new Map(
+    document.definitions
+      .filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION)
+      .map((fragment) => [fragment.name.value, fragment]),
+  );
+  const conditional = (selections: readonly SelectionNode[], seen: Set<string>): boolean =>
+    selections.some((selection) => {
+      if (selection.directives?.some((directive) => directive.name.value === 'skip' || directive.name.value === 'include')) return true;
+      if (selection.kind === Kind.INLINE_FRAGMENT) return conditional(selection.selectionSet.selections, seen);
+      if (selection.kind !== Kind.FRAGMENT_SPREAD || seen.has(selection.name.value)) return false;
+      const fragment = fragments.get(selection.name.value);
+      return fragment !== undefined && conditional(fragment.selectionSet.selections, new Set([...seen, selection.name.value]));
+    });
+  const found = document.definitions.some(
+    (definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'subscription' && conditional(definition.selectionSet.selections, new Set()),
+  );
+  return found ? codedError(ErrorCode.BadRequest, "A subscription's top-level field cannot be conditional (@skip or @include).") : null;
+}
 
 /** BAD_REQUEST for a document whose operation cannot be picked: an unknown name, or several operations and none named. */
 export function unresolvedOperation(operationName: string | null | undefined): GraphQLError {
@@ -8,6 +33,20 @@ export function unresolvedOperation(operationName: string | null | undefined): G
     ? `Unknown operation named "${operationName}".`
     : 'The document holds several operations: say which one to run with operationName.';
   return codedError(ErrorCode.BadRequest, message);
+}
+
+/**
+ * What the HTTP endpoint refuses before Apollo Server sees the query: a conditional subscription field, which
+ * graphql-js's validation would throw on (a 500) rather than report. Only a document that may hold a subscription is
+ * parsed here; a syntax error is left for Apollo Server to report.
+ */
+export function screenHttpQuery(query: string): GraphQLError | null {
+  if (!query.includes('subscription')) return null;
+  try {
+    return conditionalSubscriptionField(parse(query));
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -26,9 +26,9 @@ import {
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { operationLimits, withoutSchemaHints } from './limits.js';
-import { operationResolution } from './operationResolution.js';
+import { operationResolution, screenHttpQuery } from './operationResolution.js';
 import { SubgraphDataSource } from './datasource.js';
-import { subgraphHealth } from './health.js';
+import { cachedFor, SUBGRAPH_PROBE_INTERVAL_MS, subgraphHealth } from './health.js';
 import { SubscriptionExecutor, UPSTREAM_TIMING } from './subscriptions.js';
 import { serveWebSocket } from './websocket.js';
 
@@ -60,24 +60,29 @@ export interface GatewayOptions {
   /** Connections the gateway holds to one subgraph at most (default 64). */
   maxSubgraphConnections?: number;
   /**
-   * Port of the Prometheus `/metrics` listener, apart from the public one (0 for a free one); unset serves no metrics.
-   * It listens on `metricsHost` (default 127.0.0.1: only this machine, unless the operator opens it to a scraper).
+   * Port of the internal listener, apart from the public one (0 for a free one): Prometheus `/metrics` and
+   * `/health/subgraphs`, for operators. Unset serves neither. It listens on `internalHost` (default 127.0.0.1: only
+   * this machine, unless the operator opens it to a scraper).
    */
-  metricsPort?: number;
-  metricsHost?: string;
+  internalPort?: number;
+  internalHost?: string;
   /**
    * Proxies (load balancers) whose `X-Forwarded-For` is believed, as `proxy-addr` takes them: addresses, CIDR ranges,
    * or `loopback`, `linklocal`, `uniquelocal` (default none: the client is whoever opened the connection). Behind a
    * load balancer, list it, or every client would share its address in the per-address abuse limits.
    */
   trustedProxies?: string[];
+  /** Open WebSockets one client address may hold at once (default 100). */
+  maxSocketsPerAddress?: number;
+  /** Open WebSockets one signed-in account may hold at once (default 10). */
+  maxSocketsPerAccount?: number;
 }
 
 /** A gateway built by `createGateway` and not yet listening: index.ts listens on the configured port, tests on 0. */
 export interface Gateway {
   listen(port: number, host?: string): Promise<HttpService>;
-  /** Where `/metrics` is served once listening, when a metrics port was configured. */
-  readonly metricsUrl: string | undefined;
+  /** The internal listener's base URL once listening (`/metrics`, `/health/subgraphs`), when a port was configured. */
+  readonly internalUrl: string | undefined;
   /** Closes WebSockets (1001), finishes in-flight requests and stops. */
   stop(): Promise<void>;
 }
@@ -169,17 +174,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   };
 
   let http: HttpService | undefined;
-  let metricsHttp: HttpService | undefined;
+  let internalHttp: HttpService | undefined;
   let sockets: ReturnType<typeof serveWebSocket> | undefined;
   let stopping = false;
 
   // Ready means this gateway can serve: it has its schema and is not stopping. A subgraph that is away costs only the
-  // fields it owns (coded errors, the rest answered), so it must not take the gateway out of a load balancer; its
-  // state is on /health/subgraphs. Metrics are not served on this (public) port.
-  const routes: Record<string, RouteHandler> = {
-    ...operationalRoutes({ isStopping: () => stopping, checkReady: async () => ({ ready: true }) }),
+  // fields it owns (coded errors, the rest answered), so it must not take the gateway out of a load balancer.
+  const routes = operationalRoutes({ isStopping: () => stopping, checkReady: async () => ({ ready: true }) });
+  // For operators only, on the internal listener with the metrics: each subgraph's state and why it is away. Probes
+  // run at most once per interval, however often it is asked.
+  const probeSubgraphs = cachedFor(SUBGRAPH_PROBE_INTERVAL_MS, () => subgraphHealth(subgraphUrls, gatewaySecret));
+  const internalRoutes: Record<string, RouteHandler> = {
+    '/metrics': metricsRoute(metrics),
     '/health/subgraphs': async (_req, res) => {
-      const subgraphs = await subgraphHealth(subgraphUrls, gatewaySecret);
+      const subgraphs = await probeSubgraphs();
       const ok = Object.values(subgraphs).every((health) => health.status === 'ok');
       sendJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'degraded', subgraphs });
     },
@@ -187,7 +195,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   return {
     async listen(port, host) {
-      const graphql = withCors(graphqlHandler(apollo, contextFor), options.corsOrigins ?? '*');
+      const graphql = withCors(graphqlHandler(apollo, contextFor, screenHttpQuery), options.corsOrigins ?? '*');
       const handler = router(
         {
           '/': graphql,
@@ -211,23 +219,25 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         formatError,
         upstreamTiming: { ...UPSTREAM_TIMING, answerMs: subgraphTimeoutMs },
         clientAddressOf,
+        ...(options.maxSocketsPerAddress ? { maxSocketsPerAddress: options.maxSocketsPerAddress } : {}),
+        ...(options.maxSocketsPerAccount ? { maxSocketsPerAccount: options.maxSocketsPerAccount } : {}),
         ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
       });
-      if (options.metricsPort !== undefined) {
-        const metricsRoutes = router({ '/metrics': metricsRoute(metrics) }, (error) => logger.error({ err: error }, 'metrics request failed'));
-        metricsHttp = await listen(metricsRoutes, options.metricsPort, options.metricsHost ?? '127.0.0.1');
+      if (options.internalPort !== undefined) {
+        const internal = router(internalRoutes, (error) => logger.error({ err: error }, 'internal request failed'));
+        internalHttp = await listen(internal, options.internalPort, options.internalHost ?? '127.0.0.1');
       }
-      logger.info({ url: `${http.url}/graphql`, metrics: metricsHttp ? `${metricsHttp.url}/metrics` : 'off' }, 'gateway listening');
+      logger.info({ url: `${http.url}/graphql`, internal: internalHttp?.url ?? 'off' }, 'gateway listening');
       return http;
     },
-    get metricsUrl() {
-      return metricsHttp ? `${metricsHttp.url}/metrics` : undefined;
+    get internalUrl() {
+      return internalHttp?.url;
     },
     async stop() {
       stopping = true;
       await sockets?.close();
       await http?.close();
-      await metricsHttp?.close();
+      await internalHttp?.close();
       await apollo.stop();
       await Promise.all([...dataSources.values()].map((source) => source.close()));
     },

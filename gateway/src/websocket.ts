@@ -3,11 +3,11 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { getOperationAST, GraphQLError, parse, print, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import { getOperationAST, getVariableValues, GraphQLError, parse, print, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_GOING_AWAY, codedError, ErrorCode, internalError, MAX_BODY_BYTES, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
-import { unresolvedOperation } from './operationResolution.js';
+import { conditionalSubscriptionField, unresolvedOperation } from './operationResolution.js';
 import { UpstreamConnections, type SubscriptionExecutor, type UpstreamTiming } from './subscriptions.js';
 
 /**
@@ -34,6 +34,10 @@ export interface WebSocketOptions {
   upstreamTiming: UpstreamTiming;
   /** The client's address behind the upgrade request, as over HTTP (trusted proxies believed). */
   clientAddressOf(request: IncomingMessage): string;
+  /** Open WebSockets one client address may hold at once (default 100: many people can share one address). */
+  maxSocketsPerAddress?: number;
+  /** Open WebSockets one signed-in account may hold at once, across its devices (default 10). */
+  maxSocketsPerAccount?: number;
 }
 
 /** The context of one WebSocket connection: the viewer, and its connections to subgraphs. */
@@ -70,6 +74,30 @@ function closeWhenExpired(socket: WebSocket, expiresAt: number): void {
   socket.once('close', () => clearTimeout(timer));
 }
 
+/** Open sockets per key (a client address, an account), each counted until it closes. */
+class SocketCounts {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly max: number) {}
+
+  /**
+   * Counts `socket` against `key` until it closes; false (and not counted) when `key` already holds `max`, or when
+   * the socket is already closing (graphql-ws still handles a message that arrived before the close, and a close
+   * that has happened would never take the count back).
+   */
+  admit(key: string, socket: WebSocket): boolean {
+    const count = this.open.get(key) ?? 0;
+    if (count >= this.max || socket.readyState !== socket.OPEN) return false;
+    this.open.set(key, count + 1);
+    socket.once('close', () => {
+      const left = (this.open.get(key) ?? 1) - 1;
+      if (left > 0) this.open.set(key, left);
+      else this.open.delete(key);
+    });
+    return true;
+  }
+}
+
 /** Reads `Authorization` from graphql-ws connectionParams whatever its case (Apollo Sandbox sends its headers there). */
 function authorizationParam(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
   const entry = Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'authorization');
@@ -81,13 +109,21 @@ function authorizationParam(params: Readonly<Record<string, unknown>> | undefine
  * SubscriptionExecutor, queries and mutations through Apollo Server like HTTP ones.
  */
 export function serveWebSocket(options: WebSocketOptions) {
-  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, formatError, keepAliveMs = 12_000, upstreamTiming, clientAddressOf } = options;
+  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, formatError, keepAliveMs = 12_000, upstreamTiming, clientAddressOf, maxSocketsPerAddress = 100, maxSocketsPerAccount = 10 } = options;
   // Frames are bounded like HTTP bodies: `ws` would otherwise buffer (and graphql-ws parse) a frame of any size.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
   const alive = new WeakMap<WebSocket, boolean>();
-  wss.on('connection', (socket) => {
+  // Each socket holds gateway memory and an upstream connection per subgraph: without a bound per client, one address
+  // or one account could open them until the gateway runs out of memory.
+  const perAddress = new SocketCounts(maxSocketsPerAddress);
+  const perAccount = new SocketCounts(maxSocketsPerAccount);
+  wss.on('connection', (socket, request) => {
     metrics.openWebSockets.inc();
     socket.once('close', () => metrics.openWebSockets.dec());
+    if (!perAddress.admit(clientAddressOf(request), socket)) {
+      socket.close(CloseCode.Forbidden, `At most ${maxSocketsPerAddress} connections from one address; close one first.`);
+      return;
+    }
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
   });
@@ -114,14 +150,31 @@ export function serveWebSocket(options: WebSocketOptions) {
         } catch (error) {
           return [codedError(ErrorCode.ParseFailed, error instanceof GraphQLError ? error.message : 'The query could not be parsed.')];
         }
+        const conditional = conditionalSubscriptionField(document);
+        if (conditional) return [conditional];
         const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
         if (errors.length) return errors.map((error) => codedError(ErrorCode.ValidationFailed, error.message));
-        if (!getOperationAST(document, payload.operationName)) return [unresolvedOperation(payload.operationName)];
-        return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [unresolvedOperation(payload.operationName)];
+        if (operation.operation !== 'subscription') {
+          // Apollo Server checks the variables of queries and mutations itself.
+          return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+        }
+        // A subscription's variables go to a subgraph as they are: check them here, as over HTTP, so a client's
+        // mistake is BAD_USER_INPUT and not an upstream failure the client would retry forever.
+        const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
+        if (variables.errors) return variables.errors.map((error) => codedError(ErrorCode.BadUserInput, error.message));
+        return { schema, document, operationName: payload.operationName, variableValues: variables.coerced };
       },
       onConnect: async (ctx) => {
+        // Refused on arrival (too many from its address), or gone: its connection_init is not worth a token check.
+        if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false;
         try {
           const viewer = await viewerFromAuthorization(authorizationParam(ctx.connectionParams), jwtSecret);
+          if (viewer && !perAccount.admit(viewer.id, ctx.extra.socket)) {
+            ctx.extra.socket.close(CloseCode.Forbidden, `At most ${maxSocketsPerAccount} connections per account; close one first.`);
+            return false;
+          }
           if (viewer) closeWhenExpired(ctx.extra.socket, viewer.expiresAt);
           const context = createGatewayContext(viewer, gatewaySecret, { clientAddress: clientAddressOf(ctx.extra.request) });
           ctx.extra.context = Object.assign(context, { upstream: new UpstreamConnections(subgraphUrls, context, upstreamTiming) });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
+import type { GraphQLError } from 'graphql';
 import { ErrorCode } from './errors.js';
 
 /** Largest request body accepted, in bytes; larger requests get 413. */
@@ -30,10 +31,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 /**
  * Serves an Apollo Server over Node's http module (Apollo Server 5 ships no integration of its own besides
  * Express). `context` builds the per-request context and may throw a GraphQLError with `extensions.http.status`.
+ * `screen` sees the query text first and may refuse it (400): for what Apollo Server cannot refuse cleanly itself.
  */
 export function graphqlHandler<TContext extends BaseContext>(
   apollo: ApolloServer<TContext>,
   context: (req: IncomingMessage) => Promise<TContext>,
+  screen?: (query: string) => GraphQLError | null,
 ): RouteHandler {
   return async (req, res) => {
     const raw = req.method === 'POST' ? await readBody(req) : '';
@@ -55,6 +58,12 @@ export function graphqlHandler<TContext extends BaseContext>(
       }
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const query = req.method === 'POST' ? (body as { query?: unknown } | null)?.query : url.searchParams.get('query');
+    const refusal = screen && typeof query === 'string' ? screen(query) : null;
+    if (refusal) {
+      sendJson(res, 400, { errors: [refusal.toJSON()] });
+      return;
+    }
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: () => context(req),
