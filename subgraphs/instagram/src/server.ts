@@ -8,7 +8,7 @@ import { seedDemoData } from './db/seed.js';
 import type { Context } from './context.js';
 import { createLoaders } from './loaders.js';
 import { createLoginThrottle, type AccountLimits } from './loginThrottle.js';
-import { createRelationshipPublisher } from './relationships.js';
+import { createRelationshipPublisher } from './relationshipOutbox.js';
 import { resolvers } from './resolvers/index.js';
 
 export { ACCOUNT_LIMITS, type AccountLimits } from './loginThrottle.js';

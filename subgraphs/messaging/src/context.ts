@@ -3,7 +3,7 @@ import type * as schema from './db/schema.js';
 import type { DirectMessageStreams } from './directMessages.js';
 import type { KnownUsers } from './knownUsers.js';
 import type { Loaders } from './loaders.js';
-import type { RelationshipProjection } from './relationships.js';
+import type { RelationshipProjection } from './relationshipProjection.js';
 import type { SendThrottle } from './sendLimits.js';
 
 /** Per-request (or per-subscription) context of the Messaging subgraph. */

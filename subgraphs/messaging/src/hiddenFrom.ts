@@ -5,7 +5,7 @@ import type { Db, Logger } from '@igt/common';
 import * as schema from './db/schema.js';
 import type { Loaders } from './loaders.js';
 import type { ConversationModel, MessageModel, UserReference } from './models.js';
-import type { RelationshipProjection } from './relationships.js';
+import type { RelationshipProjection } from './relationshipProjection.js';
 
 const { blocks } = schema;
 

@@ -6,7 +6,7 @@ import * as schema from './db/schema.js';
 import { catchUpForReads, visibleTo } from './hiddenFrom.js';
 import type { ConversationModel, MessageActionModel, MessageModel, ReactionModel } from './models.js';
 import type { KnownUsers } from './knownUsers.js';
-import type { RelationshipProjection } from './relationships.js';
+import type { RelationshipProjection } from './relationshipProjection.js';
 
 const { blocks, conversations, messages, participants, reactions } = schema;
 

@@ -9,7 +9,7 @@ import type { Context } from './context.js';
 import { createDirectMessageStreams } from './directMessages.js';
 import { createKnownUsers } from './knownUsers.js';
 import { createLoaders } from './loaders.js';
-import { createRelationshipProjection } from './relationships.js';
+import { createRelationshipProjection } from './relationshipProjection.js';
 import { resolvers } from './resolvers/index.js';
 import { createSendThrottle, type SendLimits } from './sendLimits.js';
 

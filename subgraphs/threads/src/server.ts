@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
 import { catchUpPeriodically, finalCatchUp, createSubgraph, type EventStream, type Logger, type SqlClient, type Subgraph } from '@igt/common';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { createBlockProjection } from './blocks.js';
+import { createBlockProjection } from './blockProjection.js';
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
 import type { Context } from './context.js';

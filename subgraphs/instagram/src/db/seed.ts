@@ -1,7 +1,7 @@
 import { count, sql } from 'drizzle-orm';
 import { blockEvent, DEMO_PASSWORD, DEMO_PEOPLE, demoId, followEvent, type Db } from '@igt/common';
 import { hashPassword } from '../passwords.js';
-import { recordRelationship } from '../relationships.js';
+import { recordRelationship } from '../relationshipOutbox.js';
 import * as schema from './schema.js';
 
 const { users, follows, followRequests, blocks, closeFriends, statuses } = schema;

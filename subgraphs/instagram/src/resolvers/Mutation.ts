@@ -19,7 +19,7 @@ import type { MutationResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { AuthPayloadModel, UserModel } from '../models.js';
 import { dummyHash, hashPassword, verifyPassword } from '../passwords.js';
-import { recordRelationship } from '../relationships.js';
+import { recordRelationship } from '../relationshipOutbox.js';
 import { ACTIVITY_STATUS, AUTO_STATUS_TTL_MS, parseManualStatus } from '../status.js';
 
 const USERNAME = /^[a-z0-9._]{3,30}$/;

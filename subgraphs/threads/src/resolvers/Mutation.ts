@@ -13,7 +13,7 @@ import {
   sqlState,
   unauthenticated,
 } from '@igt/common';
-import { blockedEitherWay, lockProfiles } from '../blocks.js';
+import { blockedEitherWay, lockProfiles } from '../blockProjection.js';
 import { likes, profileFollows, profiles, threads } from '../db/schema.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';

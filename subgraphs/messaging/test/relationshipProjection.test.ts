@@ -12,7 +12,7 @@ import {
   type SqlClient,
 } from '@igt/common';
 import * as schema from '../src/db/schema.js';
-import { createRelationshipProjection } from '../src/relationships.js';
+import { createRelationshipProjection } from '../src/relationshipProjection.js';
 
 let sql: SqlClient;
 let db: Db<typeof schema>;

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockEvent, createLogger, createMemoryEventStream, openSqlClient, RELATIONSHIPS_STREAM, type Db, type RelationshipEvent, type SqlClient } from '@igt/common';
-import { createBlockProjection } from '../src/blocks.js';
+import { createBlockProjection } from '../src/blockProjection.js';
 import * as schema from '../src/db/schema.js';
 
 let sql: SqlClient;
