@@ -10,6 +10,8 @@ export * from './rateLimits.js';
 export * from './subgraph.js';
 export * from './demo.js';
 export * from './streams.js';
+export * from './relationshipEvents.js';
+export * from './blockQueries.js';
 export * from './process.js';
 export * from './metrics.js';
 export * from './loaders.js';

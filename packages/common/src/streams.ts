@@ -1,3 +1,4 @@
+// Durable, ordered event streams between services: Redis Streams or in-process, behind one interface.
 import { createClient } from 'redis';
 import { closeRedisClient } from './pubsub.js';
 
@@ -13,11 +14,13 @@ export interface StreamEntry<T> {
  * by that read.
  */
 export interface EventStream {
+  /** Appends an event at the end of `stream`; resolves with its id once it is stored. */
   append(stream: string, event: unknown): Promise<string>;
   /** Entries strictly after `afterId` (all of them when null), oldest first, at most `count`. */
   read<T>(stream: string, afterId: string | null, count: number): Promise<StreamEntry<T>[]>;
   /** Resolves when the back end answers (readiness). */
   ping(): Promise<void>;
+  /** Releases the connection (in-process: forgets every entry). */
   close(): Promise<void>;
 }
 
@@ -74,55 +77,4 @@ export async function createRedisEventStream(url: string, prefix: string, onErro
 /** Opens a Redis stream when `redisUrl` is set, in-process otherwise. */
 export async function openEventStream(redisUrl: string | undefined, prefix: string, onError?: (error: unknown) => void): Promise<EventStream> {
   return redisUrl ? createRedisEventStream(redisUrl, prefix, onError) : createMemoryEventStream();
-}
-
-/**
- * Facts Instagram publishes on the `relationships` stream: an account was created, or a follow or block changed (each
- * carrying the pair's state after the change).
- */
-export const RELATIONSHIPS_STREAM = 'instagram.relationships';
-
-/**
- * An entry of the relationships stream as Instagram writes it (ids as strings). Consumers go through
- * `readRelationshipEvent`, since the entry may come from an older or newer Instagram.
- */
-export type RelationshipEvent =
-  | { kind: 'account'; userId: string }
-  | { kind: 'follow'; followerId: string; followeeId: string; active: boolean }
-  | { kind: 'block'; blockerId: string; blockedId: string; active: boolean };
-
-/** The event for `followerId` now following `followeeId` (`active`) or no longer. */
-export const followEvent = (followerId: number, followeeId: number, active: boolean): RelationshipEvent => ({
-  kind: 'follow',
-  followerId: String(followerId),
-  followeeId: String(followeeId),
-  active,
-});
-
-/** The event for `blockerId` now blocking `blockedId` (`active`) or no longer. */
-export const blockEvent = (blockerId: number, blockedId: number, active: boolean): RelationshipEvent => ({
-  kind: 'block',
-  blockerId: String(blockerId),
-  blockedId: String(blockedId),
-  active,
-});
-
-/** A relationship event checked and with numeric ids: an account, or a pair's state after a follow or block change. */
-export type RelationshipFact =
-  | { kind: 'account'; userId: number }
-  | { kind: 'follow' | 'block'; from: number; to: number; active: boolean };
-
-const USER_ID = /^[1-9]\d{0,14}$/;
-const isUserId = (value: unknown): value is string => typeof value === 'string' && USER_ID.test(value);
-
-/**
- * Reads one entry of the relationships stream; null for an entry this version does not understand (a consumer skips
- * it with a warning rather than stopping on it). A follow reads follower → followee, a block blocker → blocked.
- */
-export function readRelationshipEvent(event: RelationshipEvent): RelationshipFact | null {
-  if (event.kind === 'account') return isUserId(event.userId) ? { kind: 'account', userId: Number(event.userId) } : null;
-  if (event.kind !== 'follow' && event.kind !== 'block') return null;
-  const [from, to] = event.kind === 'follow' ? [event.followerId, event.followeeId] : [event.blockerId, event.blockedId];
-  if (!isUserId(from) || !isUserId(to) || typeof event.active !== 'boolean') return null;
-  return { kind: event.kind, from: Number(from), to: Number(to), active: event.active };
 }

@@ -1,11 +1,15 @@
+// Messaging's projection of Instagram's relationships stream: the follows, blocks and accounts it needs at write time.
 import { and, eq, or } from 'drizzle-orm';
 import {
   createStreamProjection,
-  readRelationshipEvent,
+  latestPerPair,
+  readRelationshipEvents,
   RELATIONSHIPS_STREAM,
+  type BlockFact,
   type Db,
   type DbTransaction,
   type EventStream,
+  type FollowFact,
   type Logger,
   type RelationshipEvent,
   type StreamEntry,
@@ -30,51 +34,47 @@ export interface RelationshipProjectionOptions {
   batchSize?: number;
 }
 
-interface PairChange {
-  kind: 'follow' | 'block';
-  from: number;
-  to: number;
-  active: boolean;
-}
-
 /**
- * Applies a batch. Each event carries its pair's state after the change, so only the last event per pair matters and
- * replaying an entry twice is harmless; that is what makes a stale position (a restarted in-process stream) safe.
+ * Applies a batch: each pair's last follow and block state, and every account the batch mentions (so a person is
+ * known to Messaging as soon as Instagram has their account).
  */
 async function apply(tx: DbTransaction<typeof schema>, entries: StreamEntry<RelationshipEvent>[], logger: Logger): Promise<void> {
-  const latest = new Map<string, PairChange>();
+  const facts = readRelationshipEvents(entries, logger);
   const mentioned = new Set<number>();
-  for (const { id, event } of entries) {
-    const fact = readRelationshipEvent(event);
-    if (!fact) {
-      logger.warn({ entryId: id }, 'skipping a relationship event of unknown shape');
-      continue;
-    }
+  const followChanges: FollowFact[] = [];
+  const blockChanges: BlockFact[] = [];
+  for (const fact of facts) {
     if (fact.kind === 'account') {
       mentioned.add(fact.userId);
-      continue;
+    } else if (fact.kind === 'follow') {
+      followChanges.push(fact);
+      mentioned.add(fact.followerId).add(fact.followeeId);
+    } else {
+      blockChanges.push(fact);
+      mentioned.add(fact.blockerId).add(fact.blockedId);
     }
-    latest.set(`${fact.kind}:${fact.from}:${fact.to}`, fact);
-    mentioned.add(fact.from).add(fact.to);
   }
-  const changes = [...latest.values()];
-  const pairs = (kind: 'follow' | 'block', active: boolean) => changes.filter((c) => c.kind === kind && c.active === active);
-
-  const followed = pairs('follow', true);
-  const unfollowed = pairs('follow', false);
-  const blocked = pairs('block', true);
-  const unblocked = pairs('block', false);
-  if (followed.length) {
-    await tx.insert(follows).values(followed.map((c) => ({ followerId: c.from, followeeId: c.to }))).onConflictDoNothing();
+  const followed = latestPerPair(followChanges);
+  const blocked = latestPerPair(blockChanges);
+  const added = followed.filter((f) => f.active);
+  const removed = followed.filter((f) => !f.active);
+  const blocksAdded = blocked.filter((b) => b.active);
+  const blocksRemoved = blocked.filter((b) => !b.active);
+  if (added.length) {
+    await tx.insert(follows).values(added.map(({ followerId, followeeId }) => ({ followerId, followeeId }))).onConflictDoNothing();
   }
-  if (unfollowed.length) {
-    await tx.delete(follows).where(or(...unfollowed.map((c) => and(eq(follows.followerId, c.from), eq(follows.followeeId, c.to)))));
+  if (removed.length) {
+    await tx
+      .delete(follows)
+      .where(or(...removed.map((f) => and(eq(follows.followerId, f.followerId), eq(follows.followeeId, f.followeeId)))));
   }
-  if (blocked.length) {
-    await tx.insert(blocks).values(blocked.map((c) => ({ blockerId: c.from, blockedId: c.to }))).onConflictDoNothing();
+  if (blocksAdded.length) {
+    await tx.insert(blocks).values(blocksAdded.map(({ blockerId, blockedId }) => ({ blockerId, blockedId }))).onConflictDoNothing();
   }
-  if (unblocked.length) {
-    await tx.delete(blocks).where(or(...unblocked.map((c) => and(eq(blocks.blockerId, c.from), eq(blocks.blockedId, c.to)))));
+  if (blocksRemoved.length) {
+    await tx
+      .delete(blocks)
+      .where(or(...blocksRemoved.map((b) => and(eq(blocks.blockerId, b.blockerId), eq(blocks.blockedId, b.blockedId)))));
   }
   if (mentioned.size) {
     await tx.insert(knownUsers).values([...mentioned].map((userId) => ({ userId }))).onConflictDoNothing();

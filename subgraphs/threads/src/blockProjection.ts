@@ -1,9 +1,13 @@
-import { and, asc, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
+// Threads' projection of Instagram's relationships stream: its own copy of blocks, and what a block ends on Threads.
+import { and, eq, inArray, or, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import {
   createStreamProjection,
-  readRelationshipEvent,
+  latestPerPair,
+  readRelationshipEvents,
   RELATIONSHIPS_STREAM,
+  type BlockFact,
+  type BlockPair,
   type Db,
   type DbTransaction,
   type EventStream,
@@ -13,6 +17,7 @@ import {
   type StreamProjection,
 } from '@igt/common';
 import * as schema from './db/schema.js';
+import { lockProfiles } from './profileLocks.js';
 
 const { blocks, likes, profileFollows, profiles, streamPositions, threads } = schema;
 
@@ -23,20 +28,6 @@ export type BlockProjection = StreamProjection;
 export interface BlockProjectionOptions {
   /** Entries applied per transaction. */
   batchSize?: number;
-}
-
-interface Pair {
-  blockerId: number;
-  blockedId: number;
-}
-
-/**
- * Locks the given profiles in id order. Following and the block projection both take these locks before they look at
- * the other's table, so a follow racing a block either commits first (and the block then removes it) or waits and
- * sees the block.
- */
-export async function lockProfiles(tx: DbTransaction<typeof schema>, ids: number[]): Promise<void> {
-  await tx.select({ id: profiles.id }).from(profiles).where(inArray(profiles.id, ids)).orderBy(asc(profiles.id)).for('update');
 }
 
 /** `column - n` for the rows whose `key` is in `deltas`, `column` for the rest: one UPDATE adjusts every counter. */
@@ -56,7 +47,7 @@ function tally(values: number[]): Map<number, number> {
  * Removes the Threads follows between each pair, both directions, keeping follower and following counters right.
  * Instagram does the same with its own follows when someone blocks.
  */
-async function severFollows(tx: DbTransaction<typeof schema>, pairs: Pair[]): Promise<void> {
+async function severFollows(tx: DbTransaction<typeof schema>, pairs: BlockPair[]): Promise<void> {
   const removed = await tx
     .delete(profileFollows)
     .where(
@@ -81,7 +72,7 @@ async function severFollows(tx: DbTransaction<typeof schema>, pairs: Pair[]): Pr
 }
 
 /** Removes the likes each of a pair gave the other's threads and replies, keeping like counts right. */
-async function removeLikes(tx: DbTransaction<typeof schema>, pairs: Pair[]): Promise<void> {
+async function removeLikes(tx: DbTransaction<typeof schema>, pairs: BlockPair[]): Promise<void> {
   const byAuthor = (authorId: number) => tx.select({ id: threads.id }).from(threads).where(eq(threads.authorId, authorId));
   const removed = await tx
     .delete(likes)
@@ -109,22 +100,9 @@ async function removeLikes(tx: DbTransaction<typeof schema>, pairs: Pair[]): Pro
  * during the block because following and liking check for blocks under the same profile locks.
  */
 async function apply(tx: DbTransaction<typeof schema>, entries: StreamEntry<RelationshipEvent>[], logger: Logger): Promise<void> {
-  const latest = new Map<string, Pair & { active: boolean }>();
-  const severed = new Map<string, Pair>();
-  for (const { id, event } of entries) {
-    const fact = readRelationshipEvent(event);
-    if (!fact) {
-      logger.warn({ entryId: id }, 'skipping a relationship event of unknown shape');
-      continue;
-    }
-    // Threads follows are Threads' own; Instagram follows and new accounts do not concern it.
-    if (fact.kind !== 'block') continue;
-    const key = `${fact.from}:${fact.to}`;
-    const pair = { blockerId: fact.from, blockedId: fact.to };
-    latest.set(key, { ...pair, active: fact.active });
-    if (fact.active) severed.set(key, pair);
-  }
-  const changes = [...latest.values()];
+  // Threads follows are Threads' own; Instagram follows and new accounts do not concern it.
+  const blockChanges = readRelationshipEvents(entries, logger).filter((fact): fact is BlockFact => fact.kind === 'block');
+  const changes = latestPerPair(blockChanges);
   const blocked = changes.filter((change) => change.active);
   const unblocked = changes.filter((change) => !change.active);
   if (blocked.length) {
@@ -138,11 +116,11 @@ async function apply(tx: DbTransaction<typeof schema>, entries: StreamEntry<Rela
       .delete(blocks)
       .where(or(...unblocked.map(({ blockerId, blockedId }) => and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)))));
   }
-  if (severed.size) {
-    const pairs = [...severed.values()];
-    await lockProfiles(tx, [...new Set(pairs.flatMap((pair) => [pair.blockerId, pair.blockedId]))]);
-    await severFollows(tx, pairs);
-    await removeLikes(tx, pairs);
+  const severed = latestPerPair(blockChanges.filter((change) => change.active));
+  if (severed.length) {
+    await lockProfiles(tx, [...new Set(severed.flatMap((pair) => [pair.blockerId, pair.blockedId]))]);
+    await severFollows(tx, severed);
+    await removeLikes(tx, severed);
   }
 }
 
@@ -165,14 +143,4 @@ export function createBlockProjection(
     batchSize,
     apply: (tx, entries) => apply(tx, entries, logger),
   });
-}
-
-/** Whether either person has blocked the other. */
-export async function blockedEitherWay(db: Db<typeof schema> | DbTransaction<typeof schema>, a: number, b: number): Promise<boolean> {
-  const [row] = await db
-    .select({ blockerId: blocks.blockerId })
-    .from(blocks)
-    .where(or(and(eq(blocks.blockerId, a), eq(blocks.blockedId, b)), and(eq(blocks.blockerId, b), eq(blocks.blockedId, a))))
-    .limit(1);
-  return row !== undefined;
 }

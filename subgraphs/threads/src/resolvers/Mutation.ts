@@ -1,6 +1,8 @@
+// Threads' Mutation resolvers: joining, posting, deleting, liking and following on Threads.
 import { and, eq, sql } from 'drizzle-orm';
 import {
   badUserInput,
+  blockedEitherWay,
   codedError,
   ErrorCode,
   forbidden,
@@ -13,11 +15,11 @@ import {
   sqlState,
   unauthenticated,
 } from '@igt/common';
-import { blockedEitherWay, lockProfiles } from '../blockProjection.js';
-import { likes, profileFollows, profiles, threads } from '../db/schema.js';
+import { blocks, likes, profileFollows, profiles, threads } from '../db/schema.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { ProfileModel, ThreadModel } from '../models.js';
+import { lockProfiles } from '../profileLocks.js';
 
 /** Longest bio, as on Instagram. */
 const MAX_BIO_LENGTH = 150;
@@ -59,7 +61,7 @@ async function existingThread(context: Context, id: number, given: string): Prom
 async function refuseIfBlocked(context: Context, viewerId: number, otherId: number, message: string): Promise<void> {
   if (otherId === viewerId) return;
   await context.catchUpBlocks();
-  if (await blockedEitherWay(context.db, viewerId, otherId)) throw forbidden(message);
+  if (await blockedEitherWay(context.db, blocks, viewerId, otherId)) throw forbidden(message);
 }
 
 /** Re-reads a thread after a change (the request's loader may hold the old counters). */
@@ -169,7 +171,7 @@ export const Mutation: MutationResolvers = {
         // this like right after.
         if (thread.authorId !== profile.id) {
           await lockProfiles(tx, [profile.id, thread.authorId]);
-          if (await blockedEitherWay(tx, profile.id, thread.authorId)) throw forbidden('You cannot like this thread.');
+          if (await blockedEitherWay(tx, blocks, profile.id, thread.authorId)) throw forbidden('You cannot like this thread.');
         }
         const inserted = await tx
           .insert(likes)
@@ -211,7 +213,7 @@ export const Mutation: MutationResolvers = {
       // Checked under the lock that applying a block also takes, so a block landing now either is seen here or
       // removes this follow right after.
       await lockProfiles(tx, [viewerId, target.id]);
-      if (await blockedEitherWay(tx, viewerId, target.id)) throw forbidden('You cannot follow this person.');
+      if (await blockedEitherWay(tx, blocks, viewerId, target.id)) throw forbidden('You cannot follow this person.');
       const inserted = await tx
         .insert(profileFollows)
         .values({ followerId: viewerId, followeeId: target.id })

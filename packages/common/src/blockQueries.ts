@@ -1,0 +1,54 @@
+// Query helpers for the "blocked either way" rule over any service's own copy of the blocks table.
+import { and, eq, inArray, or } from 'drizzle-orm';
+import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
+import type { Db } from './db.js';
+
+/** A non-null integer column naming a user. */
+type UserIdColumn = AnyPgColumn<{ data: number; notNull: true }>;
+
+/**
+ * A blocks table as each service keeps it (Instagram's own, Messaging's and Threads' projections), in its own Postgres
+ * schema, with at least these columns: `blockerId` has blocked `blockedId`.
+ */
+export type BlockTable = PgTable & { blockerId: UserIdColumn; blockedId: UserIdColumn };
+
+/** One stored block: `blockerId` has blocked `blockedId`. */
+export interface BlockPair {
+  blockerId: number;
+  blockedId: number;
+}
+
+/** Anything that can run a select: a service's database or a transaction of it. */
+type Reader<TSchema extends Record<string, unknown>> = Pick<Db<TSchema>, 'select'>;
+
+/**
+ * The blocks between `personId` and each of `others`, in either direction (none for an empty `others`): one query
+ * whatever the number of others, and the rows say who blocked whom.
+ */
+export async function blocksBetween<TSchema extends Record<string, unknown>>(
+  db: Reader<TSchema>,
+  table: BlockTable,
+  personId: number,
+  others: readonly number[],
+): Promise<BlockPair[]> {
+  if (!others.length) return [];
+  return db
+    .select({ blockerId: table.blockerId, blockedId: table.blockedId })
+    .from(table)
+    .where(
+      or(
+        and(eq(table.blockerId, personId), inArray(table.blockedId, [...others])),
+        and(eq(table.blockedId, personId), inArray(table.blockerId, [...others])),
+      ),
+    );
+}
+
+/** Whether either of `a` and `b` has blocked the other. */
+export async function blockedEitherWay<TSchema extends Record<string, unknown>>(
+  db: Reader<TSchema>,
+  table: BlockTable,
+  a: number,
+  b: number,
+): Promise<boolean> {
+  return (await blocksBetween(db, table, a, [b])).length > 0;
+}
