@@ -12,6 +12,8 @@ export default defineConfig({
   ssr: { resolve: { conditions: ['source'] } },
   test: {
     include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'subgraphs/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts'],
+    // What the entry points hand @apollo/gateway (handTelemetryChoiceToApollo): tests build gateways directly.
+    env: { APOLLO_TELEMETRY_DISABLED: 'true' },
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',

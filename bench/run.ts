@@ -9,9 +9,11 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { DEMO_PASSWORD, GATEWAY_ASSERTION_HEADER, signGatewayAssertion } from '@igt/common';
-import { deleteRedisKeys, scratchDatabase } from '../scripts/scratch.js';
+import { deleteRedisKeys, scratchDatabase } from '../test/support/scratch.js';
+import { handTelemetryChoiceToApollo, loadConfig as loadGatewayConfig } from '@igt/gateway/config';
 import { startStack } from '../scripts/stack.js';
 
+handTelemetryChoiceToApollo(loadGatewayConfig());
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 2_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const GATEWAY_SECRET = 'bench-gateway-secret-0123456789-0123456789';

@@ -5,7 +5,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, createLogger, DEMO_PASSWORD, DEMO_PEOPLE, developmentSecretsInUse, runUntilSignalled } from '@igt/common';
-import { loadConfig as loadGatewayConfig } from '@igt/gateway/config';
+import { handTelemetryChoiceToApollo, loadConfig as loadGatewayConfig } from '@igt/gateway/config';
 import { accountLimits, loadConfig as loadInstagramConfig } from '@igt/instagram/config';
 import { loadConfig as loadThreadsConfig } from '@igt/threads/config';
 import { loadConfig as loadMessagingConfig, sendLimits } from '@igt/messaging/config';
@@ -25,6 +25,7 @@ try {
 }
 
 const logger = createLogger('supergraph', gateway.LOG_LEVEL);
+handTelemetryChoiceToApollo(gateway);
 const dataDir = gateway.DATABASE_URL ? undefined : resolve(gateway.DATA_DIR);
 if (dataDir) mkdirSync(dataDir, { recursive: true });
 for (const name of developmentSecretsInUse(gateway)) {

@@ -94,5 +94,14 @@ const gatewayEnv = sharedEnv.and(
 /** The gateway's validated configuration: the shared variables, subgraph URLs, introspection, CORS, telemetry. */
 export type GatewayConfig = z.infer<typeof gatewayEnv>;
 
+/**
+ * Hands APOLLO_TELEMETRY_DISABLED on to @apollo/gateway, which reads it from the environment itself when a gateway is
+ * built: unless it is true, it reports usage to Apollo and probes cloud metadata endpoints. Entry points call this
+ * before building a gateway, so the project's default (true) holds when the variable is unset.
+ */
+export function handTelemetryChoiceToApollo(config: Pick<GatewayConfig, 'APOLLO_TELEMETRY_DISABLED'>, env: NodeJS.ProcessEnv = process.env): void {
+  env.APOLLO_TELEMETRY_DISABLED = String(config.APOLLO_TELEMETRY_DISABLED);
+}
+
 /** Reads and validates the gateway's configuration from the environment, once. */
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): GatewayConfig => parseEnv(gatewayEnv, env);

@@ -1,10 +1,11 @@
 /** Runs the gateway on its own, in front of subgraphs at the configured URLs. */
 import { createLogger, runUntilSignalled } from '@igt/common';
-import { loadConfig } from './config.js';
+import { handTelemetryChoiceToApollo, loadConfig } from './config.js';
 import { createGateway } from './server.js';
 
 const config = loadConfig();
 const logger = createLogger('gateway', config.LOG_LEVEL);
+handTelemetryChoiceToApollo(config);
 await runUntilSignalled(logger, async () => {
   const gateway = await createGateway({
     subgraphUrls: { instagram: config.INSTAGRAM_URL, threads: config.THREADS_URL, messaging: config.MESSAGING_URL },
@@ -12,7 +13,6 @@ await runUntilSignalled(logger, async () => {
     gatewaySecret: config.GATEWAY_SECRET,
     introspection: config.INTROSPECTION,
     corsOrigins: config.CORS_ORIGINS,
-    usageReporting: !config.APOLLO_TELEMETRY_DISABLED,
     subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     maxSubgraphConnections: config.SUBGRAPH_MAX_CONNECTIONS,
     internalPort: config.INTERNAL_PORT,

@@ -4,9 +4,7 @@ import proxyAddr from 'proxy-addr';
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError } from 'graphql';
 import {
   createErrorFormatter,
   createMetrics,
@@ -25,11 +23,13 @@ import {
   type RouteHandler,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
+import { landingPage } from './landingPage.js';
 import { operationLimits, withoutSchemaHints } from './limits.js';
 import { operationResolution, screenHttpQuery } from './operationResolution.js';
 import { SubgraphDataSource } from './datasource.js';
 import { cachedFor, SUBGRAPH_PROBE_INTERVAL_MS, subgraphHealth } from './health.js';
-import { SubscriptionExecutor, UPSTREAM_TIMING } from './subscriptions.js';
+import { SubscriptionExecutor } from './subscriptions.js';
+import { UPSTREAM_TIMING } from './upstream.js';
 import { serveWebSocket } from './websocket.js';
 
 /** The committed supergraph, composed from schema/*.graphql by `npm run compose`. */
@@ -50,8 +50,6 @@ export interface GatewayOptions {
   keepAliveMs?: number;
   /** Browser origins allowed to call the gateway (default `*`). */
   corsOrigins?: '*' | string[];
-  /** Let `@apollo/gateway` send usage data to Apollo (default off). */
-  usageReporting?: boolean;
   /**
    * How long a subgraph has to answer one fetch, a WebSocket handshake or a ping (default 10 s); past it the
    * request gets the other subgraphs' data and SUBGRAPH_UNAVAILABLE for the missing part.
@@ -87,41 +85,28 @@ export interface Gateway {
   stop(): Promise<void>;
 }
 
-/** The operation Apollo Sandbox opens with: a profile resolved by all three subgraphs, ready to run. */
-const SANDBOX_DOCUMENT = `# A Threads profile: Threads resolves it, Instagram the account, Messaging the Message button's state.
-# Sign in with the login mutation (see the README's demo logins) and send the token as "Authorization: Bearer <token>".
-query Profile {
-  profile(username: "alice") {
-    username
-    bio
-    followerCount
-    user { fullName followerCount isVerified }
-    threads(first: 3) { edges { node { text likeCount replyCount } } }
-    messageAction { label mutation inbox enabled disabledReason recipient { id username } }
-  }
-}
-`;
-
 /** Builds the gateway: Apollo Server + Apollo Gateway over HTTP, graphql-ws subscriptions on the same path. */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const { subgraphUrls, jwtSecret, gatewaySecret, introspection = true, logger, subgraphTimeoutMs = 10_000, maxSubgraphConnections = 64 } = options;
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8');
   const metrics = createMetrics('gateway');
-  const dataSources = new Map<string, SubgraphDataSource>();
-  // @apollo/gateway reads this variable itself: it reports usage data to Apollo (and probes cloud metadata endpoints)
-  // unless it is true. This graph sends nothing out unless told to (APOLLO_TELEMETRY_DISABLED=false, read by config).
-  process.env.APOLLO_TELEMETRY_DISABLED = options.usageReporting ? 'false' : 'true';
+  // One data source per subgraph, made here: queries (through @apollo/gateway) and subscription events (through the
+  // executor) share them, and with them the connection pools.
+  const dataSources = new Map(
+    Object.entries(subgraphUrls).map(([name, url]) => [
+      name,
+      new SubgraphDataSource(name, url, metrics, logger, { timeoutMs: subgraphTimeoutMs, maxConnections: maxSubgraphConnections }),
+    ]),
+  );
   const gateway = new ApolloGateway({
     supergraphSdl,
-    buildService: ({ name, url }) => {
-      const source = new SubgraphDataSource(name, subgraphUrls[name] ?? url!, metrics, logger, {
-        timeoutMs: subgraphTimeoutMs,
-        maxConnections: maxSubgraphConnections,
-      });
-      dataSources.set(name, source);
+    buildService: ({ name }) => {
+      const source = dataSources.get(name);
+      if (!source) throw new Error(`No URL configured for subgraph "${name}" (subgraphUrls names ${[...dataSources.keys()].join(', ')})`);
       return source;
     },
   });
+  const executor = new SubscriptionExecutor(supergraphSdl, Object.fromEntries(dataSources), logger, metrics);
   const limits = operationLimits<GatewayContext>();
   const formatError = withoutSchemaHints(
     createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error')),
@@ -139,21 +124,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ...limits.plugins,
       observabilityPlugin<GatewayContext>(metrics, logger),
       operationResolution,
-      introspection
-        ? ApolloServerPluginLandingPageLocalDefault({
-            document: SANDBOX_DOCUMENT,
-            embed: { endpointIsEditable: false, runTelemetry: false },
-            includeCookies: false,
-          })
-        : ApolloServerPluginLandingPageDisabled(),
+      landingPage(introspection),
     ],
   });
-  let apiSchema: GraphQLSchema | undefined;
-  gateway.onSchemaLoadOrUpdate(({ apiSchema: schema }) => {
-    apiSchema = schema;
-  });
   await apollo.start();
-  const executor = new SubscriptionExecutor(supergraphSdl, Object.fromEntries(dataSources), logger, metrics);
 
   const trust = proxyAddr.compile(options.trustedProxies ?? []);
   /** The client's address: the connection's, or the one a trusted proxy says it forwarded for. */
@@ -207,7 +181,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       http = await listen(handler, port, host);
       sockets = serveWebSocket({
         server: http.server,
-        schema: apiSchema!,
+        schema: executor.apiSchema,
         apollo,
         executor,
         validationRules: limits.validationRules,

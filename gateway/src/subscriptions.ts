@@ -2,175 +2,14 @@
 import { buildOperationContext, executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
-import { createClient, MessageType, stringifyMessage, type Client, type SubscribePayload } from 'graphql-ws';
 import { GraphQLError, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
-import WebSocket from 'ws';
-import { codedError, ErrorCode, GATEWAY_ASSERTION_PARAM, GATEWAY_ASSERTION_REFRESH_MS, MAX_BODY_BYTES, type Logger, type Metrics } from '@igt/common';
+import { codedError, ErrorCode, type Logger, type Metrics } from '@igt/common';
+import { MAX_PENDING_EVENTS, type UpstreamEvent } from './boundedSubscription.js';
 import type { GatewayContext } from './context.js';
-
-/** Events of one subscription the gateway holds while completing earlier ones, at most. */
-export const MAX_PENDING_EVENTS = 1_000;
-
-type UpstreamEvent = FormattedExecutionResult<Record<string, unknown>, unknown>;
-
-/** What an upstream subscription produced next. */
-export type UpstreamItem =
-  | { kind: 'event'; event: UpstreamEvent }
-  | { kind: 'error'; error: unknown }
-  | { kind: 'complete' }
-  | { kind: 'overflow' };
-
-/**
- * Runs a graphql-ws subscription into a queue of at most `limit` events. graphql-ws has no flow control and each
- * event costs the gateway a query plan run, so a burst (a long replay) would otherwise pile up in memory without
- * bound: past the limit the upstream subscription is dropped and the queue ends with `overflow`.
- */
-export function boundedSubscription(client: Pick<Client, 'subscribe'>, payload: SubscribePayload, limit: number) {
-  const queue: UpstreamItem[] = [];
-  let ended = false;
-  let wake: (() => void) | null = null;
-  const end = (item: UpstreamItem) => {
-    if (ended) return;
-    ended = true;
-    queue.push(item);
-    wake?.();
-  };
-  const unsubscribe = client.subscribe<Record<string, unknown>, unknown>(payload, {
-    next: (event) => {
-      if (ended) return;
-      if (queue.length >= limit) {
-        end({ kind: 'overflow' });
-        unsubscribe();
-        return;
-      }
-      queue.push({ kind: 'event', event });
-      wake?.();
-    },
-    error: (error) => end({ kind: 'error', error }),
-    complete: () => end({ kind: 'complete' }),
-  });
-  return {
-    /** The next item; after an `error`, `complete` or `overflow` nothing more comes. */
-    async next(): Promise<UpstreamItem> {
-      while (!queue.length) await new Promise<void>((resolve) => (wake = resolve));
-      wake = null;
-      return queue.shift()!;
-    },
-    /** Stops the upstream subscription; a pending `next()` resolves with `complete`. */
-    close(): void {
-      end({ kind: 'complete' });
-      unsubscribe();
-    },
-  };
-}
+import type { UpstreamConnections } from './upstream.js';
 
 /** Pauses before trying again to complete an event (a subgraph restarting takes about a second to answer again). */
 const COMPLETION_RETRY_DELAYS_MS = [250, 1_000];
-
-/** How often the gateway pings each subgraph connection, and how long a subgraph has to answer a ping or handshake. */
-export interface UpstreamTiming {
-  pingMs: number;
-  answerMs: number;
-}
-/** The defaults: a ping every 10 s, and as long to answer as any subgraph fetch has (SUBGRAPH_TIMEOUT_MS). */
-export const UPSTREAM_TIMING: UpstreamTiming = { pingMs: 10_000, answerMs: 10_000 };
-
-/**
- * `ws` with a deadline on the HTTP upgrade too (graphql-ws times only the answer to connection_init, which a subgraph
- * that accepts the connection and never upgrades it never reaches), and frames bounded like HTTP bodies.
- */
-function deadlinedWebSocket(handshakeTimeout: number) {
-  return class extends WebSocket {
-    constructor(address: string, protocols?: string | string[]) {
-      super(address, protocols, { handshakeTimeout, maxPayload: MAX_BODY_BYTES });
-    }
-  };
-}
-
-/** The subgraph connections of one client's WebSocket: one lazy graphql-ws client per subgraph, closed with it. */
-export class UpstreamConnections {
-  private readonly clients = new Map<string, Client>();
-  /** Subscriptions of this client's socket running now. */
-  active = 0;
-
-  constructor(
-    private readonly urls: Record<string, string>,
-    private readonly context: GatewayContext,
-    private readonly timing: UpstreamTiming = UPSTREAM_TIMING,
-  ) {
-    this.webSocketImpl = deadlinedWebSocket(timing.answerMs);
-  }
-
-  private readonly webSocketImpl: ReturnType<typeof deadlinedWebSocket>;
-
-  /** The graphql-ws client for `subgraph`, connected on first use and closed when its last subscription ends. */
-  client(subgraph: string): Client {
-    let client = this.clients.get(subgraph);
-    if (client) return client;
-    const url = this.urls[subgraph];
-    if (!url) throw new Error(`No URL configured for subgraph "${subgraph}"`);
-    // A subgraph that stops answering (its host gone without closing the connection) is noticed: the handshake and
-    // every keep-alive ping must be answered in time, or the connection is closed and its subscriptions end with
-    // SUBGRAPH_UNAVAILABLE instead of going silent.
-    let socket: WebSocket | undefined;
-    let pongTimer: NodeJS.Timeout | undefined;
-    // connectionParams go once, at connect, and the subgraph closes a socket whose newest assertion has expired: a
-    // fresh one follows in a ping's payload as often as the gateway signs one.
-    let refreshTimer: NodeJS.Timeout | undefined;
-    const sendFreshAssertion = () =>
-      this.context
-        .assertion()
-        .then((assertion) => {
-          if (socket?.readyState !== WebSocket.OPEN) return;
-          socket.send(stringifyMessage({ type: MessageType.Ping, payload: { [GATEWAY_ASSERTION_PARAM]: assertion } }));
-        })
-        // Signing does not fail; if it ever did, the subgraph would close the socket at expiry, and its subscriptions end
-        // as any lost subgraph connection ends them (resumably).
-        .catch(() => {});
-    client = createClient({
-      url: url.replace(/^http/, 'ws'),
-      webSocketImpl: this.webSocketImpl,
-      lazy: true,
-      lazyCloseTimeout: 0,
-      retryAttempts: 0,
-      keepAlive: this.timing.pingMs,
-      connectionAckWaitTimeout: this.timing.answerMs,
-      connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await this.context.assertion() }),
-      on: {
-        connected: (connected) => {
-          socket = connected as WebSocket;
-          refreshTimer = setInterval(sendFreshAssertion, GATEWAY_ASSERTION_REFRESH_MS);
-          refreshTimer.unref();
-        },
-        ping: (received) => {
-          if (received) return;
-          // Closing politely would wait for an answer that is not coming: drop the connection.
-          pongTimer = setTimeout(() => socket?.terminate(), this.timing.answerMs);
-          pongTimer.unref();
-        },
-        pong: (received) => {
-          if (received) clearTimeout(pongTimer);
-        },
-        closed: () => {
-          clearTimeout(pongTimer);
-          clearInterval(refreshTimer);
-        },
-      },
-    });
-    this.clients.set(subgraph, client);
-    return client;
-  }
-
-  /**
-   * Closes every subgraph connection (the client left). Never rejects: a connection that was still being opened may
-   * fail as it is disposed, and that must not surface as an unhandled rejection.
-   */
-  async dispose(): Promise<void> {
-    const clients = [...this.clients.values()];
-    this.clients.clear();
-    await Promise.allSettled(clients.map((client) => client.dispose()));
-  }
-}
 
 interface Planned {
   node: SubscriptionNode;
@@ -186,9 +25,11 @@ interface Planned {
  */
 export class SubscriptionExecutor {
   private readonly planner: QueryPlanner;
-  private readonly apiSchema: Schema;
+  /** The API schema as the query planner reads it. */
+  private readonly plannerSchema: Schema;
   private readonly supergraphSchema: GraphQLSchema;
-  private readonly apiGraphQLSchema: GraphQLSchema;
+  /** The API schema clients see, as graphql-js reads it: the WebSocket endpoint validates against it. */
+  readonly apiSchema: GraphQLSchema;
 
   constructor(
     supergraphSdl: string,
@@ -200,17 +41,17 @@ export class SubscriptionExecutor {
   ) {
     const supergraph = Supergraph.build(supergraphSdl);
     this.planner = new QueryPlanner(supergraph);
-    this.apiSchema = supergraph.apiSchema();
+    this.plannerSchema = supergraph.apiSchema();
     this.supergraphSchema = supergraph.schema.toGraphQLJSSchema();
-    this.apiGraphQLSchema = this.apiSchema.toGraphQLJSSchema();
+    this.apiSchema = this.plannerSchema.toGraphQLJSSchema();
   }
 
   private plan(document: DocumentNode, operationName: string | null | undefined): Planned {
-    const operation = operationFromDocument(this.apiSchema, document, { operationName: operationName ?? undefined });
+    const operation = operationFromDocument(this.plannerSchema, document, { operationName: operationName ?? undefined });
     const plan = this.planner.buildQueryPlan(operation);
     if (plan.node?.kind !== 'Subscription') throw new Error('Expected a subscription plan');
     const operationContext = buildOperationContext({
-      schema: this.apiGraphQLSchema,
+      schema: this.apiSchema,
       operationDocument: document,
       operationName: operationName ?? undefined,
     });
@@ -234,19 +75,13 @@ export class SubscriptionExecutor {
     const primaryVariables = Object.fromEntries(
       (primary.variableUsages ?? []).filter((name) => variables[name] !== undefined).map((name) => [name, variables[name]]),
     );
-    const events = boundedSubscription(
-      upstream.client(primary.serviceName),
-      { query: primary.operation, variables: primaryVariables },
-      MAX_PENDING_EVENTS,
-    );
+    const events = upstream.subscribe(primary.serviceName, { query: primary.operation, variables: primaryVariables });
     let finished = false;
     const done = { done: true, value: undefined } as const;
     this.metrics.activeSubscriptions.inc();
-    upstream.active += 1;
     const finish = () => {
       if (finished) return;
       finished = true;
-      upstream.active -= 1;
       this.metrics.activeSubscriptions.dec();
       events.close();
     };
@@ -359,7 +194,7 @@ export class SubscriptionExecutor {
     const requestContext = { request: { variables }, context, logger: this.logger, metrics: {} } as unknown as Parameters<
       typeof executeQueryPlan
     >[2];
-    const result = await executeQueryPlan(plan, serviceMap, requestContext, operationContext, this.supergraphSchema, this.apiSchema);
+    const result = await executeQueryPlan(plan, serviceMap, requestContext, operationContext, this.supergraphSchema, this.plannerSchema);
     const errors = [...(event.errors ?? []).map(toGraphQLError), ...(result.errors ?? [])];
     return { data: result.data ?? null, ...(errors.length ? { errors } : {}) };
   }

@@ -8,7 +8,8 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CLOSE_GOING_AWAY, codedError, ErrorCode, internalError, MAX_BODY_BYTES, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { conditionalSubscriptionField, unresolvedOperation } from './operationResolution.js';
-import { UpstreamConnections, type SubscriptionExecutor, type UpstreamTiming } from './subscriptions.js';
+import type { SubscriptionExecutor } from './subscriptions.js';
+import { UpstreamConnections, type UpstreamTiming } from './upstream.js';
 
 /**
  * What `serveWebSocket` needs; `createGateway` hands over what it built for HTTP, so both transports

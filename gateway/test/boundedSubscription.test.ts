@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Sink } from 'graphql-ws';
-import { boundedSubscription } from '../src/subscriptions.js';
+import { boundedSubscription } from '../src/boundedSubscription.js';
 
 /** A graphql-ws client stand-in whose single subscription the test drives by hand. */
 function fakeClient() {

@@ -1,25 +1,25 @@
 // The subscription executor on its own: what it sends when the owning subgraph's event itself is incomplete.
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
-import type { Sink } from 'graphql-ws';
+import type { Sink, SubscribePayload } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
 import { createLogger, createMetrics } from '@igt/common';
 import { createGatewayContext } from '../src/context.js';
 import { SUPERGRAPH_PATH } from '../src/server.js';
-import { SubscriptionExecutor, type UpstreamConnections } from '../src/subscriptions.js';
+import { boundedSubscription } from '../src/boundedSubscription.js';
+import { SubscriptionExecutor } from '../src/subscriptions.js';
+import type { UpstreamConnections } from '../src/upstream.js';
 
 /** Upstream connections whose one subscription the test feeds by hand. */
 function fakeUpstream() {
   let sink: Sink | undefined;
-  const upstream = {
-    active: 0,
-    client: () => ({
-      subscribe: (_payload: unknown, given: Sink) => {
-        sink = given;
-        return () => {};
-      },
-    }),
+  const client = {
+    subscribe: (_payload: unknown, given: Sink) => {
+      sink = given;
+      return () => {};
+    },
   };
+  const upstream = { subscribe: (_subgraph: string, payload: SubscribePayload) => boundedSubscription(client, payload, 10) };
   return { upstream: upstream as unknown as UpstreamConnections, next: (value: unknown) => sink!.next(value as never) };
 }
 

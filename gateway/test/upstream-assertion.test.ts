@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { GATEWAY_ASSERTION_PARAM, GATEWAY_ASSERTION_REFRESH_MS, verifyGatewayAssertion } from '@igt/common';
 import { createGatewayContext } from '../src/context.js';
-import { boundedSubscription, UpstreamConnections } from '../src/subscriptions.js';
+import { UpstreamConnections } from '../src/upstream.js';
 
 const SECRET = 'upstream-assertion-test-secret-0123456789-0123456789';
 const servers: WebSocketServer[] = [];
@@ -38,7 +38,7 @@ describe('upstream connections and the assertion', () => {
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], shouldAdvanceTime: true });
     const messages: Message[] = [];
     const upstream = new UpstreamConnections({ messaging: await recordingSubgraph(messages) }, createGatewayContext({ id: '3', username: 'carol' }, SECRET));
-    const events = boundedSubscription(upstream.client('messaging'), { query: 'subscription { directMessageReceived { id } }' }, 10);
+    const events = upstream.subscribe('messaging', { query: 'subscription { directMessageReceived { id } }' });
     await vi.waitFor(() => expect(messages.map((message) => message.type)).toContain('subscribe'));
     const first = messages.find((message) => message.type === 'connection_init')!.payload![GATEWAY_ASSERTION_PARAM];
 

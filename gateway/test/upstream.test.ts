@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createGatewayContext } from '../src/context.js';
-import { boundedSubscription, UpstreamConnections } from '../src/subscriptions.js';
+import { UpstreamConnections } from '../src/upstream.js';
 
 const SECRET = 'upstream-test-gateway-secret-0123456789-0123456789';
 const servers: WebSocketServer[] = [];
@@ -34,7 +34,7 @@ describe('upstream connections', () => {
         pingMs: 50,
         answerMs: 200,
       });
-      const events = boundedSubscription(upstream.client('messaging'), { query: 'subscription { directMessageReceived { id } }' }, 10);
+      const events = upstream.subscribe('messaging', { query: 'subscription { directMessageReceived { id } }' });
       expect((await events.next()).kind).toBe('error');
       await upstream.dispose();
     });
