@@ -1,14 +1,29 @@
+// Instagram's side of the relationship event flow: the transactional outbox and the publisher that empties it.
 import { asc, inArray, isNull, sql } from 'drizzle-orm';
-import { RELATIONSHIPS_STREAM, type Db, type EventStream, type Logger, type RelationshipEvent } from '@igt/common';
+import {
+  RELATIONSHIPS_STREAM,
+  type Db,
+  type DbTransaction,
+  type EventStream,
+  type Logger,
+  type RelationshipEvent,
+} from '@igt/common';
 import * as schema from './db/schema.js';
 
 const { outbox } = schema;
 
-type Tx = Parameters<Parameters<Db<typeof schema>['transaction']>[0]>[0];
-
 /** Records a relationship change in the outbox, inside the transaction that makes it. */
-export async function recordRelationship(tx: Tx | Db<typeof schema>, event: RelationshipEvent): Promise<void> {
+export async function recordRelationshipChange(
+  tx: DbTransaction<typeof schema> | Db<typeof schema>,
+  event: RelationshipEvent,
+): Promise<void> {
   await tx.insert(outbox).values({ event });
+}
+
+/** Publishes what the outbox holds to the relationships stream. */
+export interface RelationshipPublisher {
+  /** Publishes everything committed so far; concurrent calls share one run at a time. Never rejects. */
+  flush(): Promise<void>;
 }
 
 /**
@@ -17,7 +32,7 @@ export async function recordRelationship(tx: Tx | Db<typeof schema>, event: Rela
  * whatever an earlier run committed but did not publish. Rows are claimed with SKIP LOCKED so several instances can
  * flush at once without publishing a row twice.
  */
-export function createRelationshipPublisher(db: Db<typeof schema>, stream: EventStream, logger: Logger) {
+export function createRelationshipPublisher(db: Db<typeof schema>, stream: EventStream, logger: Logger): RelationshipPublisher {
   let running: Promise<void> = Promise.resolve();
   const publishPending = async () => {
     for (;;) {
@@ -39,7 +54,6 @@ export function createRelationshipPublisher(db: Db<typeof schema>, stream: Event
     }
   };
   return {
-    /** Publishes everything committed so far; concurrent calls share one run at a time. */
     flush(): Promise<void> {
       running = running.then(publishPending, publishPending).catch((error: unknown) => {
         logger.error({ err: error }, 'publishing relationship changes failed; they stay in the outbox');

@@ -1,3 +1,4 @@
+// Builds the Instagram subgraph (tests import it; index.ts only listens).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
@@ -39,8 +40,8 @@ export async function createInstagramSubgraph(options: InstagramOptions): Promis
   await sql.migrate({ migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)), service: 'instagram' });
   const db = sql.db(schema);
   if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo people');
-  const relationships = createRelationshipPublisher(db, events, logger);
-  await relationships.flush();
+  const relationshipPublisher = createRelationshipPublisher(db, events, logger);
+  await relationshipPublisher.flush();
   const loginThrottle = createLoginThrottle(db, rateLimits, limits);
   return createSubgraph<Context>({
     name: 'instagram',
@@ -56,7 +57,7 @@ export async function createInstagramSubgraph(options: InstagramOptions): Promis
       db,
       loaders: createLoaders(db, request.viewer ? Number(request.viewer.id) : null),
       auth: { jwtSecret, jwtTtlSeconds },
-      relationships,
+      relationshipPublisher,
       loginThrottle,
     }),
   });

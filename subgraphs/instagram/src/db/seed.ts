@@ -1,7 +1,8 @@
+// Instagram's demo data: the demo people and their social graph, loaded into an empty database.
 import { count, sql } from 'drizzle-orm';
-import { blockEvent, DEMO_PASSWORD, DEMO_PEOPLE, demoId, followEvent, type Db } from '@igt/common';
+import { accountEvent, blockEvent, DEMO_PASSWORD, DEMO_PEOPLE, demoId, followEvent, type Db } from '@igt/common';
 import { hashPassword } from '../passwords.js';
-import { recordRelationship } from '../relationshipOutbox.js';
+import { recordRelationshipChange } from '../relationshipOutbox.js';
 import * as schema from './schema.js';
 
 const { users, follows, followRequests, blocks, closeFriends, statuses } = schema;
@@ -34,12 +35,12 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
       })),
     );
     await tx.execute(sql`select setval(pg_get_serial_sequence('instagram.users', 'id'), (select max(id) from instagram.users))`);
-    for (const person of DEMO_PEOPLE) await recordRelationship(tx, { kind: 'account', userId: String(person.id) });
+    for (const person of DEMO_PEOPLE) await recordRelationshipChange(tx, accountEvent(person.id));
     for (const [follower, followee] of FOLLOWS) {
       const followerId = demoId(follower);
       const followeeId = demoId(followee);
       await tx.insert(follows).values({ followerId, followeeId });
-      await recordRelationship(tx, followEvent(followerId, followeeId, true));
+      await recordRelationshipChange(tx, followEvent(followerId, followeeId, true));
     }
     await tx.execute(sql`
       update instagram.users u set
@@ -53,7 +54,7 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
     }
     for (const [blocker, blocked] of BLOCKS) {
       await tx.insert(blocks).values({ blockerId: demoId(blocker), blockedId: demoId(blocked) });
-      await recordRelationship(tx, blockEvent(demoId(blocker), demoId(blocked), true));
+      await recordRelationshipChange(tx, blockEvent(demoId(blocker), demoId(blocked), true));
     }
     await tx.insert(statuses).values([
       { userId: demoId('alice'), kind: 'MANUAL', emoji: '🎨', text: 'Glazing pots all afternoon' },

@@ -1,11 +1,10 @@
-import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
+// Instagram's Mutation resolvers: accounts and sign-in, the social graph, profile and status.
+import { and, eq, sql } from 'drizzle-orm';
 import {
+  accountEvent,
   badUserInput,
-  blockEvent,
   codedError,
   ErrorCode,
-  followEvent,
-  forbidden,
   isUniqueViolation,
   notFound,
   otherParty,
@@ -14,12 +13,13 @@ import {
   signUserToken,
   unauthenticated,
 } from '@igt/common';
-import { blocks, closeFriends, followRequests, follows, statuses, users } from '../db/schema.js';
+import { statuses, users } from '../db/schema.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { AuthPayloadModel, UserModel } from '../models.js';
 import { dummyHash, hashPassword, verifyPassword } from '../passwords.js';
-import { recordRelationship } from '../relationshipOutbox.js';
+import { recordRelationshipChange } from '../relationshipOutbox.js';
+import * as socialGraph from '../socialGraph.js';
 import { ACTIVITY_STATUS, AUTO_STATUS_TTL_MS, parseManualStatus } from '../status.js';
 
 const USERNAME = /^[a-z0-9._]{3,30}$/;
@@ -55,58 +55,10 @@ async function issueToken(context: Context, user: UserModel): Promise<AuthPayloa
   return { token, expiresAt: new Date(Date.now() + jwtTtlSeconds * 1000).toISOString(), user };
 }
 
-type Tx = Parameters<Parameters<Context['db']['transaction']>[0]>[0];
-
 /**
- * Moves the counters of both people of a follow by `delta` in one statement, so every transaction that touches a pair
- * locks its two rows in the same order and concurrent follows between them cannot deadlock.
- */
-async function countFollow(tx: Tx, followerId: number, followeeId: number, delta: 1 | -1): Promise<void> {
-  await tx
-    .update(users)
-    .set({
-      followingCount: sql`${users.followingCount} + case when ${users.id} = ${followerId} then ${delta}::int else 0 end`,
-      followerCount: sql`${users.followerCount} + case when ${users.id} = ${followeeId} then ${delta}::int else 0 end`,
-    })
-    .where(inArray(users.id, [followerId, followeeId]));
-}
-
-/** Adds a follow if absent, keeping both counters in step and announcing it to the other subgraphs. */
-async function addFollow(tx: Tx, followerId: number, followeeId: number): Promise<void> {
-  const inserted = await tx
-    .insert(follows)
-    .values({ followerId, followeeId })
-    .onConflictDoNothing()
-    .returning({ followerId: follows.followerId });
-  if (!inserted.length) return;
-  await countFollow(tx, followerId, followeeId, 1);
-  await recordRelationship(tx, followEvent(followerId, followeeId, true));
-}
-
-/** Deletes a pending follow request; returns whether there was one. */
-async function removeFollowRequest(tx: Tx | Context['db'], requesterId: number, targetId: number): Promise<boolean> {
-  const removed = await tx
-    .delete(followRequests)
-    .where(and(eq(followRequests.requesterId, requesterId), eq(followRequests.targetId, targetId)))
-    .returning({ requesterId: followRequests.requesterId });
-  return removed.length > 0;
-}
-
-/** Removes a follow if present, keeping both counters in step; returns whether there was one. */
-async function removeFollow(tx: Tx, followerId: number, followeeId: number): Promise<boolean> {
-  const removed = await tx
-    .delete(follows)
-    .where(and(eq(follows.followerId, followerId), eq(follows.followeeId, followeeId)))
-    .returning({ followerId: follows.followerId });
-  if (!removed.length) return false;
-  await countFollow(tx, followerId, followeeId, -1);
-  await recordRelationship(tx, followEvent(followerId, followeeId, false));
-  return true;
-}
-
-/**
- * Instagram's mutations: accounts and sign-in, follows, blocks, close friends, profile and status. A relationship
- * change is recorded in the transaction that makes it, then flushed to the stream Threads and Messaging project from.
+ * Instagram's mutations: accounts and sign-in, follows, blocks, close friends, profile and status. The social graph's
+ * rules live in socialGraph.ts; a relationship change is recorded in the transaction that makes it, then flushed to
+ * the stream Threads and Messaging project from.
  */
 export const Mutation: MutationResolvers = {
   async signUp(_parent, args, context) {
@@ -119,10 +71,10 @@ export const Mutation: MutationResolvers = {
       const user = await context.db.transaction(async (tx) => {
         const [created] = await tx.insert(users).values({ username, fullName, passwordHash }).returning();
         // Messaging learns that the account exists (and so can receive messages) from the relationships stream.
-        await recordRelationship(tx, { kind: 'account', userId: String(created!.id) });
+        await recordRelationshipChange(tx, accountEvent(created!.id));
         return created!;
       });
-      await context.relationships.flush();
+      await context.relationshipPublisher.flush();
       return issueToken(context, user);
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -147,124 +99,43 @@ export const Mutation: MutationResolvers = {
 
   async follow(_parent, { userId }, context) {
     const { viewerId, target } = await otherPerson(context, userId, 'follow');
-    const [blocked] = await context.db
-      .select({ blockerId: blocks.blockerId })
-      .from(blocks)
-      .where(
-        or(
-          and(eq(blocks.blockerId, viewerId), eq(blocks.blockedId, target.id)),
-          and(eq(blocks.blockerId, target.id), eq(blocks.blockedId, viewerId)),
-        ),
-      )
-      .limit(1);
-    if (blocked) throw forbidden('You cannot follow this person.');
-    await context.db.transaction(async (tx) => {
-      // Both rows are locked, in id order: this orders the follow after any change of the account's privacy (which
-      // answers its pending requests), and before the counter update that needs them anyway.
-      const locked = await tx
-        .select({ id: users.id, isPrivate: users.isPrivate })
-        .from(users)
-        .where(inArray(users.id, [viewerId, target.id]))
-        .orderBy(asc(users.id))
-        .for('update');
-      const current = locked.find((row) => row.id === target.id);
-      const [already] = await tx
-        .select({ followerId: follows.followerId })
-        .from(follows)
-        .where(and(eq(follows.followerId, viewerId), eq(follows.followeeId, target.id)));
-      if (already) return;
-      if (current?.isPrivate) {
-        await tx.insert(followRequests).values({ requesterId: viewerId, targetId: target.id }).onConflictDoNothing();
-      } else {
-        await addFollow(tx, viewerId, target.id);
-      }
-    });
-    await context.relationships.flush();
+    await socialGraph.follow(context, viewerId, target.id);
     return reloadUser(context, target.id);
   },
 
   async unfollow(_parent, { userId }, context) {
     const { viewerId, target } = await otherPerson(context, userId, 'unfollow');
-    await context.db.transaction(async (tx) => {
-      await removeFollow(tx, viewerId, target.id);
-      await removeFollowRequest(tx, viewerId, target.id);
-    });
-    await context.relationships.flush();
+    await socialGraph.unfollow(context, viewerId, target.id);
     return reloadUser(context, target.id);
   },
 
   async approveFollowRequest(_parent, { userId }, context) {
     const { viewerId, target } = await otherPerson(context, userId, 'approve');
-    await context.db.transaction(async (tx) => {
-      if (!(await removeFollowRequest(tx, target.id, viewerId))) throw notFound(`User ${userId} has not asked to follow you.`);
-      await addFollow(tx, target.id, viewerId);
-    });
-    await context.relationships.flush();
+    await socialGraph.approveFollowRequest(context, viewerId, target.id);
     return reloadUser(context, target.id);
   },
 
   async declineFollowRequest(_parent, { userId }, context) {
     const { viewerId, target } = await otherPerson(context, userId, 'decline');
-    if (!(await removeFollowRequest(context.db, target.id, viewerId))) throw notFound(`User ${userId} has not asked to follow you.`);
+    await socialGraph.declineFollowRequest(context, viewerId, target.id);
     return reloadUser(context, target.id);
   },
 
   async block(_parent, { userId }, context) {
     const { viewerId, target } = await otherPerson(context, userId, 'block');
-    await context.db.transaction(async (tx) => {
-      const inserted = await tx
-        .insert(blocks)
-        .values({ blockerId: viewerId, blockedId: target.id })
-        .onConflictDoNothing()
-        .returning({ blockerId: blocks.blockerId });
-      if (!inserted.length) return;
-      await removeFollow(tx, viewerId, target.id);
-      await removeFollow(tx, target.id, viewerId);
-      await removeFollowRequest(tx, viewerId, target.id);
-      await removeFollowRequest(tx, target.id, viewerId);
-      await tx
-        .delete(closeFriends)
-        .where(
-          or(
-            and(eq(closeFriends.ownerId, viewerId), eq(closeFriends.friendId, target.id)),
-            and(eq(closeFriends.ownerId, target.id), eq(closeFriends.friendId, viewerId)),
-          ),
-        );
-      await recordRelationship(tx, blockEvent(viewerId, target.id, true));
-    });
-    await context.relationships.flush();
+    await socialGraph.block(context, viewerId, target.id);
     return reloadUser(context, target.id);
   },
 
   async unblock(_parent, { userId }, context) {
     const { viewerId, target } = await otherPerson(context, userId, 'unblock');
-    await context.db.transaction(async (tx) => {
-      const removed = await tx
-        .delete(blocks)
-        .where(and(eq(blocks.blockerId, viewerId), eq(blocks.blockedId, target.id)))
-        .returning({ blockerId: blocks.blockerId });
-      if (removed.length) {
-        await recordRelationship(tx, blockEvent(viewerId, target.id, false));
-      }
-    });
-    await context.relationships.flush();
+    await socialGraph.unblock(context, viewerId, target.id);
     return reloadUser(context, target.id);
   },
 
   async setCloseFriend(_parent, { userId, closeFriend }, context) {
     const { viewerId, target } = await otherPerson(context, userId, 'add to close friends');
-    if (!closeFriend) {
-      await context.db
-        .delete(closeFriends)
-        .where(and(eq(closeFriends.ownerId, viewerId), eq(closeFriends.friendId, target.id)));
-      return reloadUser(context, target.id);
-    }
-    const [blocked, blockedViewer] = await Promise.all([
-      context.loaders.blockedByViewer.load(target.id),
-      context.loaders.hasBlockedViewer.load(target.id),
-    ]);
-    if (blocked || blockedViewer) throw forbidden('You cannot add this person to your close friends.');
-    await context.db.insert(closeFriends).values({ ownerId: viewerId, friendId: target.id }).onConflictDoNothing();
+    await socialGraph.setCloseFriend(context, viewerId, target.id, closeFriend);
     return reloadUser(context, target.id);
   },
 
@@ -290,16 +161,9 @@ export const Mutation: MutationResolvers = {
     if (!Object.keys(changes).length) return reloadUser(context, viewerId);
     await context.db.transaction(async (tx) => {
       await tx.update(users).set(changes).where(eq(users.id, viewerId));
-      if (changes.isPrivate !== false) return;
-      // A public account needs no approval: everyone waiting now follows it.
-      const pending = await tx
-        .delete(followRequests)
-        .where(eq(followRequests.targetId, viewerId))
-        .returning({ requesterId: followRequests.requesterId, seq: followRequests.seq });
-      pending.sort((a, b) => a.seq - b.seq);
-      for (const { requesterId } of pending) await addFollow(tx, requesterId, viewerId);
+      if (changes.isPrivate === false) await socialGraph.approvePendingFollowRequests(tx, viewerId);
     });
-    await context.relationships.flush();
+    await context.relationshipPublisher.flush();
     return reloadUser(context, viewerId);
   },
 
