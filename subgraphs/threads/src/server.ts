@@ -1,3 +1,4 @@
+// Builds the Threads subgraph (tests import it; index.ts only listens).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
@@ -40,9 +41,9 @@ export async function createThreadsSubgraph(options: ThreadsOptions): Promise<Su
   const db = sql.db(schema);
   // Seed first: a block among the demo people then removes their demo Threads follows like any other block would.
   if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo threads');
-  const blocks = createBlockProjection(db, events, logger);
-  await blocks.catchUp();
-  const stopCatchingUp = catchUpPeriodically(blocks, catchUpIntervalMs, logger, 'blocks');
+  const blockProjection = createBlockProjection(db, events, logger);
+  await blockProjection.catchUp();
+  const stopCatchingUp = catchUpPeriodically(blockProjection, catchUpIntervalMs, logger, 'blocks');
 
   const subgraph = await createSubgraph<Context>({
     name: 'threads',
@@ -55,7 +56,7 @@ export async function createThreadsSubgraph(options: ThreadsOptions): Promise<Su
     },
     createContext: (request) => {
       let caughtUp: Promise<void> | undefined;
-      const catchUpBlocks = () => (caughtUp ??= blocks.catchUp());
+      const catchUpBlocks = () => (caughtUp ??= blockProjection.catchUp());
       return {
         ...request,
         db,
@@ -69,7 +70,7 @@ export async function createThreadsSubgraph(options: ThreadsOptions): Promise<Su
     async stop() {
       stopCatchingUp();
       await subgraph.stop();
-      await finalCatchUp(blocks, logger, 'blocks');
+      await finalCatchUp(blockProjection, logger, 'blocks');
     },
   };
 }
