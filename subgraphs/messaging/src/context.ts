@@ -1,8 +1,10 @@
+// The context every Messaging resolver receives: the request, its loaders, and the services behind them.
 import type { PubSub, SubgraphContext } from '@igt/common';
 import type * as schema from './db/schema.js';
 import type { DirectMessageStreams } from './directMessages.js';
 import type { KnownUsers } from './knownUsers.js';
 import type { Loaders } from './loaders.js';
+import type { MessageButtons } from './messageButtons.js';
 import type { RelationshipProjection } from './relationshipProjection.js';
 import type { SendThrottle } from './sendLimits.js';
 
@@ -10,17 +12,19 @@ import type { SendThrottle } from './sendLimits.js';
 export interface Context extends SubgraphContext<typeof schema, Loaders> {
   /** Where committed messages are announced to live subscribers. */
   pubsub: PubSub;
-  /** The follows/blocks projection; caught up before every send and MessageAction resolution. */
+  /** The follows/blocks projection; canMessage catches it up before every send and Message button. */
   relationships: RelationshipProjection;
   /** Which user ids name real accounts (Messaging cannot read Instagram's users). */
-  people: KnownUsers;
+  knownUsers: KnownUsers;
+  /** This request's Message buttons, batched (messageButtons.ts); renewed with `loaders`. */
+  messageButtons: MessageButtons;
   /** Opens the live streams behind `directMessageReceived`. */
   directMessages: DirectMessageStreams;
   /** Abuse limits on sending direct messages. */
   sendThrottle: SendThrottle;
   /**
-   * Replaces `loaders` with fresh ones. A subscription's context lives as long as the subscription, so it renews them
-   * for every event: no event sees what an earlier one cached.
+   * Replaces `loaders` (and `messageButtons`) with fresh ones. A subscription's context lives as long as the
+   * subscription, so it renews them for every event: no event sees what an earlier one cached.
    */
   renewLoaders(): void;
 }

@@ -1,6 +1,8 @@
+// New direct messages, live: what a send publishes after commit, and the replay-then-live streams that serve it.
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Db, Logger, Metrics, PubSub } from '@igt/common';
 import * as schema from './db/schema.js';
+import { viewersSideOf } from './conversationSides.js';
 import type { MessageModel } from './models.js';
 import { visibleTo } from './hiddenFrom.js';
 import type { Delivery } from './mailbox.js';
@@ -61,7 +63,7 @@ export function messagesAfter(db: Db<typeof schema>, viewerId: number, afterId: 
   return db
     .select({ message: messages })
     .from(messages)
-    .innerJoin(participants, and(eq(participants.conversationId, messages.conversationId), eq(participants.userId, viewerId)))
+    .innerJoin(participants, viewersSideOf(messages.conversationId, viewerId))
     .where(and(gt(messages.id, afterId), visibleTo(db, messages.senderId, viewerId)))
     .orderBy(asc(messages.id))
     .limit(limit)

@@ -1,3 +1,4 @@
+// Messaging's known users: which Instagram user ids name a real account (the `known_users` projection).
 import { inArray } from 'drizzle-orm';
 import { DEMO_PEOPLE, type Db } from '@igt/common';
 import * as schema from './db/schema.js';
@@ -16,7 +17,8 @@ const { knownUsers } = schema;
 export interface KnownUsers {
   /** Records ids the gateway has vouched for. */
   remember(ids: readonly number[]): Promise<void>;
-  exists(id: number): Promise<boolean>;
+  /** Which of `ids` name a real account: at most one query, none when this process has recorded them all. */
+  existing(ids: readonly number[]): Promise<Set<number>>;
 }
 
 /** Known users backed by the `known_users` projection, with a per-process memory of ids already recorded. */
@@ -33,11 +35,13 @@ export function createKnownUsers(db: Db<typeof schema>): KnownUsers {
         .onConflictDoNothing();
       for (const id of fresh) recorded.add(id);
     },
-    async exists(id) {
-      if (recorded.has(id)) return true;
-      const [row] = await db.select().from(knownUsers).where(inArray(knownUsers.userId, [id]));
-      if (row) recorded.add(id);
-      return row !== undefined;
+    async existing(ids) {
+      const unsure = [...new Set(ids)].filter((id) => !recorded.has(id));
+      if (unsure.length) {
+        const rows = await db.select().from(knownUsers).where(inArray(knownUsers.userId, unsure));
+        for (const row of rows) recorded.add(row.userId);
+      }
+      return new Set(ids.filter((id) => recorded.has(id)));
     },
   };
 }

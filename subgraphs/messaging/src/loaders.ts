@@ -1,11 +1,11 @@
 // The Messaging subgraph's DataLoaders, made per request (and per subscription event).
 import DataLoader from 'dataloader';
 import { and, count, desc, eq, gt, gte, inArray, lt, ne, or, sql } from 'drizzle-orm';
-import { membershipLoader, rowLoader, tryParseId, type Db, type Logger } from '@igt/common';
+import { blocksBetween, membershipLoader, rowLoader, type Db, type Logger } from '@igt/common';
 import * as schema from './db/schema.js';
+import { selectViewersConversations, toConversationModel, viewersSideOf } from './conversationSides.js';
 import { catchUpForReads, visibleTo } from './hiddenFrom.js';
-import type { ConversationModel, MessageActionModel, MessageModel, ReactionModel } from './models.js';
-import type { KnownUsers } from './knownUsers.js';
+import type { ConversationModel, MessageModel, ReactionModel } from './models.js';
 import type { RelationshipProjection } from './relationshipProjection.js';
 
 const { blocks, conversations, messages, participants, reactions } = schema;
@@ -28,10 +28,19 @@ function groupBy<T, G>(items: readonly T[], by: (item: T) => G): Map<G, T[]> {
   return groups;
 }
 
+/** The blocks between the viewer and one other person, either way. */
+export interface BlocksWithViewer {
+  /** The viewer has blocked them. */
+  viewerBlocked: boolean;
+  /** They have blocked the viewer. */
+  blockedViewer: boolean;
+}
+
+const NO_BLOCKS: BlocksWithViewer = { viewerBlocked: false, blockedViewer: false };
+
 /** What loaders need besides the database. */
 export interface LoaderServices {
   relationships: RelationshipProjection;
-  people: KnownUsers;
   /** Where a read that goes ahead without the latest blocks says so. */
   logger: Logger;
 }
@@ -42,17 +51,13 @@ export interface LoaderServices {
  * null, and what someone who blocked the viewer sent, reacted or saw is left out (hiddenFrom.ts), so no resolver can
  * leak either by forgetting a check.
  */
-export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { relationships, people, logger }: LoaderServices) {
+export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { relationships, logger }: LoaderServices) {
   // Nobody can block an anonymous viewer, so their reads never wait for the projection.
   const catchUpBlocks = viewerId === null ? () => Promise.resolve() : catchUpForReads(relationships, logger);
   const conversationById = rowLoader<number, ConversationModel>(async (ids) => {
     if (viewerId === null) return [];
-    const rows = await db
-      .select({ conversation: conversations, side: participants })
-      .from(participants)
-      .innerJoin(conversations, eq(conversations.id, participants.conversationId))
-      .where(and(eq(participants.userId, viewerId), inArray(participants.conversationId, ids)));
-    return rows.map(({ conversation, side }) => ({ ...conversation, side }));
+    const rows = await selectViewersConversations(db, viewerId, inArray(participants.conversationId, ids));
+    return rows.map(toConversationModel);
   }, (row) => row.id);
 
   const messageById = rowLoader<number, MessageModel>(async (ids) => {
@@ -61,7 +66,7 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { 
     const rows = await db
       .select({ message: messages })
       .from(messages)
-      .innerJoin(participants, and(eq(participants.conversationId, messages.conversationId), eq(participants.userId, viewerId)))
+      .innerJoin(participants, viewersSideOf(messages.conversationId, viewerId))
       .where(and(inArray(messages.id, ids), visibleTo(db, messages.senderId, viewerId)));
     return rows.map(({ message }) => message);
   }, (row) => row.id);
@@ -189,62 +194,39 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { 
     }),
 
     /**
-     * Messaging's part of the Message button, by recipient id: catches the relationships projection up first, so a
-     * block is reflected at once. Null for an id that cannot name anyone.
+     * The blocks between the viewer and each person (by user id), either way. Reads the projection as it stands:
+     * canMessage.ts, its reader, catches it up strictly first (a read that must not go ahead on stale blocks).
      */
-    messageActionByRecipientId: new DataLoader<string, MessageActionModel | null>(async (recipientIds) => {
-      const parsed = recipientIds.map((id) => tryParseId(id));
-      // Only the gateway's query plans send representations (here: Threads resolved these profiles), so each
-      // recipient is a real account; remembering it lets the button's own mutation reach them.
-      await people.remember(parsed.filter((id): id is number => id !== null));
-      if (viewerId === null) {
-        return parsed.map((id) =>
-          id === null ? null : { recipientId: String(id), enabled: false, disabledReason: 'SIGN_IN_REQUIRED' as const, conversation: null },
-        );
+    blocksWithViewer: new DataLoader<number, BlocksWithViewer>(async (ids) => {
+      if (viewerId === null) return ids.map(() => NO_BLOCKS);
+      const byPerson = new Map<number, BlocksWithViewer>();
+      for (const { blockerId, blockedId } of await blocksBetween(db, blocks, viewerId, ids)) {
+        const viewerBlocked = blockerId === viewerId;
+        const person = viewerBlocked ? blockedId : blockerId;
+        const known = byPerson.get(person) ?? NO_BLOCKS;
+        byPerson.set(person, viewerBlocked ? { ...known, viewerBlocked } : { ...known, blockedViewer: true });
       }
-      const others = [...new Set(parsed.filter((id): id is number => id !== null && id !== viewerId))];
-      const blockedIds = new Set<number>();
-      const conversationWith = new Map<number, ConversationModel>();
-      if (others.length) {
-        await relationships.catchUp();
-        const [blockRows, conversationRows] = await Promise.all([
-          db
-            .select()
-            .from(blocks)
-            .where(
-              or(
-                and(eq(blocks.blockerId, viewerId), inArray(blocks.blockedId, others)),
-                and(eq(blocks.blockedId, viewerId), inArray(blocks.blockerId, others)),
-              ),
-            ),
-          db
-            .select({ conversation: conversations, side: participants })
-            .from(participants)
-            .innerJoin(conversations, eq(conversations.id, participants.conversationId))
-            .where(
-              and(
-                eq(participants.userId, viewerId),
-                or(
-                  and(eq(conversations.userLowId, viewerId), inArray(conversations.userHighId, others)),
-                  and(eq(conversations.userHighId, viewerId), inArray(conversations.userLowId, others)),
-                ),
-              ),
-            ),
-        ]);
-        for (const row of blockRows) blockedIds.add(row.blockerId === viewerId ? row.blockedId : row.blockerId);
-        for (const { conversation, side } of conversationRows) {
-          const model = { ...conversation, side };
-          conversationById.prime(model.id, model);
-          conversationWith.set(conversation.userLowId === viewerId ? conversation.userHighId : conversation.userLowId, model);
-        }
+      return ids.map((id) => byPerson.get(id) ?? NO_BLOCKS);
+    }),
+
+    /** The viewer's conversation with each person (by user id), if they have one; also primes `conversationById`. */
+    conversationWith: new DataLoader<number, ConversationModel | null>(async (ids) => {
+      if (viewerId === null) return ids.map(() => null);
+      const others = [...ids];
+      const rows = await selectViewersConversations(
+        db,
+        viewerId,
+        or(
+          and(eq(conversations.userLowId, viewerId), inArray(conversations.userHighId, others)),
+          and(eq(conversations.userHighId, viewerId), inArray(conversations.userLowId, others)),
+        ),
+      );
+      const byPerson = new Map<number, ConversationModel>();
+      for (const model of rows.map(toConversationModel)) {
+        conversationById.prime(model.id, model);
+        byPerson.set(model.userLowId === viewerId ? model.userHighId : model.userLowId, model);
       }
-      return parsed.map((id): MessageActionModel | null => {
-        if (id === null) return null;
-        const conversation = conversationWith.get(id) ?? null;
-        if (id === viewerId) return { recipientId: String(id), enabled: false, disabledReason: 'SELF', conversation };
-        if (blockedIds.has(id)) return { recipientId: String(id), enabled: false, disabledReason: 'BLOCKED', conversation };
-        return { recipientId: String(id), enabled: true, disabledReason: null, conversation };
-      });
+      return ids.map((id) => byPerson.get(id) ?? null);
     }),
   };
 }

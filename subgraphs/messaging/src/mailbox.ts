@@ -1,6 +1,8 @@
+// Storing a direct message: the mailbox locks that order each inbox's messages, the conversation, both sides.
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '@igt/common';
 import * as schema from './db/schema.js';
+import { firstMessageFolder } from './firstMessageFolder.js';
 import type { ConversationRow, MessageModel } from './models.js';
 
 const { conversations, mailboxes, messages, participants } = schema;
@@ -22,8 +24,11 @@ export interface NewMessage {
   idempotencyKey?: string | null;
   /** Only the seed sets this, to spread its messages over time. */
   sentAt?: Date;
-  /** The recipient's folder when this message starts the conversation. */
-  folderForNewConversation(tx: Tx): Promise<InboxFolder>;
+  /**
+   * Only the seed sets this: the recipient's folder when this message starts the conversation, instead of what
+   * `firstMessageFolder` decides, so demo data does not depend on which follows the projection holds yet.
+   */
+  recipientFolder?: InboxFolder;
 }
 
 /** What a delivery did. `previousMessageId` is each participant's newest message before this one, by user id. */
@@ -75,7 +80,11 @@ export async function deliverMessage(tx: Tx, input: NewMessage): Promise<Deliver
     [conversation] = await tx.insert(conversations).values({ userLowId: low, userHighId: high }).returning();
     await tx.insert(participants).values([
       { conversationId: conversation!.id, userId: senderId, folder: 'PRIMARY' },
-      { conversationId: conversation!.id, userId: recipientId, folder: await input.folderForNewConversation(tx) },
+      {
+        conversationId: conversation!.id,
+        userId: recipientId,
+        folder: input.recipientFolder ?? (await firstMessageFolder(tx, senderId, recipientId)),
+      },
     ]);
   }
   const conversationId = conversation!.id;

@@ -1,3 +1,4 @@
+// Builds the Messaging subgraph (tests import it); index.ts only listens.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
@@ -9,6 +10,7 @@ import type { Context } from './context.js';
 import { createDirectMessageStreams } from './directMessages.js';
 import { createKnownUsers } from './knownUsers.js';
 import { createLoaders } from './loaders.js';
+import { createMessageButtons } from './messageButtons.js';
 import { createRelationshipProjection } from './relationshipProjection.js';
 import { resolvers } from './resolvers/index.js';
 import { createSendThrottle, type SendLimits } from './sendLimits.js';
@@ -59,7 +61,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
   const relationships = createRelationshipProjection(db, events, logger);
   await relationships.catchUp();
   if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo conversations');
-  const people = createKnownUsers(db);
+  const knownUsers = createKnownUsers(db);
   const directMessages = createDirectMessageStreams(db, pubsub, logger, metrics);
   const sendThrottle = createSendThrottle(rateLimits, limits);
 
@@ -78,18 +80,21 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
     },
     createContext: (request) => {
       const viewerId = request.viewer ? Number(request.viewer.id) : null;
-      const services = { relationships, people, logger };
+      const services = { relationships, logger };
+      const buttonServices = () => ({ loaders: context.loaders, knownUsers, relationships, viewerId });
       const context: Context = {
         ...request,
         db,
         loaders: createLoaders(db, viewerId, services),
+        messageButtons: createMessageButtons(buttonServices),
         pubsub,
         relationships,
-        people,
+        knownUsers,
         directMessages,
         sendThrottle,
         renewLoaders() {
           context.loaders = createLoaders(db, viewerId, services);
+          context.messageButtons = createMessageButtons(buttonServices);
         },
       };
       return context;

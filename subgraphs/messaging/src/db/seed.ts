@@ -1,3 +1,4 @@
+// Messaging's demo data: conversations among the demo people, loaded into an empty database on first start.
 import { and, count, eq } from 'drizzle-orm';
 import { demoId, type Db } from '@igt/common';
 import { deliverMessage, type InboxFolder, type MessageSource } from '../mailbox.js';
@@ -63,7 +64,7 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
           text,
           source,
           sentAt: new Date(start + minute * 60_000),
-          folderForNewConversation: async () => recipientFolder,
+          recipientFolder,
         });
         if (delivery.kind !== 'delivered') throw new Error('seedDemoData: a seeded message was taken for a retry');
         ids.push(delivery.message.id);

@@ -1,10 +1,23 @@
-import { and, eq, or, sql } from 'drizzle-orm';
-import { badUserInput, codedError, ErrorCode, forbidden, isUniqueViolation, notFound, parseId, requireViewer } from '@igt/common';
-import { blocks, follows, messages, participants, reactions } from '../db/schema.js';
+// Resolvers of Messaging's mutations: each checks its arguments and calls the domain module that owns the change.
+import { and, eq } from 'drizzle-orm';
+import {
+  badUserInput,
+  codedError,
+  ErrorCode,
+  forbidden,
+  isUniqueViolation,
+  notFound,
+  parseId,
+  requireViewer,
+  unauthenticated,
+} from '@igt/common';
+import { messages, reactions } from '../db/schema.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { MessageModel, SendDirectMessagePayloadModel } from '../models.js';
 import { reloadConversation, viewersConversation, viewersMessage } from '../access.js';
+import { canMessage, refusalWithoutLookup, type MessageRefusal } from '../canMessage.js';
+import { acceptMessageRequest, declineMessageRequest, markConversationSeen, moveConversation } from '../conversationSides.js';
 import { deliverMessage, findByIdempotencyKey } from '../mailbox.js';
 import { publishDelivery } from '../directMessages.js';
 
@@ -47,72 +60,56 @@ async function replayFirstSend(context: Context, first: MessageModel, recipientI
   return { message: first, conversation };
 }
 
-/** Who of the two has blocked the other, if either has: the sender, the recipient, or (both ways) the recipient. */
-async function blockBetween({ db }: Context, senderId: number, recipientId: number): Promise<'sender' | 'recipient' | null> {
-  const rows = await db
-    .select({ blockerId: blocks.blockerId })
-    .from(blocks)
-    .where(
-      or(
-        and(eq(blocks.blockerId, senderId), eq(blocks.blockedId, recipientId)),
-        and(eq(blocks.blockerId, recipientId), eq(blocks.blockedId, senderId)),
-      ),
-    );
-  if (rows.some((row) => row.blockerId === recipientId)) return 'recipient';
-  return rows.length ? 'sender' : null;
+/** What a send answers when canMessage refuses: the codes of the contract (see MessageRefusal). */
+function refusedSend(reason: MessageRefusal, recipientId: string): Error {
+  switch (reason) {
+    case 'SIGN_IN_REQUIRED':
+      return unauthenticated();
+    case 'SELF':
+      return badUserInput('You cannot send a message to yourself.', 'input.recipientId');
+    // Someone who blocked the sender does not exist for them (hiddenFrom.ts): the same answer as for no one at all.
+    case 'NO_SUCH_USER':
+    case 'HIDDEN':
+      return notFound(`No user has id ${recipientId}.`);
+    case 'RECIPIENT_BLOCKED':
+      return codedError(ErrorCode.RecipientBlocked, 'You have blocked this person: unblock them to send a message.', {
+        argument: 'input.recipientId',
+      });
+  }
 }
 
 /**
- * Messaging's mutations. A send catches up with Instagram's follows and blocks first, is idempotent by key, and is
- * committed before it is announced, so a subscriber that misses the announcement replays it.
+ * Messaging's mutations. A send asks canMessage (which catches up with Instagram's follows and blocks first), is
+ * idempotent by key, and is committed before it is announced, so a subscriber that misses the announcement replays it.
  */
 export const Mutation: MutationResolvers = {
   async sendDirectMessage(_parent, { input }, context) {
     const senderId = requireViewer(context);
     const recipientId = parseId(input.recipientId, 'input.recipientId');
-    if (recipientId === senderId) throw badUserInput('You cannot send a message to yourself.', 'input.recipientId');
+    // Refused before it counts against the sending limits.
+    const obvious = refusalWithoutLookup(senderId, recipientId);
+    if (obvious) throw refusedSend(obvious, input.recipientId);
     const text = validateText(input.text);
     const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
     const source = input.source ?? 'INSTAGRAM';
-    const { db, loaders, people, pubsub, logger } = context;
+    const { db, loaders, knownUsers, pubsub, logger } = context;
     await context.sendThrottle.admit(senderId, context.clientAddress);
 
-    // A follow or block Instagram has acknowledged must count for this very send.
-    await context.relationships.catchUp();
+    // A retry answers with the first message whatever has changed since, so it needs no catch-up.
     if (idempotencyKey !== null) {
       const first = await findByIdempotencyKey(db, senderId, idempotencyKey);
       if (first) return replayFirstSend(context, first, recipientId);
     }
-    const missing = notFound(`No user has id ${input.recipientId}.`);
-    if (!(await people.exists(recipientId))) throw missing;
-    const blocker = await blockBetween(context, senderId, recipientId);
-    // Someone who blocked the sender does not exist for them (hiddenFrom.ts): the same answer as for no one at all.
-    if (blocker === 'recipient') throw missing;
-    if (blocker === 'sender') {
-      throw codedError(ErrorCode.RecipientBlocked, 'You have blocked this person: unblock them to send a message.', { argument: 'input.recipientId' });
-    }
-    await people.remember([senderId]);
+    // A follow or block Instagram has acknowledged must count for this very send: canMessage catches up strictly,
+    // which also brings the follows that decide the first message's folder (firstMessageFolder.ts) up to date.
+    const permission = (await canMessage(context, senderId, [recipientId])).get(recipientId);
+    if (!permission) throw new Error(`canMessage gave no answer for recipient ${recipientId}.`);
+    if (!permission.allowed) throw refusedSend(permission.reason, input.recipientId);
+    await knownUsers.remember([senderId]);
 
     let delivery;
     try {
-      delivery = await db.transaction((tx) =>
-        deliverMessage(tx, {
-          senderId,
-          recipientId,
-          text,
-          source,
-          idempotencyKey,
-          // A first message lands in Primary only for someone who follows the sender; otherwise it is a request.
-          async folderForNewConversation(tx) {
-            const [follow] = await tx
-              .select({ followerId: follows.followerId })
-              .from(follows)
-              .where(and(eq(follows.followerId, recipientId), eq(follows.followeeId, senderId)))
-              .limit(1);
-            return follow ? 'PRIMARY' : 'REQUESTS';
-          },
-        }),
-      );
+      delivery = await db.transaction((tx) => deliverMessage(tx, { senderId, recipientId, text, source, idempotencyKey }));
     } catch (error) {
       // The mailbox lock serialises one sender's sends, so this only happens if that ever changes; stay correct.
       const first = idempotencyKey !== null && isUniqueViolation(error) ? await findByIdempotencyKey(db, senderId, idempotencyKey) : null;
@@ -129,11 +126,7 @@ export const Mutation: MutationResolvers = {
 
   async markConversationSeen(_parent, { conversationId }, context) {
     const conversation = await viewersConversation(context, conversationId);
-    await context.db
-      .update(participants)
-      // greatest() ignores nulls, and never moves the mark backwards.
-      .set({ lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})` })
-      .where(and(eq(participants.conversationId, conversation.id), eq(participants.userId, conversation.side.userId)));
+    await markConversationSeen(context.db, conversation);
     return reloadConversation(context, conversation.id);
   },
 
@@ -179,36 +172,19 @@ export const Mutation: MutationResolvers = {
 
   async moveConversation(_parent, { conversationId, folder }, context) {
     const conversation = await viewersConversation(context, conversationId);
-    // Requests are what other people start; a person files conversations into Primary or General.
-    if (folder === 'REQUESTS') throw badUserInput('A conversation can be moved to PRIMARY or GENERAL, not REQUESTS.', 'folder');
-    await context.db
-      .update(participants)
-      .set({ folder, declined: false })
-      .where(and(eq(participants.conversationId, conversation.id), eq(participants.userId, conversation.side.userId)));
+    await moveConversation(context.db, conversation, folder);
     return reloadConversation(context, conversation.id);
   },
 
   async acceptMessageRequest(_parent, { conversationId }, context) {
     const conversation = await viewersConversation(context, conversationId);
-    const { folder, declined } = conversation.side;
-    if (folder === 'PRIMARY' && !declined) return conversation;
-    if (folder !== 'REQUESTS') throw badUserInput('This conversation is not a message request.', 'conversationId');
-    await context.db
-      .update(participants)
-      .set({ folder: 'PRIMARY', declined: false })
-      .where(and(eq(participants.conversationId, conversation.id), eq(participants.userId, conversation.side.userId)));
+    if (!(await acceptMessageRequest(context.db, conversation))) return conversation;
     return reloadConversation(context, conversation.id);
   },
 
   async declineMessageRequest(_parent, { conversationId }, context) {
     const conversation = await viewersConversation(context, conversationId);
-    if (conversation.side.folder !== 'REQUESTS') {
-      throw badUserInput('Only a message request can be declined.', 'conversationId');
-    }
-    await context.db
-      .update(participants)
-      .set({ declined: true })
-      .where(and(eq(participants.conversationId, conversation.id), eq(participants.userId, conversation.side.userId)));
+    await declineMessageRequest(context.db, conversation);
     context.loaders.conversationById.clear(conversation.id);
     return String(conversation.id);
   },

@@ -1,6 +1,8 @@
+// Resolvers of Messaging's root queries: the viewer's inbox by folder, and one conversation by id.
 import { and, desc, eq, isNotNull, lt } from 'drizzle-orm';
 import { decodeIdCursor, encodeCursor, forwardConnection, pageSize, tryParseId } from '@igt/common';
-import { conversations, participants } from '../db/schema.js';
+import { selectViewersConversations, toConversationModel } from '../conversationSides.js';
+import { participants } from '../db/schema.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 
 /**
@@ -15,23 +17,20 @@ export const Query: QueryResolvers = {
     // An anonymous visitor has no inbox: an empty one, like the feed, so the rest of their query still answers.
     if (!context.viewer) return forwardConnection([], size, () => '', before !== null);
     const viewerId = Number(context.viewer.id);
-    await context.people.remember([viewerId]);
-    const rows = await context.db
-      .select({ conversation: conversations, side: participants })
-      .from(participants)
-      .innerJoin(conversations, eq(conversations.id, participants.conversationId))
-      .where(
-        and(
-          eq(participants.userId, viewerId),
-          eq(participants.folder, folder),
-          eq(participants.declined, false),
-          isNotNull(participants.lastMessageId),
-          before === null ? undefined : lt(participants.lastMessageId, before),
-        ),
-      )
+    await context.knownUsers.remember([viewerId]);
+    const rows = await selectViewersConversations(
+      context.db,
+      viewerId,
+      and(
+        eq(participants.folder, folder),
+        eq(participants.declined, false),
+        isNotNull(participants.lastMessageId),
+        before === null ? undefined : lt(participants.lastMessageId, before),
+      ),
+    )
       .orderBy(desc(participants.lastMessageId))
       .limit(size + 1);
-    const models = rows.map(({ conversation, side }) => ({ ...conversation, side }));
+    const models = rows.map(toConversationModel);
     for (const model of models) context.loaders.conversationById.prime(model.id, model);
     return forwardConnection(models, size, (model) => encodeCursor('inbox', String(model.side.lastMessageId)), before !== null);
   },

@@ -1,3 +1,4 @@
+// Resolvers of Messaging's subscriptions: new direct messages in the viewer's inbox, replayed then live.
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { MessageModel } from '../models.js';
@@ -14,7 +15,7 @@ export const Subscription: SubscriptionResolvers = {
       const viewerId = requireViewer(context);
       const afterId = parseAfter(after);
       // Someone subscribing to their inbox is a real account (the gateway vouched for them): make them reachable.
-      await context.people.remember([viewerId]);
+      await context.knownUsers.remember([viewerId]);
       // The replay leaves out what someone who blocked the viewer sent: with their latest blocks.
       await context.loaders.catchUpBlocks();
       return context.directMessages.open(viewerId, afterId);
