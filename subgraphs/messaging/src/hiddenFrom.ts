@@ -38,8 +38,8 @@ export function visibleTo(db: Db<typeof schema>, person: AnyPgColumn, viewerId: 
 
 /**
  * Brings the blocks projection up to date before a read that applies the rule, at most once per request. Best effort:
- * when the relationships stream cannot be read, reads go ahead on the projection as it stands (sends, which must not,
- * catch up strictly on their own), so the inbox stays readable while Redis is away.
+ * when the relationships stream cannot be read, reads go ahead on the projection as it stands (canMessage, which
+ * must not, catches up strictly on its own), so the inbox stays readable while Redis is away.
  */
 export function catchUpForReads(relationships: RelationshipProjection, logger: Logger): () => Promise<void> {
   let caughtUp: Promise<void> | undefined;
