@@ -4,11 +4,12 @@ import { request } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { expectError, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './harness.js';
+import { LOGIN, SIGN_UP } from './support/documents.js';
+import { expectError, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './support/harness.js';
 
 const PASSWORD = 'correct horse battery';
-const LOGIN = 'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { token } }';
-const SIGN_UP = 'mutation ($u: String!) { signUp(username: $u, password: "correct horse battery", fullName: "Test Person") { token user { id } } }';
+/** SIGN_UP's variables for a new person called `username`. */
+const signUpVariables = (username: string) => ({ username, password: PASSWORD, fullName: 'Test Person' });
 const SEND = 'mutation ($to: ID!, $t: String!) { sendDirectMessage(input: { recipientId: $to, text: $t }) { message { id } } }';
 
 /**
@@ -53,7 +54,7 @@ const uniqueName = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex
 /** Signs up a fresh person from `address`; returns their id, username and token. */
 async function signUpFrom(stack: TestStack, address: string, prefix = 'abuse') {
   const username = uniqueName(prefix);
-  const result = ok(await queryFrom<{ signUp: { token: string; user: { id: string } } }>(stack, address, SIGN_UP, { u: username }));
+  const result = ok(await queryFrom<{ signUp: { token: string; user: { id: string } } }>(stack, address, SIGN_UP, signUpVariables(username)));
   return { id: result.signUp.user.id, username, token: result.signUp.token };
 }
 
@@ -80,7 +81,7 @@ describe('the sign-in lockout', () => {
   it('should check at most five passwords when forty wrong guesses arrive at once, and refuse the right one until the window ends', async () => {
     const user = await stack.signUp('race');
     const guesses = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => stack.query(LOGIN, { u: user.username, p: `wrong-guess-${i}` })),
+      Array.from({ length: 40 }, (_, i) => stack.query(LOGIN, { username: user.username, password: `wrong-guess-${i}` })),
     );
     const outcomes = codes(guesses);
     // Each UNAUTHENTICATED is a password that was checked; everything else must have been refused before checking.
@@ -90,10 +91,10 @@ describe('the sign-in lockout', () => {
       expectTooMany(refused, WINDOW_SECONDS);
     }
 
-    const locked = await stack.query(LOGIN, { u: user.username, p: PASSWORD });
+    const locked = await stack.query(LOGIN, { username: user.username, password: PASSWORD });
     expectTooMany(locked, WINDOW_SECONDS);
     await new Promise((resolve) => setTimeout(resolve, Number(locked.errors?.[0]?.extensions?.retryAfterSeconds) * 1000 + 250));
-    ok(await stack.query(LOGIN, { u: user.username, p: PASSWORD }));
+    ok(await stack.query(LOGIN, { username: user.username, password: PASSWORD }));
   });
 });
 
@@ -120,7 +121,7 @@ describe('limits per client address', () => {
   it('should refuse a third sign-up from one address, and not from another', async () => {
     await signUpFrom(stack, '127.0.0.20');
     await signUpFrom(stack, '127.0.0.20');
-    expectTooMany(await queryFrom(stack, '127.0.0.20', SIGN_UP, { u: uniqueName('third') }), WINDOW_SECONDS);
+    expectTooMany(await queryFrom(stack, '127.0.0.20', SIGN_UP, signUpVariables(uniqueName('third'))), WINDOW_SECONDS);
     await signUpFrom(stack, '127.0.0.21');
   });
 
@@ -132,7 +133,7 @@ describe('limits per client address', () => {
           await fetch(url, {
             method: 'POST',
             headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
-            body: JSON.stringify({ query: SIGN_UP, variables: { u: uniqueName('xff') } }),
+            body: JSON.stringify({ query: SIGN_UP, variables: signUpVariables(uniqueName('xff')) }),
           })
         ).json()) as GraphQLResponse;
       // Behind a trusted proxy, each forwarded-for client has limits of its own.
@@ -146,7 +147,7 @@ describe('limits per client address', () => {
     // Without one, a client cannot pick its address: the header is ignored.
     await signUpFrom(stack, '127.0.0.23');
     await signUpFrom(stack, '127.0.0.23');
-    const forged = await queryFrom(stack, '127.0.0.23', SIGN_UP, { u: uniqueName('forged') }, undefined, { 'x-forwarded-for': '198.51.100.1' });
+    const forged = await queryFrom(stack, '127.0.0.23', SIGN_UP, signUpVariables(uniqueName('forged')), undefined, { 'x-forwarded-for': '198.51.100.1' });
     expectTooMany(forged, WINDOW_SECONDS);
   });
 
@@ -161,7 +162,7 @@ describe('limits per client address', () => {
     for (let i = 0; i < 2; i++) {
       const result = await new Promise<GraphQLResponse>((resolve, reject) => {
         let received: GraphQLResponse = {};
-        client.subscribe({ query: SIGN_UP, variables: { u: uniqueName('ws') } }, {
+        client.subscribe({ query: SIGN_UP, variables: signUpVariables(uniqueName('ws')) }, {
           next: (value) => (received = value as GraphQLResponse),
           error: reject,
           complete: () => resolve(received),
@@ -169,7 +170,7 @@ describe('limits per client address', () => {
       });
       ok(result);
     }
-    expectTooMany(await queryFrom(stack, '127.0.0.22', SIGN_UP, { u: uniqueName('http') }), WINDOW_SECONDS);
+    expectTooMany(await queryFrom(stack, '127.0.0.22', SIGN_UP, signUpVariables(uniqueName('http'))), WINDOW_SECONDS);
   });
 
   it('should stop one address guessing across accounts before it can lock anyone out', async () => {
@@ -177,7 +178,7 @@ describe('limits per client address', () => {
     const attacker = '127.0.0.30';
     const outcomes: string[] = [];
     for (const victim of victims) {
-      for (let i = 0; i < 6; i++) outcomes.push(...codes([await queryFrom(stack, attacker, LOGIN, { u: victim.username, p: `guess-${i}` })]));
+      for (let i = 0; i < 6; i++) outcomes.push(...codes([await queryFrom(stack, attacker, LOGIN, { username: victim.username, password: `guess-${i}` })]));
     }
     // Eight sign-ins that did not succeed (the address's limit), seven of them passwords checked: five at the first
     // account (the pair's lockout, which refuses the sixth), two at the second, none at the third.
@@ -187,20 +188,20 @@ describe('limits per client address', () => {
       ...Array(2).fill('UNAUTHENTICATED'),
       ...Array(10).fill('TOO_MANY_ATTEMPTS'),
     ]);
-    const refused = await queryFrom(stack, attacker, LOGIN, { u: victims[2]!.username, p: PASSWORD });
+    const refused = await queryFrom(stack, attacker, LOGIN, { username: victims[2]!.username, password: PASSWORD });
     expectTooMany(refused, WINDOW_SECONDS);
     expect(refused.errors?.[0]?.message).toMatch(/from your network/);
     // The owners, elsewhere, are not locked out.
-    for (const victim of victims) ok(await queryFrom(stack, '127.0.0.31', LOGIN, { u: victim.username, p: PASSWORD }));
+    for (const victim of victims) ok(await queryFrom(stack, '127.0.0.31', LOGIN, { username: victim.username, password: PASSWORD }));
   });
 
   it('should cap guesses at one account spread over many addresses', async () => {
     const victim = await signUpFrom(stack, '127.0.1.3');
     for (const address of ['127.0.0.40', '127.0.0.41']) {
-      for (let i = 0; i < 5; i++) expectError(await queryFrom(stack, address, LOGIN, { u: victim.username, p: `guess-${i}` }), 'UNAUTHENTICATED');
+      for (let i = 0; i < 5; i++) expectError(await queryFrom(stack, address, LOGIN, { username: victim.username, password: `guess-${i}` }), 'UNAUTHENTICATED');
     }
-    for (let i = 0; i < 2; i++) expectError(await queryFrom(stack, '127.0.0.42', LOGIN, { u: victim.username, p: `guess-${i}` }), 'UNAUTHENTICATED');
-    const refused = await queryFrom(stack, '127.0.0.43', LOGIN, { u: victim.username, p: PASSWORD });
+    for (let i = 0; i < 2; i++) expectError(await queryFrom(stack, '127.0.0.42', LOGIN, { username: victim.username, password: `guess-${i}` }), 'UNAUTHENTICATED');
+    const refused = await queryFrom(stack, '127.0.0.43', LOGIN, { username: victim.username, password: PASSWORD });
     expectTooMany(refused, WINDOW_SECONDS);
     expect(refused.errors?.[0]?.message).toMatch(/for this account/);
   });
@@ -209,8 +210,8 @@ describe('limits per client address', () => {
     const user = await signUpFrom(stack, '127.0.1.4');
     // 4 + 3 wrong passwords would lock the pair out (5) without the sign-in between them; the address's limit (8) holds.
     for (const typos of [4, 3]) {
-      for (let i = 0; i < typos; i++) expectError(await queryFrom(stack, '127.0.0.45', LOGIN, { u: user.username, p: `typo-${i}` }), 'UNAUTHENTICATED');
-      ok(await queryFrom(stack, '127.0.0.45', LOGIN, { u: user.username, p: PASSWORD }));
+      for (let i = 0; i < typos; i++) expectError(await queryFrom(stack, '127.0.0.45', LOGIN, { username: user.username, password: `typo-${i}` }), 'UNAUTHENTICATED');
+      ok(await queryFrom(stack, '127.0.0.45', LOGIN, { username: user.username, password: PASSWORD }));
     }
   });
 

@@ -4,7 +4,7 @@ import { getMainDefinition } from '@apollo/client/utilities';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startStack, type TestStack } from './harness.js';
+import { eventually, startStack, type TestStack } from './support/harness.js';
 
 let stack: TestStack;
 const disposers: (() => unknown)[] = [];

@@ -3,7 +3,7 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GATEWAY_ASSERTION_HEADER, signGatewayAssertion } from '@igt/common';
-import { expectError, ok, startStack, TEST_JWT_SECRET, type TestStack } from './harness.js';
+import { expectError, ok, startStack, TEST_JWT_SECRET, type TestStack } from './support/harness.js';
 
 let stack: TestStack;
 

@@ -1,7 +1,9 @@
 // Cross-service tests of the rule "someone who blocked you is invisible to you", in every subgraph.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoId, GATEWAY_ASSERTION_HEADER, signGatewayAssertion } from '@igt/common';
-import { ok, startStack, subscribe, TEST_GATEWAY_SECRET, type GraphQLResponse, type TestStack, type TestUser } from './harness.js';
+import { demoId } from '@igt/common';
+import { BLOCK, FOLLOW, JOIN_THREADS, POST_THREAD, SEND_DM } from './support/documents.js';
+import { ok, startStack, subscribe, type TestStack, type TestUser } from './support/harness.js';
+import { onSubgraph as onSubgraphOf, type Subgraph } from './support/subgraph.js';
 
 let stack: TestStack;
 
@@ -18,23 +20,12 @@ async function as<T = any>(user: TestUser | undefined, document: string, variabl
 }
 
 async function block(blocker: TestUser, blocked: TestUser): Promise<void> {
-  await as(blocker, 'mutation B($id: ID!) { block(userId: $id) { id } }', { id: blocked.id });
+  await as(blocker, BLOCK, { userId: blocked.id });
 }
 
 /** Sends `document` straight to a subgraph, as the gateway would on `viewer`'s behalf. */
-async function onSubgraph(
-  subgraph: keyof TestStack['subgraphUrls'],
-  viewer: { id: string; username: string },
-  document: string,
-  variables: Record<string, unknown> = {},
-): Promise<GraphQLResponse> {
-  const response = await fetch(stack.subgraphUrls[subgraph], {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', [GATEWAY_ASSERTION_HEADER]: await signGatewayAssertion(viewer, TEST_GATEWAY_SECRET) },
-    body: JSON.stringify({ query: document, variables }),
-  });
-  return (await response.json()) as GraphQLResponse;
-}
+const onSubgraph = (subgraph: Subgraph, viewer: { id: string; username: string }, document: string, variables: Record<string, unknown> = {}) =>
+  onSubgraphOf(stack, subgraph, viewer, document, variables);
 
 const demo = async (username: string): Promise<TestUser> => ({ id: String(demoId(username)), username, token: await stack.login(username) });
 const usernames = (connection: { edges: { node: { username: string } }[] } | null) => connection?.edges.map((edge) => edge.node.username);
@@ -51,7 +42,7 @@ describe('Instagram', () => {
 
   it("should leave the blocker out of someone else's followers and following, and out of the counts beside them", async () => {
     const [blocker, blocked, owner] = await Promise.all([stack.signUp('blk'), stack.signUp('bld'), stack.signUp('own')]);
-    const follow = (user: TestUser, other: TestUser) => as(user, 'mutation F($id: ID!) { follow(userId: $id) { id } }', { id: other.id });
+    const follow = (user: TestUser, other: TestUser) => as(user, FOLLOW, { userId: other.id });
     await follow(blocked, owner);
     await follow(blocker, owner);
     await follow(owner, blocked);
@@ -113,7 +104,7 @@ describe('Messaging', () => {
   async function send(from: TestUser, to: TestUser, text: string): Promise<{ messageId: string; conversationId: string }> {
     const { sendDirectMessage } = await as(
       from,
-      'mutation S($input: SendDirectMessageInput!) { sendDirectMessage(input: $input) { message { id } conversation { id } } }',
+      SEND_DM,
       { input: { recipientId: to.id, text } },
     );
     return { messageId: sendDirectMessage.message.id, conversationId: sendDirectMessage.conversation.id };
@@ -198,15 +189,12 @@ describe('Messaging', () => {
 describe('Threads', () => {
   async function member(prefix: string): Promise<TestUser> {
     const user = await stack.signUp(prefix);
-    await as(user, 'mutation { joinThreads { id } }');
+    await as(user, JOIN_THREADS);
     return user;
   }
 
   async function post(user: TestUser, text: string, replyToId?: string): Promise<string> {
-    const result = await as(user, 'mutation P($text: String!, $replyToId: ID) { postThread(text: $text, replyToId: $replyToId) { id } }', {
-      text,
-      replyToId,
-    });
+    const result = await as(user, POST_THREAD, { text, replyToId });
     return result.postThread.id;
   }
 

@@ -13,10 +13,11 @@ import { createClient as createWsClient, type Client } from 'graphql-ws';
 import pg from 'pg';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, hasRedisServer, scratchDatabase, startRedisServer, type RedisServer, type ScratchDatabase } from '../scripts/scratch.js';
-import { startFaultProxy, type FaultProxy } from './faultProxy.js';
-import { buildImage } from './image.js';
-import { describeOutput, isRunning, kill, query, ready, startService, START_TIMEOUT_MS, stop, type ServiceProcess } from './processes.js';
+import { freePort, hasRedisServer, scratchDatabase, startRedisServer, type RedisServer, type ScratchDatabase } from './support/scratch.js';
+import { FOLLOW, SEND_DM, SIGN_UP } from './support/documents.js';
+import { startFaultProxy, type FaultProxy } from './support/faultProxy.js';
+import { buildImage } from './support/image.js';
+import { describeOutput, isRunning, kill, query, ready, startService, START_TIMEOUT_MS, stop, type ServiceProcess } from './support/processes.js';
 
 /** Building the image when it is not cached yet (two npm installs from the npm cache and a TypeScript build). */
 const IMAGE_TIMEOUT_MS = 240_000;
@@ -42,14 +43,6 @@ const RECOVERY_TIMEOUT_MS = 45_000;
 /** The gateway's deadline for one subgraph fetch: short, so a fetch into a dead subgraph ends the event quickly. */
 const SUBGRAPH_TIMEOUT_MS = 3_000;
 
-const SIGN_UP = `#graphql
-  mutation SignUp($username: String!, $password: String!, $fullName: String!) {
-    signUp(username: $username, password: $password, fullName: $fullName) { token user { id } }
-  }`;
-const FOLLOW = `#graphql
-  mutation Follow($id: ID!) { follow(userId: $id) { id } }`;
-const SEND = `#graphql
-  mutation Send($input: SendDirectMessageInput!) { sendDirectMessage(input: $input) { message { id text } } }`;
 /** Fields from all three subgraphs, so losing any of them touches the live stream. */
 const DMS = `#graphql
   subscription Dms($after: ID) {
@@ -204,7 +197,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || !hasRedis
     for (const sender of senders) {
       for (const recipient of recipients) {
         for (const [who, whom] of [[sender, recipient], [recipient, sender]] as const) {
-          const result = await query(gatewayPort, FOLLOW, { id: whom.id }, who.token);
+          const result = await query(gatewayPort, FOLLOW, { userId: whom.id }, who.token);
           expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
         }
       }
@@ -270,7 +263,7 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL || !hasRedis
         const text = `${sender.username} #${n}`;
         const input = { recipientId: recipient.id, text, idempotencyKey: `${sender.username}-${n}` };
         for (;;) {
-          const result = await query<{ sendDirectMessage: { message: { id: string; text: string } } }>(gatewayPort, SEND, { input }, sender.token, SEND_TIMEOUT_MS).catch(
+          const result = await query<{ sendDirectMessage: { message: { id: string; text: string } } }>(gatewayPort, SEND_DM, { input }, sender.token, SEND_TIMEOUT_MS).catch(
             (error: Error) => ({ data: undefined, errors: [{ message: error.message, extensions: { code: `no answer (${error.message})` } }] }),
           );
           const message = result.data?.sendDirectMessage?.message;

@@ -3,10 +3,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from 'graphql-ws';
-import { mutualPair, NEW_MESSAGES, sendDm } from './dms.js';
+import { NEW_MESSAGES } from './support/documents.js';
+import { mutualPair, sendDm } from './support/dms.js';
 import { createLogger, openSqlClient } from '@igt/common';
-import { startFaultProxy } from './faultProxy.js';
-import { eventually, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './harness.js';
+import { startFaultProxy } from './support/faultProxy.js';
+import { eventually, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './support/harness.js';
 
 let stack: TestStack;
 const cleanup: (() => Promise<void>)[] = [];

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '@igt/gateway/config';
-import { expectError, ok, startExtraGateway, startStack, subscribe, type GraphQLResponse, type TestStack } from './harness.js';
+import { expectError, ok, startExtraGateway, startStack, subscribe, type GraphQLResponse, type TestStack } from './support/harness.js';
 
 let stack: TestStack;
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoId } from '@igt/common';
-import { expectError, ok, startStack, type GraphQLResponse, type TestStack, type TestUser } from './harness.js';
+import { expectError, ok, startStack, type GraphQLResponse, type TestStack, type TestUser } from './support/harness.js';
 
 let stack: TestStack;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_OPERATION_LABELS } from '@igt/common';
-import { eventually, ok, startStack, subscribe, type TestStack } from './harness.js';
+import { eventually, ok, startStack, subscribe, type TestStack } from './support/harness.js';
 
 let stack: TestStack;
 const logs: string[] = [];

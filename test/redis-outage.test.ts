@@ -4,8 +4,8 @@
  * subscription carries on once Redis is back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, hasRedisServer, startRedisServer, type RedisServer } from '../scripts/scratch.js';
-import { eventually, expectError, ok, startStack, subscribe, type TestStack } from './harness.js';
+import { freePort, hasRedisServer, startRedisServer, type RedisServer } from './support/scratch.js';
+import { eventually, expectError, ok, startStack, subscribe, type TestStack } from './support/harness.js';
 
 describe.skipIf(!hasRedisServer)('Redis going away and coming back', () => {
   let port: number;

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { expectError, ok, startStack } from './harness.js';
+import { expectError, ok, startStack } from './support/harness.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'igt-restart-'));
 

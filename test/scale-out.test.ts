@@ -9,10 +9,10 @@ import { randomBytes } from 'node:crypto';
 import { createClient as createWsClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteRedisKeys, freePort, scratchDatabase, type ScratchDatabase } from '../scripts/scratch.js';
-import { buildImage, type Image } from './image.js';
-import { eventually, ok, subscribe, type Subscription } from './harness.js';
-import { describeOutput, login, query, ready, startService, START_TIMEOUT_MS, stop, STOP_TIMEOUT_MS, type ServiceProcess } from './processes.js';
+import { deleteRedisKeys, freePort, scratchDatabase, type ScratchDatabase } from './support/scratch.js';
+import { buildImage, type Image } from './support/image.js';
+import { eventually, ok, subscribe, type Subscription } from './support/harness.js';
+import { describeOutput, login, query, ready, startService, START_TIMEOUT_MS, stop, STOP_TIMEOUT_MS, type ServiceProcess } from './support/processes.js';
 
 /** Building the image (two npm installs from the npm cache and a TypeScript build). */
 const IMAGE_TIMEOUT_MS = 240_000;

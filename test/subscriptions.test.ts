@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signUserToken } from '@igt/common';
-import { mutualPair, NEW_MESSAGES, sendDm } from './dms.js';
-import { eventually, ok, startExtraGateway, startStack, subscribe, TEST_JWT_SECRET, type TestStack, type TestUser } from './harness.js';
+import { FOLLOW, NEW_MESSAGES } from './support/documents.js';
+import { mutualPair, sendDm } from './support/dms.js';
+import { eventually, ok, startExtraGateway, startStack, subscribe, TEST_JWT_SECRET, type TestStack, type TestUser } from './support/harness.js';
 
 let stack: TestStack;
 
@@ -51,7 +52,7 @@ describe('directMessageReceived through the gateway', () => {
     await theirs.waitFor(1);
     // A message for the outsider arriving after shows nothing else reached them first.
     const [c] = await pair();
-    ok(await stack.query('mutation F($id: ID!) { follow(userId: $id) { id } }', { id: c.id }, { token: outsider.token }));
+    ok(await stack.query(FOLLOW, { userId: c.id }, { token: outsider.token }));
     await send(c, outsider.id, 'for the outsider');
     const [only] = await mine.waitFor(1);
     expect(only.directMessageReceived.text).toBe('for the outsider');

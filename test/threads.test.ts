@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError, ok, startStack, type TestStack, type TestUser } from './harness.js';
+import { expectError, ok, startStack, type TestStack, type TestUser } from './support/harness.js';
 
 let stack: TestStack;
 

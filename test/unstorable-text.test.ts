@@ -1,7 +1,8 @@
 /** Text PostgreSQL cannot store is the client's BAD_USER_INPUT, stores nothing, and never lands in the logs. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError, ok, startStack, type TestStack, type TestUser } from './harness.js';
+import { SEND_DM } from './support/documents.js';
+import { expectError, ok, startStack, type TestStack, type TestUser } from './support/harness.js';
 
 let stack: TestStack;
 const logs: string[] = [];
@@ -14,7 +15,6 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const SEND = 'mutation ($input: SendDirectMessageInput!) { sendDirectMessage(input: $input) { message { id } } }';
 
 /** Conversations in every folder of `user`'s inbox. */
 async function conversationCount(user: TestUser): Promise<number> {
@@ -43,7 +43,7 @@ describe('text PostgreSQL cannot store', () => {
   it('should refuse a direct message with a NUL byte as BAD_USER_INPUT, store nothing and log none of it', async () => {
     const [sender, recipient] = [await stack.signUp('nul_dm'), await stack.signUp('nul_dm')];
     const secret = `private words ${randomUUID()}`;
-    const result = await stack.query(SEND, { input: { recipientId: recipient.id, text: `${secret}\u0000tail` } }, { token: sender.token });
+    const result = await stack.query(SEND_DM, { input: { recipientId: recipient.id, text: `${secret}\u0000tail` } }, { token: sender.token });
     expectError(result, 'BAD_USER_INPUT', 'input.text');
     expect(await conversationCount(sender)).toBe(0);
     expect(await conversationCount(recipient)).toBe(0);
@@ -53,7 +53,7 @@ describe('text PostgreSQL cannot store', () => {
   it('should refuse a direct message with an unpaired surrogate rather than store it altered', async () => {
     const [sender, recipient] = [await stack.signUp('lone_dm'), await stack.signUp('lone_dm')];
     const secret = `private words ${randomUUID()}`;
-    const result = await stack.query(SEND, { input: { recipientId: recipient.id, text: `${secret}\ud800` } }, { token: sender.token });
+    const result = await stack.query(SEND_DM, { input: { recipientId: recipient.id, text: `${secret}\ud800` } }, { token: sender.token });
     expectError(result, 'BAD_USER_INPUT', 'input.text');
     expect(await conversationCount(recipient)).toBe(0);
     await expectLogsFreeOf(secret);
@@ -94,7 +94,7 @@ describe('text PostgreSQL cannot store', () => {
     const key = `key-${randomUUID()}`;
     const secret = `private words ${randomUUID()}`;
     const result = await stack.query(
-      SEND,
+      SEND_DM,
       { input: { recipientId: recipient.id, text: secret, idempotencyKey: `${key}\u0000` } },
       { token: sender.token },
     );

@@ -2,7 +2,7 @@
 // (shared by instances, and per instance while Redis is away), and the `<count>/<seconds>` variables.
 import { afterAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { freePort, hasRedisServer, startRedisServer, type RedisServer } from '../../../scripts/scratch.js';
+import { freePort, hasRedisServer, startRedisServer, type RedisServer } from '../../../test/support/scratch.js';
 import {
   addressKey,
   ConfigError,

@@ -4,7 +4,7 @@
  */
 import { createClient } from 'redis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { freePort, hasRedisServer, startRedisServer, type RedisServer } from '../../../scripts/scratch.js';
+import { freePort, hasRedisServer, startRedisServer, type RedisServer } from '../../../test/support/scratch.js';
 import { createRedisEventStream, createRedisPubSub, type EventStream, type PubSub } from '../src/index.js';
 
 /** How many PUBLISH commands the server at `url` has run since it started. */

@@ -1,6 +1,7 @@
 // Services as child processes started from the built image, and the HTTP helpers tests use to call them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DEMO_PASSWORD } from '@igt/common';
+import { LOGIN } from './documents.js';
 import type { Image } from './image.js';
 import { ok, type GraphQLResponse } from './harness.js';
 
@@ -102,10 +103,6 @@ export async function query<T = any>(
 
 /** Signs a demo person in (password `demo-password`) through the gateway and returns their token. */
 export async function login(gatewayPort: number, username: string): Promise<string> {
-  const result = await query<{ login: { token: string } }>(
-    gatewayPort,
-    'mutation Login($username: String!, $password: String!) { login(username: $username, password: $password) { token } }',
-    { username, password: DEMO_PASSWORD },
-  );
+  const result = await query<{ login: { token: string } }>(gatewayPort, LOGIN, { username, password: DEMO_PASSWORD });
   return ok(result).login.token;
 }

@@ -15,7 +15,7 @@ import { promisify } from 'node:util';
 import dockerignoreModule from '@balena/dockerignore';
 import { DockerfileParser, type Copy } from 'dockerfile-ast';
 
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const run = promisify(execFile);
 // CommonJS (`module.exports = factory`) typed as an ES default export: under NodeNext the default import is the factory.
 const dockerignore = dockerignoreModule as unknown as typeof dockerignoreModule.default;

@@ -1,11 +1,13 @@
+// The test stack: starts the subgraphs and the gateway in this process for a test file, with helpers to call them.
 import { expect } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createClient as createWsClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { createLogger, DEMO_PASSWORD } from '@igt/common';
 import { createGateway, type GatewayOptions } from '@igt/gateway';
-import { deleteRedisKeys, scratchDatabase } from '../scripts/scratch.js';
-import { startStack as runStack, type Stack, type StackOptions } from '../scripts/stack.js';
+import { LOGIN, SIGN_UP } from './documents.js';
+import { deleteRedisKeys, scratchDatabase } from './scratch.js';
+import { startStack as runStack, type Stack, type StackOptions } from '../../scripts/stack.js';
 
 /** A limit no test reaches: the suite signs up, signs in and sends from 127.0.0.1 far more than a person would. */
 const UNREACHED = { points: 1_000_000, durationSeconds: 1 };
@@ -123,10 +125,7 @@ export async function startStack(
     async login(username) {
       const cached = tokens.get(username);
       if (cached) return cached;
-      const result = await query<{ login: { token: string } }>(
-        'mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { token } }',
-        { u: username, p: DEMO_PASSWORD },
-      );
+      const result = await query<{ login: { token: string } }>(LOGIN, { username, password: DEMO_PASSWORD });
       const token = result.data?.login.token;
       if (!token) throw new Error(`login ${username} failed: ${JSON.stringify(result.errors)}`);
       tokens.set(username, token);
@@ -134,10 +133,11 @@ export async function startStack(
     },
     async signUp(prefix = 'user') {
       const username = `${prefix}_${randomBytes(4).toString('hex')}`.slice(0, 30);
-      const result = await query<{ signUp: { token: string; user: { id: string } } }>(
-        'mutation ($u: String!) { signUp(username: $u, password: "correct horse battery", fullName: "Test Person") { token user { id } } }',
-        { u: username },
-      );
+      const result = await query<{ signUp: { token: string; user: { id: string } } }>(SIGN_UP, {
+        username,
+        password: 'correct horse battery',
+        fullName: 'Test Person',
+      });
       if (!result.data) throw new Error(`signUp failed: ${JSON.stringify(result.errors)}`);
       return { id: result.data.signUp.user.id, username, token: result.data.signUp.token };
     },
