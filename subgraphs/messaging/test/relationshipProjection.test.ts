@@ -1,3 +1,4 @@
+/** Messaging's relationship projection: follows, blocks and accounts applied from the stream, replay-safe. */
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {

@@ -1,3 +1,4 @@
+/** Threads' block projection: blocks applied from the stream, and the follows and likes a block ends. */
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
