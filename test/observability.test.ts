@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { MAX_OPERATION_LABELS } from '@igt/common';
 import { eventually, ok, startStack, subscribe, type TestStack } from './support/harness.js';
 
@@ -97,6 +98,28 @@ describe('logs', () => {
       .map((line) => JSON.parse(line) as { service: string; requestId: string })
       .map((entry) => entry.service);
     expect(new Set(services)).toEqual(new Set(['gateway', 'threads', 'instagram']));
+  });
+
+  it("should follow a WebSocket's subscriptions into the subgraphs by the request id of its upgrade", async () => {
+    const requestId = randomUUID();
+    const bob = await stack.login('bob');
+    const client = stack.wsClient(bob, {
+      webSocketImpl: class extends WebSocket {
+        constructor(url: string, protocols?: string | string[]) {
+          super(url, protocols, { headers: { 'x-request-id': requestId } });
+        }
+      },
+    });
+    const subscription = subscribe(client, 'subscription { directMessageReceived { id sender { username } } }');
+    await stack.liveSubscriptions(1);
+    ok(await stack.query('mutation { sendDirectMessage(input: { recipientId: "2", text: "traced" }) { message { id } } }', {}, { token: await stack.login('alice') }));
+    await subscription.waitFor(1);
+    // Messaging serves the subscription; Instagram answers the event's `sender` for the gateway.
+    await eventually(() => {
+      const services = logs.filter((line) => line.includes(requestId)).map((line) => (JSON.parse(line) as { service: string }).service);
+      return services.includes('instagram');
+    });
+    await stack.closeClients();
   });
 
   it('should never log passwords, tokens or message texts', async () => {

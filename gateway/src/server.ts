@@ -12,7 +12,7 @@ import {
   listen,
   metricsRoute,
   observabilityPlugin,
-  operationalRoutes,
+  healthRoutes,
   router,
   sendJson,
   viewerFromAuthorization,
@@ -20,6 +20,7 @@ import {
   type HttpService,
   type Logger,
   REQUEST_ID_HEADER,
+  requestIdOr,
   type RouteHandler,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
@@ -27,7 +28,7 @@ import { landingPage } from './landingPage.js';
 import { operationLimits, withoutSchemaHints } from './limits.js';
 import { operationResolution, screenHttpQuery } from './operationResolution.js';
 import { SubgraphDataSource } from './datasource.js';
-import { cachedFor, SUBGRAPH_PROBE_INTERVAL_MS, subgraphHealth } from './health.js';
+import { cachedFor, SUBGRAPH_PROBE_INTERVAL_MS, subgraphHealth } from './subgraphHealth.js';
 import { SubscriptionExecutor } from './subscriptions.js';
 import { UPSTREAM_TIMING } from './upstream.js';
 import { serveWebSocket } from './websocket.js';
@@ -140,10 +141,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       }
       throw error;
     });
-    const incomingId = req.headers[REQUEST_ID_HEADER];
     return createGatewayContext(viewer, gatewaySecret, {
       clientAddress: clientAddressOf(req),
-      requestId: typeof incomingId === 'string' && /^[\w-]{8,64}$/.test(incomingId) ? incomingId : undefined,
+      requestId: requestIdOr(req.headers[REQUEST_ID_HEADER]),
     });
   };
 
@@ -154,7 +154,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   // Ready means this gateway can serve: it has its schema and is not stopping. A subgraph that is away costs only the
   // fields it owns (coded errors, the rest answered), so it must not take the gateway out of a load balancer.
-  const routes = operationalRoutes({ isStopping: () => stopping, checkReady: async () => ({ ready: true }) });
+  const routes = healthRoutes({ isStopping: () => stopping, checkReady: async () => ({ ready: true }) });
   // For operators only, on the internal listener with the metrics: each subgraph's state and why it is away. Probes
   // run at most once per interval, however often it is asked.
   const probeSubgraphs = cachedFor(SUBGRAPH_PROBE_INTERVAL_MS, () => subgraphHealth(subgraphUrls, gatewaySecret));

@@ -1,7 +1,7 @@
 /** The gateway's WebSocket connections to subgraphs, per client socket: deadlines, fresh assertions, a count. */
 import { createClient, MessageType, stringifyMessage, type Client, type SubscribePayload } from 'graphql-ws';
 import WebSocket from 'ws';
-import { GATEWAY_ASSERTION_PARAM, GATEWAY_ASSERTION_REFRESH_MS, MAX_BODY_BYTES } from '@igt/common';
+import { GATEWAY_ASSERTION_PARAM, GATEWAY_ASSERTION_REFRESH_MS, MAX_BODY_BYTES, REQUEST_ID_PARAM } from '@igt/common';
 import { boundedSubscription, MAX_PENDING_EVENTS, type BoundedSubscription } from './boundedSubscription.js';
 import type { GatewayContext } from './context.js';
 
@@ -100,7 +100,7 @@ export class UpstreamConnections {
       retryAttempts: 0,
       keepAlive: this.timing.pingMs,
       connectionAckWaitTimeout: this.timing.answerMs,
-      connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await this.context.assertion() }),
+      connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await this.context.assertion(), [REQUEST_ID_PARAM]: this.context.requestId }),
       on: {
         connected: (connected) => {
           socket = connected as WebSocket;

@@ -5,7 +5,20 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { getOperationAST, getVariableValues, GraphQLError, parse, print, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CLOSE_GOING_AWAY, codedError, ErrorCode, internalError, MAX_BODY_BYTES, viewerFromAuthorization, webSocketErrorHooks, type createErrorFormatter, type Logger, type Metrics } from '@igt/common';
+import {
+  CLOSE_GOING_AWAY,
+  codedError,
+  ErrorCode,
+  internalError,
+  MAX_BODY_BYTES,
+  REQUEST_ID_HEADER,
+  requestIdOr,
+  viewerFromAuthorization,
+  webSocketErrorHooks,
+  type createErrorFormatter,
+  type Logger,
+  type Metrics,
+} from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { conditionalSubscriptionField, unresolvedOperation } from './operationResolution.js';
 import type { SubscriptionExecutor } from './subscriptions.js';
@@ -177,7 +190,10 @@ export function serveWebSocket(options: WebSocketOptions) {
             return false;
           }
           if (viewer) closeWhenExpired(ctx.extra.socket, viewer.expiresAt);
-          const context = createGatewayContext(viewer, gatewaySecret, { clientAddress: clientAddressOf(ctx.extra.request) });
+          const context = createGatewayContext(viewer, gatewaySecret, {
+            clientAddress: clientAddressOf(ctx.extra.request),
+            requestId: requestIdOr(ctx.extra.request.headers[REQUEST_ID_HEADER]),
+          });
           ctx.extra.context = Object.assign(context, { upstream: new UpstreamConnections(subgraphUrls, context, upstreamTiming) });
           return true;
         } catch (error) {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { unauthenticated } from './errors.js';
 
@@ -22,8 +23,20 @@ const CLIENT_AUDIENCE = 'clients';
 const SUBGRAPH_AUDIENCE = 'subgraphs';
 /** Header the gateway sets on every subgraph request; subgraphs refuse requests without a valid one. */
 export const GATEWAY_ASSERTION_HEADER = 'x-gateway-assertion';
+/**
+ * Key under which the gateway sends its assertion over graphql-ws: in `connectionParams` at connect, then a fresh one
+ * in the payload of a ping at least every GATEWAY_ASSERTION_REFRESH_MS.
+ */
+export const GATEWAY_ASSERTION_PARAM = 'gatewayAssertion';
 /** Header carrying the request id from the gateway to subgraphs, so one request can be followed in the logs. */
 export const REQUEST_ID_HEADER = 'x-request-id';
+/** Key of the request id in graphql-ws `connectionParams`, from the gateway to a subgraph, for a WebSocket's life. */
+export const REQUEST_ID_PARAM = 'requestId';
+
+/** `value` when it looks like a request id a client or the gateway would send (8–64 word characters), else a new one. */
+export function requestIdOr(value: unknown): string {
+  return typeof value === 'string' && /^[\w-]{8,64}$/.test(value) ? value : randomUUID();
+}
 
 /**
  * The HMAC key of a secret, imported once: handing jose the raw bytes would import a key on every sign and verify,

@@ -11,6 +11,9 @@ import pg from 'pg';
 /** A drizzle database over either driver; services only ever see this type. */
 export type Db<TSchema extends Record<string, unknown>> = PgDatabase<PgQueryResultHKT, TSchema>;
 
+/** A transaction of a service's drizzle database, as `Db.transaction` hands it to its callback. */
+export type DbTransaction<TSchema extends Record<string, unknown>> = Parameters<Parameters<Db<TSchema>['transaction']>[0]>[0];
+
 /** Where `openSqlClient` finds the database; with nothing set it is embedded and in memory (what tests use). */
 export interface SqlClientOptions {
   /** `postgres://…` switches from the embedded database to PostgreSQL. */

@@ -1,9 +1,11 @@
+// @igt/common's public surface: everything the services share, re-exported from one place.
 export * from './auth.js';
 export * from './config.js';
 export * from './db.js';
 export * from './errors.js';
 export * from './http.js';
 export * from './logger.js';
+export * from './ids.js';
 export * from './pagination.js';
 export * from './pubsub.js';
 export * from './rateLimits.js';
@@ -16,4 +18,4 @@ export * from './process.js';
 export * from './metrics.js';
 export * from './loaders.js';
 export * from './projection.js';
-export * from './operational.js';
+export * from './health.js';

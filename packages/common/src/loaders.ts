@@ -1,6 +1,6 @@
 import DataLoader from 'dataloader';
 import { badUserInput, notFound } from './errors.js';
-import { parseId } from './pagination.js';
+import { parseId } from './ids.js';
 
 /**
  * A loader that fetches the rows for a batch of keys in one call (one `where key in (...)` query) and answers in

@@ -1,12 +1,10 @@
 import { eq } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
-import type { Db } from './db.js';
+import type { Db, DbTransaction } from './db.js';
 import { codedError, ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { EventStream, StreamEntry } from './streams.js';
 
-/** A transaction of a service's drizzle database, as `Db.transaction` hands it to its callback. */
-export type DbTransaction<TSchema extends Record<string, unknown>> = Parameters<Parameters<Db<TSchema>['transaction']>[0]>[0];
 
 /**
  * The table where a service records how far it has applied each stream it consumes. Each service declares its own, in

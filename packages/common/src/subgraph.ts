@@ -1,5 +1,4 @@
 /** Builds and serves a Federation 2 subgraph over HTTP and graphql-ws, behind the gateway's signed assertions. */
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -10,13 +9,21 @@ import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
 import { WebSocketServer } from 'ws';
-import { GATEWAY_ASSERTION_HEADER, REQUEST_ID_HEADER, verifyGatewayAssertion, type GatewayAssertion } from './auth.js';
+import {
+  GATEWAY_ASSERTION_HEADER,
+  GATEWAY_ASSERTION_PARAM,
+  REQUEST_ID_HEADER,
+  REQUEST_ID_PARAM,
+  requestIdOr,
+  verifyGatewayAssertion,
+  type GatewayAssertion,
+} from './auth.js';
 import { createErrorFormatter, unauthenticated, webSocketErrorHooks } from './errors.js';
 import { graphqlHandler, listen, MAX_BODY_BYTES, router, type HttpService } from './http.js';
 import type { Db } from './db.js';
 import type { Logger } from './logger.js';
-import { createMetrics, observabilityPlugin, type Metrics } from './metrics.js';
-import { operationalRoutes } from './operational.js';
+import { createMetrics, metricsRoute, observabilityPlugin, type Metrics } from './metrics.js';
+import { healthRoutes } from './health.js';
 import { storableTextPlugin, unstorableTextIn } from './storableText.js';
 
 /** What every subgraph request knows before the service adds its own parts: what the gateway vouches for, and more. */
@@ -69,11 +76,6 @@ export interface Subgraph {
 /** WebSocket close code for a server going away (RFC 6455): clients reconnect, to another instance if there is one. */
 export const CLOSE_GOING_AWAY = 1001;
 
-/**
- * Key under which the gateway sends its assertion over graphql-ws: in `connectionParams` at connect, then a fresh one
- * in the payload of a ping at least every GATEWAY_ASSERTION_REFRESH_MS.
- */
-export const GATEWAY_ASSERTION_PARAM = 'gatewayAssertion';
 
 /** What a subgraph keeps of one graphql-ws connection: what the gateway vouches for, and until when. */
 type SocketAssertion = {
@@ -162,7 +164,7 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
     const assertion = await verifyGatewayAssertion(req.headers[GATEWAY_ASSERTION_HEADER] as string | undefined, gatewaySecret).catch(
       unauthenticatedHttp,
     );
-    const requestId = (req.headers[REQUEST_ID_HEADER] as string | undefined) ?? randomUUID();
+    const requestId = requestIdOr(req.headers[REQUEST_ID_HEADER]);
     return createContext({ ...assertion, requestId, logger: logger.child({ requestId }) });
   };
 
@@ -170,8 +172,7 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
   let wsServer: WebSocketServer | undefined;
   let stopping = false;
 
-  const routes = operationalRoutes({
-    metrics,
+  const routes = healthRoutes({
     isStopping: () => stopping,
     checkReady: async () => {
       try {
@@ -191,6 +192,8 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
       const handler = router(
         {
           '/graphql': graphqlHandler(apollo, contextFor),
+          // Subgraphs are reached by the gateway only, so their metrics can sit on the same port.
+          '/metrics': metricsRoute(metrics),
           ...routes,
         },
         (error) => logger.error({ err: error }, 'request failed'),
@@ -236,7 +239,8 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
               return error ? [error] : undefined;
             },
             context: (ctx) => {
-              const requestId = randomUUID();
+              // The gateway names the client socket this one serves, so its subscriptions can be followed in the logs.
+              const requestId = requestIdOr(ctx.connectionParams?.[REQUEST_ID_PARAM]);
               const { viewer = null, clientAddress = null } = ctx.extra.assertion ?? {};
               return createContext({ viewer, clientAddress, requestId, logger: logger.child({ requestId }) });
             },

@@ -1,5 +1,5 @@
+/** The health routes every service serves: liveness, and readiness that says no while stopping. */
 import { sendJson, type RouteHandler } from './http.js';
-import { metricsRoute, type Metrics } from './metrics.js';
 
 /** What a readiness check found; `details` go into the response body. */
 export interface Readiness {
@@ -8,16 +8,14 @@ export interface Readiness {
 }
 
 /**
- * The routes every service serves besides GraphQL: `/health/live` (the process answers), `/health/ready` and
- * `/health` (it can serve; 503 while stopping or when `checkReady` says no) and, when `metrics` are given,
- * `/metrics` (Prometheus).
+ * `/health/live` (the process answers), `/health/ready` and `/health` (it can serve; 503 while stopping or when
+ * `checkReady` says no).
  */
-export function operationalRoutes(options: {
-  metrics?: Metrics;
+export function healthRoutes(options: {
   isStopping: () => boolean;
   checkReady: () => Promise<Readiness>;
 }): Record<string, RouteHandler> {
-  const { metrics, isStopping, checkReady } = options;
+  const { isStopping, checkReady } = options;
   const ready: RouteHandler = async (_req, res) => {
     if (isStopping()) return sendJson(res, 503, { status: 'stopping' });
     const { ready: isReady, details = {} } = await checkReady();
@@ -27,6 +25,5 @@ export function operationalRoutes(options: {
     '/health': ready,
     '/health/ready': ready,
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
-    ...(metrics ? { '/metrics': metricsRoute(metrics) } : {}),
   };
 }
