@@ -125,7 +125,7 @@ const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 
 /**
  * True when the database is away rather than the request wrong: it cannot be reached, the connection broke (node-pg's
- * "Connection terminated"), or PostgreSQL is shutting down, starting or out of connections (SQLSTATE class 08,
+ * "Connection terminated", or a client that lost its connection and "is not queryable"), or PostgreSQL is shutting down, starting or out of connections (SQLSTATE class 08,
  * 57P01–57P03, 53300). Worth a retry in a moment.
  */
 export function isDatabaseUnavailable(error: unknown): boolean {
@@ -134,7 +134,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   for (let current: unknown = error; current && typeof current === 'object'; current = (current as { cause?: unknown }).cause) {
     const { code, message } = current as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return true;
-    if (typeof message === 'string' && /^Connection terminated|timeout exceeded when trying to connect/.test(message)) return true;
+    if (typeof message === 'string' && /^Connection terminated|timeout exceeded when trying to connect|is not queryable/.test(message)) return true;
   }
   return false;
 }

@@ -24,6 +24,23 @@ describe('createErrorFormatter', () => {
     });
   }
 
+  const away: [string, Error][] = [
+    ['refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
+    ['connection lost mid-query', new Error('Connection terminated unexpectedly')],
+    ['client left unusable', new Error('Client has encountered a connection error and is not queryable')],
+    ['server shutting down', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+  ];
+  for (const [what, driverError] of away) {
+    it(`should tell the client a database that is away (${what}) is SERVICE_UNAVAILABLE, worth a retry`, () => {
+      const format = createErrorFormatter(() => {});
+      const drizzleError = new Error('Failed query: select …\nparams: secret', { cause: driverError });
+      const error = new GraphQLError(drizzleError.message, { originalError: drizzleError });
+      const formatted = format(error.toJSON(), error);
+      expect(formatted.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(JSON.stringify(formatted)).not.toContain('secret');
+    });
+  }
+
   it('should still mask any other database failure as INTERNAL_SERVER_ERROR and log it', () => {
     const logged: unknown[] = [];
     const format = createErrorFormatter((error) => logged.push(error));
