@@ -99,9 +99,22 @@ export async function openSqlClient({ databaseUrl, dataDir, onQuery, poolSize = 
   };
 }
 
+/**
+ * An error and what it wraps, outermost first: drizzle's `cause`, and graphql-js's `originalError` (for an error
+ * that did not come from a resolver, which Apollo Server leaves wrapped). At most 10 deep.
+ */
+function* causeChain(error: unknown): Generator<object> {
+  let current = error;
+  for (let depth = 0; depth < 10 && current && typeof current === 'object'; depth += 1) {
+    yield current;
+    const { cause, originalError } = current as { cause?: unknown; originalError?: unknown };
+    current = cause ?? originalError;
+  }
+}
+
 /** The SQLSTATE of a database error, looking through drizzle's wrapper. */
 export function sqlState(error: unknown): string | undefined {
-  for (let current: unknown = error; current && typeof current === 'object'; current = (current as { cause?: unknown }).cause) {
+  for (const current of causeChain(error)) {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
   }
@@ -131,7 +144,7 @@ const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 export function isDatabaseUnavailable(error: unknown): boolean {
   const state = sqlState(error);
   if (state && (state.startsWith('08') || ['57P01', '57P02', '57P03', '53300'].includes(state))) return true;
-  for (let current: unknown = error; current && typeof current === 'object'; current = (current as { cause?: unknown }).cause) {
+  for (const current of causeChain(error)) {
     const { code, message } = current as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return true;
     if (typeof message === 'string' && /^Connection terminated|timeout exceeded when trying to connect|is not queryable/.test(message)) return true;
