@@ -97,7 +97,7 @@ export async function startStack(
     catchUpIntervalMs: 0,
     logLevel: options.logs ? 'info' : (process.env.TEST_LOG_LEVEL ?? 'silent'),
     ...(options.logs ? { logDestination: { write: (line: string) => void options.logs!.push(line) } } : {}),
-    onQuery: () => {
+    onQuery: (sql: string) => { (globalThis as any).__sql?.push(sql.slice(0, 160));
       statements += 1;
     },
     ...(options.seed === undefined ? {} : { seed: options.seed }),
@@ -300,7 +300,7 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
  * How long a test waits for something asynchronous before failing: a bound on a hang, not a speed requirement, so
  * generous enough for a machine whose cores are busy with other work.
  */
-export const CONDITION_TIMEOUT_MS = 15_000;
+const CONDITION_TIMEOUT_MS = 15_000;
 
 /** Polls `condition` until it holds (fails after `timeoutMs`); for effects that happen asynchronously. */
 export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = CONDITION_TIMEOUT_MS): Promise<void> {
