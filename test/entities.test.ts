@@ -133,18 +133,19 @@ describe('Threads', () => {
       });
   }
 
-  // Known gap, left for the Threads subgraph: 2 Threads cost 5 statements and 6 cost 8; 2 Profiles 7 and 6 Profiles
-  // 10 (4 and 7 with only `id followerCount followedByViewer`): some per-entity read in `__resolveReference` escapes
-  // its loader. `it.fails` keeps both checks running: once the reads batch, they fail and `.fails` comes off.
-  it.fails('should resolve 2 or 6 Threads in the same number of statements', async () => {
+  // The first request after the setup also brings Threads' blocks projection up to date (three statements, however
+  // many entities): one request first, so both measured ones find it caught up.
+  it('should resolve 2 or 6 Threads in the same number of statements', async () => {
     const [viewer, ...others] = await members(...times(7, 'etb'));
     const cost = costOf(viewer, others);
+    await cost(1, 'Thread');
     expect(await cost(6, 'Thread')).toBe(await cost(2, 'Thread'));
   });
 
-  it.fails('should resolve 2 or 6 Profiles in the same number of statements', async () => {
+  it('should resolve 2 or 6 Profiles in the same number of statements', async () => {
     const [viewer, ...others] = await members(...times(7, 'etp'));
     const cost = costOf(viewer, others);
+    await cost(1, 'Profile');
     expect(await cost(6, 'Profile')).toBe(await cost(2, 'Profile'));
   });
 });
