@@ -149,7 +149,7 @@ export async function verifyGatewayAssertion(value: string | undefined | null, s
 }
 
 /** The viewer's user id, or UNAUTHENTICATED for an anonymous caller of something that needs one. */
-export function requireViewer({ viewer }: { viewer: Viewer | null }): number {
-  if (!viewer) throw unauthenticated();
-  return Number(viewer.id);
+export function requireViewer({ viewerId }: { viewerId: number | null }): number {
+  if (viewerId === null) throw unauthenticated();
+  return viewerId;
 }

@@ -17,6 +17,7 @@ import {
   requestIdOr,
   verifyGatewayAssertion,
   type GatewayAssertion,
+  type Viewer,
 } from './auth.js';
 import { createErrorFormatter, unauthenticated, webSocketErrorHooks } from './errors.js';
 import { graphqlHandler, listen, MAX_BODY_BYTES, router, type HttpService } from './http.js';
@@ -28,10 +29,15 @@ import { storableTextPlugin, unstorableTextIn } from './storableText.js';
 
 /** What every subgraph request knows before the service adds its own parts: what the gateway vouches for, and more. */
 export interface RequestInfo extends GatewayAssertion {
+  /** The viewer's user id as the database stores it: `viewer.id` as a number, or null for an anonymous visitor. */
+  viewerId: number | null;
   requestId: string;
   /** The service's logger, tagged with the request id. */
   logger: Logger;
 }
+
+/** A viewer's id as the database stores it (the gateway vouched for it, so it is a user id). */
+const viewerIdOf = (viewer: Viewer | null): number | null => (viewer ? Number(viewer.id) : null);
 
 /** What every subgraph's per-request context holds: the request, the service's database and this request's loaders. */
 export interface SubgraphContext<TSchema extends Record<string, unknown>, TLoaders> extends RequestInfo {
@@ -165,7 +171,7 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
       unauthenticatedHttp,
     );
     const requestId = requestIdOr(req.headers[REQUEST_ID_HEADER]);
-    return createContext({ ...assertion, requestId, logger: logger.child({ requestId }) });
+    return createContext({ ...assertion, viewerId: viewerIdOf(assertion.viewer), requestId, logger: logger.child({ requestId }) });
   };
 
   let http: HttpService | undefined;
@@ -242,7 +248,7 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
               // The gateway names the client socket this one serves, so its subscriptions can be followed in the logs.
               const requestId = requestIdOr(ctx.connectionParams?.[REQUEST_ID_PARAM]);
               const { viewer = null, clientAddress = null } = ctx.extra.assertion ?? {};
-              return createContext({ viewer, clientAddress, requestId, logger: logger.child({ requestId }) });
+              return createContext({ viewer, viewerId: viewerIdOf(viewer), clientAddress, requestId, logger: logger.child({ requestId }) });
             },
             // Errors go through the same masking as over HTTP: coded errors as they are, nothing else.
             ...webSocketErrorHooks(formatError),

@@ -55,7 +55,7 @@ export async function createInstagramSubgraph(options: InstagramOptions): Promis
     createContext: (request) => ({
       ...request,
       db,
-      loaders: createLoaders(db, request.viewer ? Number(request.viewer.id) : null),
+      loaders: createLoaders(db, request.viewerId),
       auth: { jwtSecret, jwtTtlSeconds },
       relationshipPublisher,
       loginThrottle,

@@ -79,7 +79,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
       await Promise.all([sql.ping(), pubsub.ping(), events.ping()]);
     },
     createContext: (request) => {
-      const viewerId = request.viewer ? Number(request.viewer.id) : null;
+      const { viewerId } = request;
       const services = { relationships, logger };
       const buttonServices = () => ({ loaders: context.loaders, knownUsers, relationships, viewerId });
       const context: Context = {

@@ -60,7 +60,7 @@ export async function createThreadsSubgraph(options: ThreadsOptions): Promise<Su
       return {
         ...request,
         db,
-        loaders: createLoaders(db, request.viewer ? Number(request.viewer.id) : null, catchUpBlocks),
+        loaders: createLoaders(db, request.viewerId, catchUpBlocks),
         catchUpBlocks,
       };
     },

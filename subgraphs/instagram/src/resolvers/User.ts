@@ -7,7 +7,7 @@ import type { Context } from '../context.js';
 import { visibleCount, visibleTo, visibleUser } from '../hiddenFrom.js';
 import type { UserModel } from '../models.js';
 
-const isSelf = (user: UserModel, { viewer }: Context) => viewer !== null && Number(viewer.id) === user.id;
+const isSelf = (user: UserModel, { viewerId }: Context) => viewerId === user.id;
 
 /** Private accounts show their lists only to themselves and their followers. */
 async function canSeeLists(user: UserModel, context: Context): Promise<boolean> {
@@ -26,7 +26,7 @@ async function relationshipPage(
 ) {
   const size = pageSize(args.first);
   const after = decodeIdCursor(kind, args.after);
-  const { db, loaders, viewer } = context;
+  const { db, loaders, viewerId } = context;
   const link =
     kind === 'followers'
       ? { table: follows, seq: follows.seq, owner: follows.followeeId, other: follows.followerId }
@@ -42,7 +42,7 @@ async function relationshipPage(
     .where(
       and(
         eq(link.owner, ownerId),
-        visibleTo(db, link.other, viewer ? Number(viewer.id) : null),
+        visibleTo(db, link.other, viewerId),
         after === null ? undefined : lt(link.seq, after),
       ),
     )

@@ -15,8 +15,8 @@ export const Query: QueryResolvers = {
     // The cursor is the conversation's newest message id: ids only grow, so a page boundary never moves.
     const before = decodeIdCursor('inbox', after);
     // An anonymous visitor has no inbox: an empty one, like the feed, so the rest of their query still answers.
-    if (!context.viewer) return forwardConnection([], size, () => '', before !== null);
-    const viewerId = Number(context.viewer.id);
+    const { viewerId } = context;
+    if (viewerId === null) return forwardConnection([], size, () => '', before !== null);
     await context.knownUsers.remember([viewerId]);
     const rows = await selectViewersConversations(
       context.db,

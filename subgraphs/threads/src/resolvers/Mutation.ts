@@ -89,12 +89,11 @@ async function otherProfile(context: Context, id: string, verb: string): Promise
  */
 export const Mutation: MutationResolvers = {
   async joinThreads(_parent, { bio }, context) {
-    const { viewer, db } = context;
-    if (!viewer) throw unauthenticated('Sign in with your Instagram account to join Threads.');
+    const { viewer, viewerId, db } = context;
+    if (!viewer || viewerId === null) throw unauthenticated('Sign in with your Instagram account to join Threads.');
     if (bio !== null && bio !== undefined && bio.length > MAX_BIO_LENGTH) {
       throw badUserInput(`\`bio\` must be at most ${MAX_BIO_LENGTH} characters, got ${bio.length}.`, 'bio');
     }
-    const viewerId = Number(viewer.id);
     const profile = { id: viewerId, username: viewer.username, bio: bio?.trim() ?? '' };
     try {
       const insert = db.insert(profiles).values(profile);

@@ -11,8 +11,7 @@ import { pageArgs, threadConnection } from '../threadPages.js';
  * Instagram's blocks, so someone who blocked them disappears at once.
  */
 export const Query: QueryResolvers = {
-  async profile(_parent, { username }, { viewer, db, loaders, catchUpBlocks }) {
-    const viewerId = viewer ? Number(viewer.id) : null;
+  async profile(_parent, { username }, { viewerId, db, loaders, catchUpBlocks }) {
     if (viewerId !== null) await catchUpBlocks();
     const [row] = await db
       .select()
@@ -33,10 +32,9 @@ export const Query: QueryResolvers = {
     return visibleThread(loaders, threadId);
   },
 
-  async feed(_parent, args, { viewer, db, loaders, catchUpBlocks }) {
+  async feed(_parent, args, { viewerId, db, loaders, catchUpBlocks }) {
     const { size, after } = pageArgs('feed', args);
-    if (!viewer) return threadConnection(loaders, 'feed', [], size, after);
-    const viewerId = Number(viewer.id);
+    if (viewerId === null) return threadConnection(loaders, 'feed', [], size, after);
     await catchUpBlocks();
     const followees = db
       .select({ id: profileFollows.followeeId })
