@@ -11,7 +11,12 @@ export default defineConfig({
   },
   ssr: { resolve: { conditions: ['source'] } },
   test: {
-    include: ['test/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'subgraphs/*/test/**/*.test.ts', 'gateway/test/**/*.test.ts'],
+    include: [
+      'test/**/*.test.ts',
+      'packages/*/test/**/*.test.ts',
+      'subgraphs/*/test/**/*.test.ts',
+      'gateway/test/**/*.test.ts',
+    ],
     // What the entry points hand @apollo/gateway (handTelemetryChoiceToApollo): tests build gateways directly.
     env: { APOLLO_TELEMETRY_DISABLED: 'true' },
     testTimeout: 30_000,

@@ -39,7 +39,10 @@ export interface StackOptions {
   /** How often the gateway pings WebSocket clients. */
   keepAliveMs?: number;
   /** The gateway's subgraph deadline, pool size and metrics listener (GatewayOptions). */
-  gateway?: Pick<GatewayOptions, 'subgraphTimeoutMs' | 'maxSubgraphConnections' | 'internalPort' | 'internalHost' | 'trustedProxies'>;
+  gateway?: Pick<
+    GatewayOptions,
+    'subgraphTimeoutMs' | 'maxSubgraphConnections' | 'internalPort' | 'internalHost' | 'trustedProxies'
+  >;
   /** Called with every SQL statement any subgraph runs. */
   onQuery?: (sql: string) => void;
   seed?: boolean;
@@ -67,7 +70,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const log = (service: string) => createLogger(service, logLevel, options.logDestination);
   const logger = log('stack');
   const onError = (error: unknown) => logger.error({ err: error }, 'redis connection error');
-  const sql = await openSqlClient({ databaseUrl: options.databaseUrl, dataDir: options.dataDir, onQuery: options.onQuery });
+  const sql = await openSqlClient({
+    databaseUrl: options.databaseUrl,
+    dataDir: options.dataDir,
+    onQuery: options.onQuery,
+  });
   const pubsub = await openPubSub(options.redisUrl, options.redisPrefix, onError);
   const events = await openEventStream(options.redisUrl, options.redisPrefix, onError);
   const rateLimits = await openRateLimitStore(options.redisUrl, options.redisPrefix, onError);
@@ -86,7 +93,15 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const catchUp = options.catchUpIntervalMs === undefined ? {} : { catchUpIntervalMs: options.catchUpIntervalMs };
   const threads = await createThreadsSubgraph({ ...common, events, logger: log('threads'), ...catchUp });
   const sending = limits.sending ? { limits: limits.sending } : {};
-  const messaging = await createMessagingSubgraph({ ...common, pubsub, events, rateLimits, logger: log('messaging'), ...catchUp, ...sending });
+  const messaging = await createMessagingSubgraph({
+    ...common,
+    pubsub,
+    events,
+    rateLimits,
+    logger: log('messaging'),
+    ...catchUp,
+    ...sending,
+  });
   const servers: HttpService[] = [];
   servers.push(await instagram.listen(ports.instagram, host));
   servers.push(await threads.listen(ports.threads, host));

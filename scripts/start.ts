@@ -4,7 +4,14 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { ConfigError, createLogger, DEMO_PASSWORD, DEMO_PEOPLE, developmentSecretsInUse, runUntilSignalled } from '@igt/common';
+import {
+  ConfigError,
+  createLogger,
+  DEMO_PASSWORD,
+  DEMO_PEOPLE,
+  developmentSecretsInUse,
+  runUntilSignalled,
+} from '@igt/common';
 import { handTelemetryChoiceToApollo, loadConfig as loadGatewayConfig } from '@igt/gateway/config';
 import { accountLimits, loadConfig as loadInstagramConfig } from '@igt/instagram/config';
 import { loadConfig as loadThreadsConfig } from '@igt/threads/config';

@@ -5,12 +5,20 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { LOGIN, SIGN_UP } from './support/documents.js';
-import { expectError, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './support/harness.js';
+import {
+  expectError,
+  ok,
+  startExtraGateway,
+  startStack,
+  type GraphQLResponse,
+  type TestStack,
+} from './support/harness.js';
 
 const PASSWORD = 'correct horse battery';
 /** SIGN_UP's variables for a new person called `username`. */
 const signUpVariables = (username: string) => ({ username, password: PASSWORD, fullName: 'Test Person' });
-const SEND = 'mutation ($to: ID!, $t: String!) { sendDirectMessage(input: { recipientId: $to, text: $t }) { message { id } } }';
+const SEND =
+  'mutation ($to: ID!, $t: String!) { sendDirectMessage(input: { recipientId: $to, text: $t }) { message { id } } }';
 
 /**
  * Sends a GraphQL request to the gateway from `localAddress` (any 127.x.y.z reaches a gateway on 127.0.0.1 on Linux),
@@ -54,7 +62,14 @@ const uniqueName = (prefix: string) => `${prefix}_${randomBytes(4).toString('hex
 /** Signs up a fresh person from `address`; returns their id, username and token. */
 async function signUpFrom(stack: TestStack, address: string, prefix = 'abuse') {
   const username = uniqueName(prefix);
-  const result = ok(await queryFrom<{ signUp: { token: string; user: { id: string } } }>(stack, address, SIGN_UP, signUpVariables(username)));
+  const result = ok(
+    await queryFrom<{ signUp: { token: string; user: { id: string } } }>(
+      stack,
+      address,
+      SIGN_UP,
+      signUpVariables(username),
+    ),
+  );
   return { id: result.signUp.user.id, username, token: result.signUp.token };
 }
 
@@ -74,14 +89,19 @@ describe('the sign-in lockout', () => {
   let stack: TestStack;
 
   beforeAll(async () => {
-    stack = await startStack({ seed: false, limits: { accounts: { lockout: { points: 5, durationSeconds: WINDOW_SECONDS } } } });
+    stack = await startStack({
+      seed: false,
+      limits: { accounts: { lockout: { points: 5, durationSeconds: WINDOW_SECONDS } } },
+    });
   });
   afterAll(() => stack?.close());
 
   it('should check at most five passwords when forty wrong guesses arrive at once, and refuse the right one until the window ends', async () => {
     const user = await stack.signUp('race');
     const guesses = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => stack.query(LOGIN, { username: user.username, password: `wrong-guess-${i}` })),
+      Array.from({ length: 40 }, (_, i) =>
+        stack.query(LOGIN, { username: user.username, password: `wrong-guess-${i}` }),
+      ),
     );
     const outcomes = codes(guesses);
     // Each UNAUTHENTICATED is a password that was checked; everything else must have been refused before checking.
@@ -93,7 +113,9 @@ describe('the sign-in lockout', () => {
 
     const locked = await stack.query(LOGIN, { username: user.username, password: PASSWORD });
     expectTooMany(locked, WINDOW_SECONDS);
-    await new Promise((resolve) => setTimeout(resolve, Number(locked.errors?.[0]?.extensions?.retryAfterSeconds) * 1000 + 250));
+    await new Promise((resolve) =>
+      setTimeout(resolve, Number(locked.errors?.[0]?.extensions?.retryAfterSeconds) * 1000 + 250),
+    );
     ok(await stack.query(LOGIN, { username: user.username, password: PASSWORD }));
   });
 });
@@ -111,7 +133,10 @@ describe('limits per client address', () => {
           signInPerAccount: { points: 12, durationSeconds: WINDOW_SECONDS },
           signUpPerAddress: { points: 2, durationSeconds: WINDOW_SECONDS },
         },
-        sending: { perAccount: { points: 3, durationSeconds: WINDOW_SECONDS }, perAddress: { points: 5, durationSeconds: WINDOW_SECONDS } },
+        sending: {
+          perAccount: { points: 3, durationSeconds: WINDOW_SECONDS },
+          perAddress: { points: 5, durationSeconds: WINDOW_SECONDS },
+        },
       },
     });
     carolId = ok(await stack.query<{ user: { id: string } }>('{ user(username: "carol") { id } }')).user.id;
@@ -147,7 +172,9 @@ describe('limits per client address', () => {
     // Without one, a client cannot pick its address: the header is ignored.
     await signUpFrom(stack, '127.0.0.23');
     await signUpFrom(stack, '127.0.0.23');
-    const forged = await queryFrom(stack, '127.0.0.23', SIGN_UP, signUpVariables(uniqueName('forged')), undefined, { 'x-forwarded-for': '198.51.100.1' });
+    const forged = await queryFrom(stack, '127.0.0.23', SIGN_UP, signUpVariables(uniqueName('forged')), undefined, {
+      'x-forwarded-for': '198.51.100.1',
+    });
     expectTooMany(forged, WINDOW_SECONDS);
   });
 
@@ -162,11 +189,14 @@ describe('limits per client address', () => {
     for (let i = 0; i < 2; i++) {
       const result = await new Promise<GraphQLResponse>((resolve, reject) => {
         let received: GraphQLResponse = {};
-        client.subscribe({ query: SIGN_UP, variables: signUpVariables(uniqueName('ws')) }, {
-          next: (value) => (received = value as GraphQLResponse),
-          error: reject,
-          complete: () => resolve(received),
-        });
+        client.subscribe(
+          { query: SIGN_UP, variables: signUpVariables(uniqueName('ws')) },
+          {
+            next: (value) => (received = value as GraphQLResponse),
+            error: reject,
+            complete: () => resolve(received),
+          },
+        );
       });
       ok(result);
     }
@@ -174,11 +204,18 @@ describe('limits per client address', () => {
   });
 
   it('should stop one address guessing across accounts before it can lock anyone out', async () => {
-    const victims = [await signUpFrom(stack, '127.0.1.1'), await signUpFrom(stack, '127.0.1.1'), await signUpFrom(stack, '127.0.1.2')];
+    const victims = [
+      await signUpFrom(stack, '127.0.1.1'),
+      await signUpFrom(stack, '127.0.1.1'),
+      await signUpFrom(stack, '127.0.1.2'),
+    ];
     const attacker = '127.0.0.30';
     const outcomes: string[] = [];
     for (const victim of victims) {
-      for (let i = 0; i < 6; i++) outcomes.push(...codes([await queryFrom(stack, attacker, LOGIN, { username: victim.username, password: `guess-${i}` })]));
+      for (let i = 0; i < 6; i++)
+        outcomes.push(
+          ...codes([await queryFrom(stack, attacker, LOGIN, { username: victim.username, password: `guess-${i}` })]),
+        );
     }
     // Eight sign-ins that did not succeed (the address's limit), seven of them passwords checked: five at the first
     // account (the pair's lockout, which refuses the sixth), two at the second, none at the third.
@@ -192,15 +229,24 @@ describe('limits per client address', () => {
     expectTooMany(refused, WINDOW_SECONDS);
     expect(refused.errors?.[0]?.message).toMatch(/from your network/);
     // The owners, elsewhere, are not locked out.
-    for (const victim of victims) ok(await queryFrom(stack, '127.0.0.31', LOGIN, { username: victim.username, password: PASSWORD }));
+    for (const victim of victims)
+      ok(await queryFrom(stack, '127.0.0.31', LOGIN, { username: victim.username, password: PASSWORD }));
   });
 
   it('should cap guesses at one account spread over many addresses', async () => {
     const victim = await signUpFrom(stack, '127.0.1.3');
     for (const address of ['127.0.0.40', '127.0.0.41']) {
-      for (let i = 0; i < 5; i++) expectError(await queryFrom(stack, address, LOGIN, { username: victim.username, password: `guess-${i}` }), 'UNAUTHENTICATED');
+      for (let i = 0; i < 5; i++)
+        expectError(
+          await queryFrom(stack, address, LOGIN, { username: victim.username, password: `guess-${i}` }),
+          'UNAUTHENTICATED',
+        );
     }
-    for (let i = 0; i < 2; i++) expectError(await queryFrom(stack, '127.0.0.42', LOGIN, { username: victim.username, password: `guess-${i}` }), 'UNAUTHENTICATED');
+    for (let i = 0; i < 2; i++)
+      expectError(
+        await queryFrom(stack, '127.0.0.42', LOGIN, { username: victim.username, password: `guess-${i}` }),
+        'UNAUTHENTICATED',
+      );
     const refused = await queryFrom(stack, '127.0.0.43', LOGIN, { username: victim.username, password: PASSWORD });
     expectTooMany(refused, WINDOW_SECONDS);
     expect(refused.errors?.[0]?.message).toMatch(/for this account/);
@@ -210,20 +256,29 @@ describe('limits per client address', () => {
     const user = await signUpFrom(stack, '127.0.1.4');
     // 4 + 3 wrong passwords would lock the pair out (5) without the sign-in between them; the address's limit (8) holds.
     for (const typos of [4, 3]) {
-      for (let i = 0; i < typos; i++) expectError(await queryFrom(stack, '127.0.0.45', LOGIN, { username: user.username, password: `typo-${i}` }), 'UNAUTHENTICATED');
+      for (let i = 0; i < typos; i++)
+        expectError(
+          await queryFrom(stack, '127.0.0.45', LOGIN, { username: user.username, password: `typo-${i}` }),
+          'UNAUTHENTICATED',
+        );
       ok(await queryFrom(stack, '127.0.0.45', LOGIN, { username: user.username, password: PASSWORD }));
     }
   });
 
   it('should limit the messages one account sends, and then those from one address', async () => {
     const sender = await signUpFrom(stack, '127.0.1.5');
-    for (let i = 0; i < 3; i++) ok(await queryFrom(stack, '127.0.0.50', SEND, { to: carolId, t: `hello ${i}` }, sender.token));
+    for (let i = 0; i < 3; i++)
+      ok(await queryFrom(stack, '127.0.0.50', SEND, { to: carolId, t: `hello ${i}` }, sender.token));
     const tooFast = await queryFrom(stack, '127.0.0.51', SEND, { to: carolId, t: 'one more' }, sender.token);
     expectTooMany(tooFast, WINDOW_SECONDS);
     expect(tooFast.errors?.[0]?.message).toMatch(/too fast/);
 
     // Five sends from one address whoever sends them; the sixth is refused, and not from another address.
-    const others = [await signUpFrom(stack, '127.0.1.6'), await signUpFrom(stack, '127.0.1.6'), await signUpFrom(stack, '127.0.1.7')];
+    const others = [
+      await signUpFrom(stack, '127.0.1.6'),
+      await signUpFrom(stack, '127.0.1.6'),
+      await signUpFrom(stack, '127.0.1.7'),
+    ];
     for (const [i, other] of [others[0]!, others[0]!, others[0]!, others[1]!, others[1]!].entries()) {
       ok(await queryFrom(stack, '127.0.0.52', SEND, { to: carolId, t: `shared ${i}` }, other.token));
     }

@@ -34,7 +34,10 @@ function appClient(token: string) {
     new HttpLink({ uri: stack.gatewayUrl, headers: { authorization: `Bearer ${token}` } }),
   );
   const client = new ApolloClient({ link, cache: new InMemoryCache() });
-  disposers.push(() => client.stop(), () => ws.dispose());
+  disposers.push(
+    () => client.stop(),
+    () => ws.dispose(),
+  );
   return client;
 }
 
@@ -43,14 +46,40 @@ const PROFILE = gql`
     profile(username: $username) {
       id
       username
-      messageAction { label mutation inbox enabled disabledReason recipient { id username } conversation { id } }
+      messageAction {
+        label
+        mutation
+        inbox
+        enabled
+        disabledReason
+        recipient {
+          id
+          username
+        }
+        conversation {
+          id
+        }
+      }
     }
   }
 `;
 
 const NEW_MESSAGES = gql`
   subscription NewMessages {
-    directMessageReceived { id text source sender { username threadsProfile { username } } conversation { id } }
+    directMessageReceived {
+      id
+      text
+      source
+      sender {
+        username
+        threadsProfile {
+          username
+        }
+      }
+      conversation {
+        id
+      }
+    }
   }
 `;
 
@@ -60,13 +89,21 @@ describe('Apollo Client 4 against the gateway', () => {
     const bob = appClient(await stack.login('bob'));
 
     const received: any[] = [];
-    const subscription = bob.subscribe({ query: NEW_MESSAGES }).subscribe({ next: (result) => received.push(result.data) });
+    const subscription = bob
+      .subscribe({ query: NEW_MESSAGES })
+      .subscribe({ next: (result) => received.push(result.data) });
     disposers.push(() => subscription.unsubscribe());
     await stack.liveSubscriptions(1);
 
     const { data } = await alice.query({ query: PROFILE, variables: { username: 'bob' } });
     const action = (data as any).profile.messageAction;
-    expect(action).toMatchObject({ label: 'Message', mutation: 'sendDirectMessage', inbox: 'INSTAGRAM', enabled: true, disabledReason: null });
+    expect(action).toMatchObject({
+      label: 'Message',
+      mutation: 'sendDirectMessage',
+      inbox: 'INSTAGRAM',
+      enabled: true,
+      disabledReason: null,
+    });
 
     // The button names the mutation; the app sends it with `source: THREADS` to the button's recipient.
     const send = gql`
@@ -76,7 +113,9 @@ describe('Apollo Client 4 against the gateway', () => {
     `;
     const sent = await alice.mutate({
       mutation: send,
-      variables: { input: { recipientId: action.recipient.id, text: 'Hi from your Threads profile', source: 'THREADS' } },
+      variables: {
+        input: { recipientId: action.recipient.id, text: 'Hi from your Threads profile', source: 'THREADS' },
+      },
     });
     const message = (sent.data as any).sendDirectMessage.message;
     expect(message).toMatchObject({ text: 'Hi from your Threads profile', source: 'THREADS' });
@@ -90,7 +129,21 @@ describe('Apollo Client 4 against the gateway', () => {
 
     // It lands in bob's Instagram inbox, marked as sent from Threads.
     const inbox = await bob.query({
-      query: gql`{ inbox { edges { node { id lastMessage { id source } } } } }`,
+      query: gql`
+        {
+          inbox {
+            edges {
+              node {
+                id
+                lastMessage {
+                  id
+                  source
+                }
+              }
+            }
+          }
+        }
+      `,
       fetchPolicy: 'network-only',
     });
     const conversation = (inbox.data as any).inbox.edges.find((edge: any) => edge.node.lastMessage?.id === message.id);

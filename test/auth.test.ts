@@ -32,7 +32,11 @@ describe('bearer tokens at the gateway', () => {
   });
 
   it('should refuse malformed, forged and expired tokens with UNAUTHENTICATED and status 401', async () => {
-    const forged = await clientToken({ sub: '1', username: 'alice' }, 'not-the-secret-not-the-secret-not-the-secret', '1h');
+    const forged = await clientToken(
+      { sub: '1', username: 'alice' },
+      'not-the-secret-not-the-secret-not-the-secret',
+      '1h',
+    );
     const expired = await clientToken({ sub: '1', username: 'alice' }, TEST_JWT_SECRET, '-1m');
     for (const token of ['garbage', forged, expired, `${(await stack.login('alice')).slice(0, -4)}AAAA`]) {
       const response = await fetch(stack.gatewayUrl, {
@@ -47,7 +51,13 @@ describe('bearer tokens at the gateway', () => {
 
   it('should accept a valid token and pass the identity on to every subgraph', async () => {
     const token = await stack.login('alice');
-    const result = ok(await stack.query('{ viewer { username threadsProfile { username } } inbox { edges { cursor } } }', {}, { token }));
+    const result = ok(
+      await stack.query(
+        '{ viewer { username threadsProfile { username } } inbox { edges { cursor } } }',
+        {},
+        { token },
+      ),
+    );
     expect(result.viewer).toEqual({ username: 'alice', threadsProfile: { username: 'alice' } });
     expect(Array.isArray(result.inbox.edges)).toBe(true);
   });
@@ -70,7 +80,10 @@ describe('subgraphs behind the gateway', () => {
   });
 
   it('should refuse a forged identity sent straight to a subgraph', async () => {
-    const forgedAssertion = await signGatewayAssertion({ id: '1', username: 'alice' }, 'a-guessed-secret-that-is-not-the-gateways');
+    const forgedAssertion = await signGatewayAssertion(
+      { id: '1', username: 'alice' },
+      'a-guessed-secret-that-is-not-the-gateways',
+    );
     const bearer = await stack.login('alice');
     const attempts: Record<string, string>[] = [
       { [GATEWAY_ASSERTION_HEADER]: forgedAssertion },
@@ -87,7 +100,11 @@ describe('subgraphs behind the gateway', () => {
   });
 
   it("should refuse a subscription opened straight on Messaging's WebSocket without the gateway's assertion", async () => {
-    for (const connectionParams of [{}, { gatewayAssertion: 'forged' }, { authorization: `Bearer ${await stack.login('bob')}` }]) {
+    for (const connectionParams of [
+      {},
+      { gatewayAssertion: 'forged' },
+      { authorization: `Bearer ${await stack.login('bob')}` },
+    ]) {
       const client = createClient({
         url: stack.subgraphUrls.messaging.replace(/^http/, 'ws'),
         webSocketImpl: WebSocket,
@@ -95,7 +112,10 @@ describe('subgraphs behind the gateway', () => {
         connectionParams,
       });
       const outcome = await new Promise<unknown>((resolve) => {
-        client.subscribe({ query: 'subscription { directMessageReceived { id text } }' }, { next: resolve, error: resolve, complete: () => resolve('complete') });
+        client.subscribe(
+          { query: 'subscription { directMessageReceived { id text } }' },
+          { next: resolve, error: resolve, complete: () => resolve('complete') },
+        );
       });
       await client.dispose();
       expect((outcome as { code?: number }).code).toBe(4403);

@@ -15,7 +15,11 @@ afterAll(async () => {
   await stack?.close();
 });
 
-async function as<T = any>(user: TestUser | undefined, document: string, variables: Record<string, unknown> = {}): Promise<T> {
+async function as<T = any>(
+  user: TestUser | undefined,
+  document: string,
+  variables: Record<string, unknown> = {},
+): Promise<T> {
   return ok(await stack.query<T>(document, variables, { token: user?.token }));
 }
 
@@ -24,11 +28,20 @@ async function block(blocker: TestUser, blocked: TestUser): Promise<void> {
 }
 
 /** Sends `document` straight to a subgraph, as the gateway would on `viewer`'s behalf. */
-const onSubgraph = (subgraph: Subgraph, viewer: { id: string; username: string }, document: string, variables: Record<string, unknown> = {}) =>
-  onSubgraphOf(stack, subgraph, viewer, document, variables);
+const onSubgraph = (
+  subgraph: Subgraph,
+  viewer: { id: string; username: string },
+  document: string,
+  variables: Record<string, unknown> = {},
+) => onSubgraphOf(stack, subgraph, viewer, document, variables);
 
-const demo = async (username: string): Promise<TestUser> => ({ id: String(demoId(username)), username, token: await stack.login(username) });
-const usernames = (connection: { edges: { node: { username: string } }[] } | null) => connection?.edges.map((edge) => edge.node.username);
+const demo = async (username: string): Promise<TestUser> => ({
+  id: String(demoId(username)),
+  username,
+  token: await stack.login(username),
+});
+const usernames = (connection: { edges: { node: { username: string } }[] } | null) =>
+  connection?.edges.map((edge) => edge.node.username);
 
 describe('Instagram', () => {
   const LISTS = `#graphql
@@ -41,7 +54,11 @@ describe('Instagram', () => {
     }`;
 
   it("should leave the blocker out of someone else's followers and following, and out of the counts beside them", async () => {
-    const [blocker, blocked, owner] = await Promise.all([stack.signUp('blk'), stack.signUp('bld'), stack.signUp('own')]);
+    const [blocker, blocked, owner] = await Promise.all([
+      stack.signUp('blk'),
+      stack.signUp('bld'),
+      stack.signUp('own'),
+    ]);
     const follow = (user: TestUser, other: TestUser) => as(user, FOLLOW, { userId: other.id });
     await follow(blocked, owner);
     await follow(blocker, owner);
@@ -56,7 +73,10 @@ describe('Instagram', () => {
 
     // A page of one is still full, and does not promise a next page that would turn out empty.
     const firstPage = (await as(blocked, LISTS, { u: owner.username, first: 1 })).user;
-    expect(firstPage.followers).toEqual({ edges: [{ node: { username: blocked.username } }], pageInfo: { hasNextPage: false } });
+    expect(firstPage.followers).toEqual({
+      edges: [{ node: { username: blocked.username } }],
+      pageInfo: { hasNextPage: false },
+    });
 
     // Only the blocked person is kept out: the blocker, anonymous visitors and everyone else see both.
     for (const viewer of [blocker, undefined]) {
@@ -68,7 +88,8 @@ describe('Instagram', () => {
 
   it("should hide frank from dave in bob's followers, as the demo data has it, with a count to match", async () => {
     const [dave, alice] = await Promise.all([demo('dave'), demo('alice')]);
-    const BOB = '{ user(username: "bob") { followerCount followers(first: 100) { edges { node { username bio isPrivate } } } } }';
+    const BOB =
+      '{ user(username: "bob") { followerCount followers(first: 100) { edges { node { username bio isPrivate } } } } }';
     const seenByDave = (await as(dave, BOB)).user;
     expect(usernames(seenByDave.followers)).not.toContain('frank');
     expect(seenByDave.followerCount).toBe(seenByDave.followers.edges.length);
@@ -84,8 +105,13 @@ describe('Instagram', () => {
     const dave = { id: String(demoId('dave')), username: 'dave' };
     const asDave = ok(await onSubgraph('instagram', dave, ENTITIES, { representations }));
     expect(asDave._entities).toEqual([null, expect.objectContaining({ username: 'bob' })]);
-    const asAlice = ok(await onSubgraph('instagram', { id: String(demoId('alice')), username: 'alice' }, ENTITIES, { representations }));
-    expect(asAlice._entities).toEqual([expect.objectContaining({ username: 'frank' }), expect.objectContaining({ username: 'bob' })]);
+    const asAlice = ok(
+      await onSubgraph('instagram', { id: String(demoId('alice')), username: 'alice' }, ENTITIES, { representations }),
+    );
+    expect(asAlice._entities).toEqual([
+      expect.objectContaining({ username: 'frank' }),
+      expect.objectContaining({ username: 'bob' }),
+    ]);
   });
 });
 
@@ -101,12 +127,12 @@ describe('Messaging', () => {
       }
     }`;
 
-  async function send(from: TestUser, to: TestUser, text: string): Promise<{ messageId: string; conversationId: string }> {
-    const { sendDirectMessage } = await as(
-      from,
-      SEND_DM,
-      { input: { recipientId: to.id, text } },
-    );
+  async function send(
+    from: TestUser,
+    to: TestUser,
+    text: string,
+  ): Promise<{ messageId: string; conversationId: string }> {
+    const { sendDirectMessage } = await as(from, SEND_DM, { input: { recipientId: to.id, text } });
     return { messageId: sendDirectMessage.message.id, conversationId: sendDirectMessage.conversation.id };
   }
 
@@ -121,7 +147,9 @@ describe('Messaging', () => {
     const { messageId: mine, conversationId } = await send(blocked, blocker, 'how are you?');
     await as(blocker, 'mutation R($id: ID!) { reactToMessage(messageId: $id, emoji: "👍") { id } }', { id: mine });
     await send(blocker, blocked, 'leave me alone');
-    await as(blocker, 'mutation M($id: ID!) { markConversationSeen(conversationId: $id) { id } }', { id: conversationId });
+    await as(blocker, 'mutation M($id: ID!) { markConversationSeen(conversationId: $id) { id } }', {
+      id: conversationId,
+    });
     await block(blocker, blocked);
     return { blocker, blocked, conversationId, hello };
   }
@@ -132,18 +160,41 @@ describe('Messaging', () => {
     const seen = (await as(blocked, CONVERSATION, { id: conversationId })).conversation;
     expect(seen.participants).toEqual([expect.objectContaining({ username: blocked.username })]);
     expect(seen.messages.edges.map((edge: { node: unknown }) => edge.node)).toEqual([
-      expect.objectContaining({ text: 'hi, it is me', sender: { username: blocked.username }, reactions: [], seenBy: [] }),
-      expect.objectContaining({ text: 'how are you?', sender: { username: blocked.username }, reactions: [], seenBy: [] }),
+      expect.objectContaining({
+        text: 'hi, it is me',
+        sender: { username: blocked.username },
+        reactions: [],
+        seenBy: [],
+      }),
+      expect.objectContaining({
+        text: 'how are you?',
+        sender: { username: blocked.username },
+        reactions: [],
+        seenBy: [],
+      }),
     ]);
     expect(seen.lastMessage).toEqual({ text: 'how are you?', sender: { username: blocked.username } });
     expect(seen.unreadCount).toBe(0);
 
-    const inbox = await as(blocked, '{ inbox(first: 10) { edges { node { id participants { username } lastMessage { text } } } } }');
-    expect(inbox.inbox.edges).toEqual([{ node: { id: conversationId, participants: [{ username: blocked.username }], lastMessage: { text: 'how are you?' } } }]);
+    const inbox = await as(
+      blocked,
+      '{ inbox(first: 10) { edges { node { id participants { username } lastMessage { text } } } } }',
+    );
+    expect(inbox.inbox.edges).toEqual([
+      {
+        node: {
+          id: conversationId,
+          participants: [{ username: blocked.username }],
+          lastMessage: { text: 'how are you?' },
+        },
+      },
+    ]);
 
     // The blocker still sees the whole conversation.
     const blockers = (await as(blocker, CONVERSATION, { id: conversationId })).conversation;
-    expect(blockers.participants.map((p: { username: string }) => p.username).sort()).toEqual([blocked.username, blocker.username].sort());
+    expect(blockers.participants.map((p: { username: string }) => p.username).sort()).toEqual(
+      [blocked.username, blocker.username].sort(),
+    );
     expect(blockers.messages.edges).toHaveLength(4);
   });
 
@@ -200,7 +251,8 @@ describe('Threads', () => {
 
   it("should leave the blocker out of a thread's reply count and a profile's follower counts, as out of the lists", async () => {
     const [blocker, blocked, owner] = await Promise.all([member('tblk'), member('tbld'), member('town')]);
-    const follow = (user: TestUser, other: TestUser) => as(user, 'mutation F($id: ID!) { followProfile(id: $id) { id } }', { id: other.id });
+    const follow = (user: TestUser, other: TestUser) =>
+      as(user, 'mutation F($id: ID!) { followProfile(id: $id) { id } }', { id: other.id });
     for (const user of [blocker, blocked]) {
       await follow(user, owner);
       await follow(owner, user);
@@ -216,7 +268,10 @@ describe('Threads', () => {
         profile(username: $u) { followerCount followingCount }
       }`;
     const seenByBlocked = await as(blocked, THREAD, { id: question, u: owner.username });
-    expect(seenByBlocked.thread).toEqual({ replyCount: 1, replies: { edges: [{ node: { id: answer, author: { username: blocked.username } } }] } });
+    expect(seenByBlocked.thread).toEqual({
+      replyCount: 1,
+      replies: { edges: [{ node: { id: answer, author: { username: blocked.username } } }] },
+    });
     expect(seenByBlocked.profile).toEqual({ followerCount: 1, followingCount: 1 });
 
     const seenByBlocker = await as(blocker, THREAD, { id: question, u: owner.username });

@@ -106,7 +106,8 @@ function documentedVariables(text: string): Map<string, string> {
  */
 function loadCompose(text: string, envExample: string): ComposeFile {
   const env: Record<string, string> = {};
-  for (const [name, value] of documentedVariables(envExample)) env[name] = value === '' ? `stand-in-for-${name}` : value;
+  for (const [name, value] of documentedVariables(envExample))
+    env[name] = value === '' ? `stand-in-for-${name}` : value;
   return interpolateAll(parseYaml(text, { merge: true }), env) as ComposeFile;
 }
 
@@ -148,7 +149,9 @@ const validateSchema = composeSchemaValidator();
 /** Schema violations, one line each (empty when the file is valid). */
 function schemaErrors(compose: unknown): string[] {
   if (validateSchema(compose)) return [];
-  return (validateSchema.errors ?? []).map((error) => `${error.instancePath || '/'} ${error.message} ${JSON.stringify(error.params)}`);
+  return (validateSchema.errors ?? []).map(
+    (error) => `${error.instancePath || '/'} ${error.message} ${JSON.stringify(error.params)}`,
+  );
 }
 
 // ---- the deployment rules --------------------------------------------------------------------------------------
@@ -160,7 +163,9 @@ function missingServices(compose: ComposeFile): string[] {
 function servicesWithoutHealthcheck(compose: ComposeFile): string[] {
   return Object.entries(compose.services).flatMap(([name, service]) => {
     const test = service.healthcheck?.test;
-    const usable = !service.healthcheck?.disable && (typeof test === 'string' ? test.trim() !== '' : Array.isArray(test) && test[0] !== 'NONE' && test.length > 1);
+    const usable =
+      !service.healthcheck?.disable &&
+      (typeof test === 'string' ? test.trim() !== '' : Array.isArray(test) && test[0] !== 'NONE' && test.length > 1);
     return usable ? [] : [name];
   });
 }
@@ -171,8 +176,11 @@ function dependencyProblems(compose: ComposeFile): string[] {
     const dependsOn = compose.services[name]?.depends_on;
     return dependencies.flatMap((dependency) => {
       const condition = Array.isArray(dependsOn)
-        ? dependsOn.includes(dependency) ? 'service_started' : undefined
-        : dependsOn?.[dependency]?.condition ?? (dependsOn && dependency in dependsOn ? 'service_started' : undefined);
+        ? dependsOn.includes(dependency)
+          ? 'service_started'
+          : undefined
+        : (dependsOn?.[dependency]?.condition ??
+          (dependsOn && dependency in dependsOn ? 'service_started' : undefined));
       return condition === 'service_healthy' ? [] : [`${name} → ${dependency} (${condition ?? 'missing'})`];
     });
   });
@@ -251,7 +259,9 @@ describe('docker-compose.yml', () => {
 
   it('should keep PostgreSQL data in a named volume', () => {
     const volumes = (composeFile().services.postgres!.volumes ?? []) as string[];
-    const named = volumes.map((volume) => String(volume).split(':')).find(([, target]) => target === '/var/lib/postgresql/data')?.[0];
+    const named = volumes
+      .map((volume) => String(volume).split(':'))
+      .find(([, target]) => target === '/var/lib/postgresql/data')?.[0];
     expect(named).toBeDefined();
     expect(Object.keys(composeFile().volumes ?? {})).toContain(named);
   });
@@ -266,7 +276,9 @@ describe('docker-compose.yml', () => {
   });
 
   it("should keep @apollo/gateway's usage reporting off by default", () => {
-    expect((composeFile().services.gateway!.environment as Record<string, unknown>).APOLLO_TELEMETRY_DISABLED).toBe('true');
+    expect((composeFile().services.gateway!.environment as Record<string, unknown>).APOLLO_TELEMETRY_DISABLED).toBe(
+      'true',
+    );
   });
 
   it('should point the gateway at each subgraph by service name and port', () => {
@@ -299,7 +311,9 @@ describe('Dockerfile', () => {
   it('should build in one stage and run as a non-root user in a separate runtime stage', () => {
     const stages = dockerfileStages(dockerfile);
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages[0]!.instructions.map((instruction) => instruction.args)).toEqual(expect.arrayContaining([expect.stringContaining('npm run build')]));
+    expect(stages[0]!.instructions.map((instruction) => instruction.args)).toEqual(
+      expect.arrayContaining([expect.stringContaining('npm run build')]),
+    );
     expect(stages.at(-1)!.instructions.map((instruction) => instruction.args)).toEqual(
       expect.arrayContaining([expect.stringContaining('npm ci --omit=dev')]),
     );
@@ -322,7 +336,10 @@ describe('the checks themselves', () => {
     expect(schemaErrors(misspelled)).toEqual([expect.stringContaining('must NOT have additional properties')]);
 
     const badDuration = structuredClone(composeFile());
-    badDuration.services.postgres!.healthcheck = { ...badDuration.services.postgres!.healthcheck, interval: 'five seconds' } as Service['healthcheck'];
+    badDuration.services.postgres!.healthcheck = {
+      ...badDuration.services.postgres!.healthcheck,
+      interval: 'five seconds',
+    } as Service['healthcheck'];
     expect(schemaErrors(badDuration)).toEqual([expect.stringContaining('must match format "duration"')]);
 
     const badPort = structuredClone(composeFile());
@@ -345,7 +362,10 @@ describe('the checks themselves', () => {
     expect(servicesWithoutHealthcheck(unchecked)).toEqual(['redis', 'messaging']);
 
     const impatient = structuredClone(composeFile());
-    impatient.services.gateway!.depends_on = { instagram: { condition: 'service_healthy' }, threads: { condition: 'service_started' } };
+    impatient.services.gateway!.depends_on = {
+      instagram: { condition: 'service_healthy' },
+      threads: { condition: 'service_started' },
+    };
     impatient.services.threads!.depends_on = ['postgres'];
     expect(dependencyProblems(impatient)).toEqual([
       'threads → postgres (service_started)',
@@ -360,7 +380,9 @@ describe('the checks themselves', () => {
   });
 
   it('should notice an undocumented variable', () => {
-    expect(undocumentedVariables(`${composeText}\n# \${NOT_DOCUMENTED:-x} $$ESCAPED`, envExample)).toEqual(['NOT_DOCUMENTED']);
+    expect(undocumentedVariables(`${composeText}\n# \${NOT_DOCUMENTED:-x} $$ESCAPED`, envExample)).toEqual([
+      'NOT_DOCUMENTED',
+    ]);
   });
 
   it('should notice a runtime stage that runs as root', () => {

@@ -20,7 +20,12 @@ afterAll(async () => {
 const NOBODY = '987654321';
 
 /** `_entities` with `selection` for `representations`, on `subgraph` as `viewer`; the list it resolved to. */
-async function entities(subgraph: Subgraph, viewer: TestUser, selection: string, representations: Record<string, unknown>[]) {
+async function entities(
+  subgraph: Subgraph,
+  viewer: TestUser,
+  selection: string,
+  representations: Record<string, unknown>[],
+) {
   const document = `#graphql
     query Entities($representations: [_Any!]!) { _entities(representations: $representations) { ${selection} } }`;
   return ok(await onSubgraph(stack, subgraph, viewer, document, { representations }))._entities as unknown[];
@@ -41,7 +46,10 @@ const people = <T extends string[]>(...prefixes: T) =>
   Promise.all(prefixes.map((prefix) => stack.signUp(prefix))) as Promise<{ [K in keyof T]: TestUser }>;
 
 /** `count` prefixes `prefix`, at least one. */
-const times = (count: number, prefix: string): [string, ...string[]] => [prefix, ...Array<string>(count - 1).fill(prefix)];
+const times = (count: number, prefix: string): [string, ...string[]] => [
+  prefix,
+  ...Array<string>(count - 1).fill(prefix),
+];
 
 describe('Instagram', () => {
   const USER = `... on User { id username followerCount followsViewer isCloseFriend }`;
@@ -55,7 +63,12 @@ describe('Instagram', () => {
       { __typename: 'User', id: 'not-an-id' },
       { __typename: 'User', id: blocker.id },
     ]);
-    expect(resolved).toEqual([{ id: other.id, username: other.username, followerCount: 0, followsViewer: false, isCloseFriend: false }, null, null, null]);
+    expect(resolved).toEqual([
+      { id: other.id, username: other.username, followerCount: 0, followsViewer: false, isCloseFriend: false },
+      null,
+      null,
+      null,
+    ]);
   });
 
   it('should resolve 2 or 6 Users in the same number of statements', async () => {
@@ -102,7 +115,11 @@ describe('Threads', () => {
       { __typename: 'Thread', id: NOBODY },
       { __typename: 'Thread', id: blocker.threadId },
     ]);
-    expect(resolved).toEqual([{ id: member.threadId, text: `hello from ${member.username}`, author: { id: member.id } }, null, null]);
+    expect(resolved).toEqual([
+      { id: member.threadId, text: `hello from ${member.username}`, author: { id: member.id } },
+      null,
+      null,
+    ]);
   });
 
   it("should resolve a User's threadsProfile, null when they are not on Threads, and the Threads half of a MessageAction", async () => {
@@ -116,19 +133,27 @@ describe('Threads', () => {
       { id: member.id, threadsProfile: { username: member.username } },
       { id: outsider.id, threadsProfile: null },
     ]);
-    const actions = await entities('threads', viewer, '... on MessageAction { label mutation inbox recipient { id } }', [
-      { __typename: 'MessageAction', recipient: { id: member.id } },
+    const actions = await entities(
+      'threads',
+      viewer,
+      '... on MessageAction { label mutation inbox recipient { id } }',
+      [{ __typename: 'MessageAction', recipient: { id: member.id } }],
+    );
+    expect(actions).toEqual([
+      { label: 'Message', mutation: 'sendDirectMessage', inbox: 'INSTAGRAM', recipient: { id: member.id } },
     ]);
-    expect(actions).toEqual([{ label: 'Message', mutation: 'sendDirectMessage', inbox: 'INSTAGRAM', recipient: { id: member.id } }]);
   });
 
   /** What resolving the first `count` of `others`' profiles or threads costs in statements. */
   function costOf(viewer: TestUser, others: (TestUser & { threadId: string })[]) {
-    const PROFILE = '... on Profile { id followerCount followedByViewer threads(first: 2) { edges { node { id likeCount replyCount viewerHasLiked } } } }';
+    const PROFILE =
+      '... on Profile { id followerCount followedByViewer threads(first: 2) { edges { node { id likeCount replyCount viewerHasLiked } } } }';
     const THREAD = '... on Thread { id text likeCount replyCount viewerHasLiked author { id } }';
     return (count: number, typename: 'Profile' | 'Thread') =>
       statements(async () => {
-        const reps = others.slice(0, count).map((user) => ({ __typename: typename, id: typename === 'Profile' ? user.id : user.threadId }));
+        const reps = others
+          .slice(0, count)
+          .map((user) => ({ __typename: typename, id: typename === 'Profile' ? user.id : user.threadId }));
         expect(await entities('threads', viewer, typename === 'Profile' ? PROFILE : THREAD, reps)).toHaveLength(count);
       });
   }
@@ -159,7 +184,9 @@ describe('Messaging', () => {
   /** A conversation between `from` and `to` with one message; its id and the message's. */
   async function conversationOf(from: TestUser, to: TestUser, text = 'hello') {
     const message = await sendDm(stack, from, to.id, text);
-    const data = await entities('messaging', from, '... on Message { conversation { id } }', [{ __typename: 'Message', id: message.id }]);
+    const data = await entities('messaging', from, '... on Message { conversation { id } }', [
+      { __typename: 'Message', id: message.id },
+    ]);
     return { conversationId: (data[0] as { conversation: { id: string } }).conversation.id, messageId: message.id };
   }
 
@@ -174,7 +201,12 @@ describe('Messaging', () => {
       { __typename: 'Conversation', id: theirs.conversationId, participants: [{ id: viewer.id }] },
     ]);
     expect(resolved).toEqual([
-      { id: mine.conversationId, folder: 'PRIMARY', participants: expect.arrayContaining([{ id: viewer.id }, { id: friend.id }]), lastMessage: { id: mine.messageId, text: 'just us' } },
+      {
+        id: mine.conversationId,
+        folder: 'PRIMARY',
+        participants: expect.arrayContaining([{ id: viewer.id }, { id: friend.id }]),
+        lastMessage: { id: mine.messageId, text: 'just us' },
+      },
       null,
       null,
       null,
@@ -189,9 +221,19 @@ describe('Messaging', () => {
       { __typename: 'Message', id: mine.messageId },
       { __typename: 'Message', id: NOBODY },
       { __typename: 'Message', id: theirs.messageId },
-      { __typename: 'Message', id: theirs.messageId, conversation: { id: mine.conversationId }, sender: { id: viewer.id } },
+      {
+        __typename: 'Message',
+        id: theirs.messageId,
+        conversation: { id: mine.conversationId },
+        sender: { id: viewer.id },
+      },
     ]);
-    expect(resolved).toEqual([{ id: mine.messageId, text: 'for you', sender: { id: friend.id }, conversation: { id: mine.conversationId } }, null, null, null]);
+    expect(resolved).toEqual([
+      { id: mine.messageId, text: 'for you', sender: { id: friend.id }, conversation: { id: mine.conversationId } },
+      null,
+      null,
+      null,
+    ]);
   });
 
   it("should resolve a MessageAction with the viewer's own conversation only, disabled when the recipient blocked the viewer, and a User by its key", async () => {
@@ -199,19 +241,26 @@ describe('Messaging', () => {
     const mine = await conversationOf(viewer, friend);
     await conversationOf(stranger, strangersFriend);
     await as(blocker, BLOCK, { userId: viewer.id });
-    const actions = await entities('messaging', viewer, '... on MessageAction { enabled disabledReason recipient { id } conversation { id } }', [
-      { __typename: 'MessageAction', recipient: { id: friend.id } },
-      { __typename: 'MessageAction', recipient: { id: strangersFriend.id } },
-      { __typename: 'MessageAction', recipient: { id: blocker.id } },
-      { __typename: 'MessageAction', recipient: { id: viewer.id } },
-    ]);
+    const actions = await entities(
+      'messaging',
+      viewer,
+      '... on MessageAction { enabled disabledReason recipient { id } conversation { id } }',
+      [
+        { __typename: 'MessageAction', recipient: { id: friend.id } },
+        { __typename: 'MessageAction', recipient: { id: strangersFriend.id } },
+        { __typename: 'MessageAction', recipient: { id: blocker.id } },
+        { __typename: 'MessageAction', recipient: { id: viewer.id } },
+      ],
+    );
     expect(actions).toEqual([
       { enabled: true, disabledReason: null, recipient: { id: friend.id }, conversation: { id: mine.conversationId } },
       { enabled: true, disabledReason: null, recipient: { id: strangersFriend.id }, conversation: null },
       { enabled: false, disabledReason: 'BLOCKED', recipient: { id: blocker.id }, conversation: null },
       { enabled: false, disabledReason: 'SELF', recipient: { id: viewer.id }, conversation: null },
     ]);
-    expect(await entities('messaging', viewer, '... on User { id }', [{ __typename: 'User', id: friend.id }])).toEqual([{ id: friend.id }]);
+    expect(await entities('messaging', viewer, '... on User { id }', [{ __typename: 'User', id: friend.id }])).toEqual([
+      { id: friend.id },
+    ]);
   });
 
   it('should resolve 2 or 6 Conversations, Messages and MessageActions in the same number of statements', async () => {

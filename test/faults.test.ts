@@ -7,7 +7,14 @@ import { NEW_MESSAGES } from './support/documents.js';
 import { mutualPair, sendDm } from './support/dms.js';
 import { createLogger, openSqlClient } from '@igt/common';
 import { startFaultProxy } from './support/faultProxy.js';
-import { eventually, ok, startExtraGateway, startStack, type GraphQLResponse, type TestStack } from './support/harness.js';
+import {
+  eventually,
+  ok,
+  startExtraGateway,
+  startStack,
+  type GraphQLResponse,
+  type TestStack,
+} from './support/harness.js';
 
 let stack: TestStack;
 const cleanup: (() => Promise<void>)[] = [];
@@ -25,10 +32,16 @@ afterAll(async () => {
 });
 
 /** A gateway whose way to `subgraph` runs through a fault proxy; both are stopped after the test. */
-async function gatewayWithProxy(subgraph: keyof TestStack['subgraphUrls'], options: Parameters<typeof startExtraGateway>[1] = {}) {
+async function gatewayWithProxy(
+  subgraph: keyof TestStack['subgraphUrls'],
+  options: Parameters<typeof startExtraGateway>[1] = {},
+) {
   const proxy = await startFaultProxy(stack.subgraphUrls[subgraph]);
   cleanup.push(() => proxy.close());
-  const gateway = await startExtraGateway(stack, { subgraphUrls: { ...stack.subgraphUrls, [subgraph]: proxy.url }, ...options });
+  const gateway = await startExtraGateway(stack, {
+    subgraphUrls: { ...stack.subgraphUrls, [subgraph]: proxy.url },
+    ...options,
+  });
   cleanup.push(() => gateway.stop());
   return { proxy, gateway };
 }
@@ -118,7 +131,9 @@ describe('a hung subgraph', () => {
     const response = await fetch(gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ profile(username: "alice") { username bio } user(username: "alice") { username } }' }),
+      body: JSON.stringify({
+        query: '{ profile(username: "alice") { username bio } user(username: "alice") { username } }',
+      }),
       signal: AbortSignal.timeout(20_000),
     });
     const result = await response.json();
@@ -137,7 +152,11 @@ describe('a hung subgraph', () => {
     await new Promise<void>((resolve, reject) => {
       gateway.wsClient(b.token).subscribe(
         { query: NEW_MESSAGES },
-        { next: ({ errors }) => codes.push(...(errors ?? []).map((error) => error.extensions?.code)), error: reject, complete: resolve },
+        {
+          next: ({ errors }) => codes.push(...(errors ?? []).map((error) => error.extensions?.code)),
+          error: reject,
+          complete: resolve,
+        },
       );
     });
     expect(codes).toEqual(['SUBGRAPH_UNAVAILABLE']);
@@ -151,14 +170,21 @@ describe('subgraph health', () => {
       res.write(' '); // and never more
     });
     await new Promise<void>((resolve) => stalling.listen(0, '127.0.0.1', resolve));
-    cleanup.push(() => new Promise<void>((resolve) => (stalling.closeAllConnections(), stalling.close(() => resolve()))));
+    cleanup.push(
+      () => new Promise<void>((resolve) => (stalling.closeAllConnections(), stalling.close(() => resolve()))),
+    );
     const { port } = stalling.address() as AddressInfo;
-    const gateway = await startExtraGateway(stack, { subgraphUrls: { ...stack.subgraphUrls, threads: `http://127.0.0.1:${port}/graphql` } });
+    const gateway = await startExtraGateway(stack, {
+      subgraphUrls: { ...stack.subgraphUrls, threads: `http://127.0.0.1:${port}/graphql` },
+    });
     cleanup.push(() => gateway.stop());
     const response = await fetch(new URL('/health/subgraphs', gateway.internalUrl));
     expect(response.status).toBe(503);
     const body = (await response.json()) as { subgraphs: Record<string, { status: string; reason?: string }> };
-    expect(body.subgraphs.threads).toMatchObject({ status: 'unavailable', reason: expect.stringMatching(/no whole answer/) });
+    expect(body.subgraphs.threads).toMatchObject({
+      status: 'unavailable',
+      reason: expect.stringMatching(/no whole answer/),
+    });
     expect(body.subgraphs.instagram).toEqual({ status: 'ok' });
   });
 });
@@ -186,7 +212,9 @@ describe.runIf(process.env.DATABASE_URL)('PostgreSQL away', () => {
     const database = new URL(process.env.DATABASE_URL!);
     const proxy = await startFaultProxy(`http://${database.hostname}:${database.port || 5432}/`);
     cleanup.push(() => proxy.close());
-    const sql = await openSqlClient({ databaseUrl: Object.assign(new URL(database), { host: new URL(proxy.url).host }).toString() });
+    const sql = await openSqlClient({
+      databaseUrl: Object.assign(new URL(database), { host: new URL(proxy.url).host }).toString(),
+    });
     cleanup.push(() => sql.close());
     const db = sql.db({});
     const transaction = db.transaction(async (tx) => {
@@ -196,7 +224,13 @@ describe.runIf(process.env.DATABASE_URL)('PostgreSQL away', () => {
     });
     await expect(transaction).rejects.toThrow();
     proxy.set('pass');
-    await eventually(async () => (await db.execute('select 1').then(() => true, () => false)));
+    await eventually(
+      async () =>
+        await db.execute('select 1').then(
+          () => true,
+          () => false,
+        ),
+    );
   });
 
   it('should refuse a send with the retryable SERVICE_UNAVAILABLE, store nothing, and take the same send once it is back', async () => {
@@ -220,9 +254,15 @@ describe.runIf(process.env.DATABASE_URL)('PostgreSQL away', () => {
     let sent: GraphQLResponse | undefined;
     await eventually(async () => !(sent = await send()).errors);
     const history = ok(
-      await viaProxy.query('{ inbox { edges { node { messages(last: 10) { edges { node { id text } } } } } } }', {}, { token: b.token }),
+      await viaProxy.query(
+        '{ inbox { edges { node { messages(last: 10) { edges { node { id text } } } } } } }',
+        {},
+        { token: b.token },
+      ),
     );
-    const texts = history.inbox.edges.flatMap((edge: any) => edge.node.messages.edges.map((message: any) => message.node.text));
+    const texts = history.inbox.edges.flatMap((edge: any) =>
+      edge.node.messages.edges.map((message: any) => message.node.text),
+    );
     expect(texts).toEqual(['while the database is away']);
     expect(sent?.data?.sendDirectMessage.message.id).toBeDefined();
   });

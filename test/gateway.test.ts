@@ -2,7 +2,15 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '@igt/gateway/config';
-import { expectError, ok, startExtraGateway, startStack, subscribe, type GraphQLResponse, type TestStack } from './support/harness.js';
+import {
+  expectError,
+  ok,
+  startExtraGateway,
+  startStack,
+  subscribe,
+  type GraphQLResponse,
+  type TestStack,
+} from './support/harness.js';
 
 let stack: TestStack;
 
@@ -72,14 +80,19 @@ describe('gateway HTTP endpoint', () => {
   });
 
   it('should allow introspection by default', async () => {
-    const result = ok(await stack.query('{ __schema { queryType { name } } __type(name: "Profile") { fields { name } } }'));
+    const result = ok(
+      await stack.query('{ __schema { queryType { name } } __type(name: "Profile") { fields { name } } }'),
+    );
     expect(result.__schema.queryType.name).toBe('Query');
     expect(result.__type.fields.map((f: { name: string }) => f.name)).toContain('messageAction');
   });
 
   it('should refuse introspection, show no Sandbox and answer CORS for listed origins only, on the production config', async () => {
     const config = loadConfig(PRODUCTION_ENV);
-    const gateway = await startExtraGateway(stack, { introspection: config.INTROSPECTION, corsOrigins: config.CORS_ORIGINS });
+    const gateway = await startExtraGateway(stack, {
+      introspection: config.INTROSPECTION,
+      corsOrigins: config.CORS_ORIGINS,
+    });
     try {
       const response = await fetch(gateway.url, {
         method: 'POST',
@@ -97,8 +110,11 @@ describe('gateway HTTP endpoint', () => {
       });
       expect(await query.json()).toEqual({ data: { user: { username: 'alice' } } });
       const cors = async (origin: string) =>
-        (await fetch(gateway.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } })).headers;
-      expect((await cors('https://app.example.com')).get('access-control-allow-origin')).toBe('https://app.example.com');
+        (await fetch(gateway.url, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } }))
+          .headers;
+      expect((await cors('https://app.example.com')).get('access-control-allow-origin')).toBe(
+        'https://app.example.com',
+      );
       expect((await cors('https://evil.example')).get('access-control-allow-origin')).toBeNull();
     } finally {
       await gateway.stop();
@@ -107,7 +123,9 @@ describe('gateway HTTP endpoint', () => {
 
   it("should tell clients neither a subgraph's address nor that their token is bad when a subgraph refuses the gateway, and tell operators why", async () => {
     // A gateway whose GATEWAY_SECRET differs from the subgraphs' (a misconfiguration): every subgraph answers it 401.
-    const gateway = await startExtraGateway(stack, { gatewaySecret: 'a-different-gateway-secret-0123456789-0123456789' });
+    const gateway = await startExtraGateway(stack, {
+      gatewaySecret: 'a-different-gateway-secret-0123456789-0123456789',
+    });
     try {
       const response = await fetch(gateway.url, {
         method: 'POST',
@@ -122,7 +140,9 @@ describe('gateway HTTP endpoint', () => {
       expect((await fetch(new URL('/health', gateway.url))).status).toBe(200);
       const health = await fetch(new URL('/health/subgraphs', gateway.internalUrl));
       expect(health.status).toBe(503);
-      expect(((await health.json()) as { subgraphs: Record<string, { reason?: string }> }).subgraphs.instagram?.reason).toMatch(/GATEWAY_SECRET/);
+      expect(
+        ((await health.json()) as { subgraphs: Record<string, { reason?: string }> }).subgraphs.instagram?.reason,
+      ).toMatch(/GATEWAY_SECRET/);
     } finally {
       await gateway.stop();
     }
@@ -133,10 +153,16 @@ describe('gateway HTTP endpoint', () => {
     const sha256Hash = createHash('sha256').update(query).digest('hex');
     const persistedQuery = { version: 1, sha256Hash };
     const post = (body: unknown) =>
-      fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json());
+      fetch(stack.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
 
     expectError((await post({ extensions: { persistedQuery } })) as never, 'PERSISTED_QUERY_NOT_FOUND');
-    expect(ok((await post({ query, extensions: { persistedQuery } })) as never)).toEqual({ user: { username: 'alice' } });
+    expect(ok((await post({ query, extensions: { persistedQuery } })) as never)).toEqual({
+      user: { username: 'alice' },
+    });
     const url = new URL(stack.gatewayUrl);
     url.searchParams.set('extensions', JSON.stringify({ persistedQuery }));
     const get = await fetch(url, { headers: { 'apollo-require-preflight': 'true' } });
@@ -154,7 +180,11 @@ describe('gateway HTTP endpoint', () => {
   });
 
   it('should point a subscription sent over HTTP to the WebSocket endpoint', async () => {
-    const result = await stack.query('subscription { directMessageReceived { id } }', {}, { token: await stack.login('alice') });
+    const result = await stack.query(
+      'subscription { directMessageReceived { id } }',
+      {},
+      { token: await stack.login('alice') },
+    );
     expectError(result, 'BAD_REQUEST');
     expect(result.errors?.[0]?.message).toMatch(/ws:\/\//);
   });
@@ -162,7 +192,11 @@ describe('gateway HTTP endpoint', () => {
   it('should give coded errors for malformed requests without leaking internals', async () => {
     expectError(await stack.query('{ viewer { nope } }'), 'GRAPHQL_VALIDATION_FAILED');
     expectError(await stack.query('{ viewer { '), 'GRAPHQL_PARSE_FAILED');
-    const response = await fetch(stack.gatewayUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    const response = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{not json',
+    });
     expect(response.status).toBe(400);
     const oversized = await fetch(stack.gatewayUrl, {
       method: 'POST',
@@ -186,10 +220,15 @@ describe("a client's mistakes", () => {
       expect(response.status).toBe(400);
       expectError((await response.json()) as GraphQLResponse, 'BAD_REQUEST');
     }
-    const wrongVersion = await post(stack.gatewayUrl, { extensions: { persistedQuery: { version: 2, sha256Hash: 'abc' } } });
+    const wrongVersion = await post(stack.gatewayUrl, {
+      extensions: { persistedQuery: { version: 2, sha256Hash: 'abc' } },
+    });
     expect(wrongVersion.status).toBe(400);
     expectError((await wrongVersion.json()) as GraphQLResponse, 'BAD_REQUEST');
-    const wrongHash = await post(stack.gatewayUrl, { query: '{ __typename }', extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } } });
+    const wrongHash = await post(stack.gatewayUrl, {
+      query: '{ __typename }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: 'abc' } },
+    });
     expectError((await wrongHash.json()) as GraphQLResponse, 'BAD_REQUEST');
   });
 
@@ -197,7 +236,10 @@ describe("a client's mistakes", () => {
     const client = stack.wsClient(await stack.login('alice'));
     const outcome = (query: string, operationName?: string) =>
       new Promise<unknown>((resolve) => {
-        client.subscribe({ query, ...(operationName ? { operationName } : {}) }, { next: resolve, error: resolve, complete: () => {} });
+        client.subscribe(
+          { query, ...(operationName ? { operationName } : {}) },
+          { next: resolve, error: resolve, complete: () => {} },
+        );
       });
     const codeOf = (outcome: unknown) => (outcome as { extensions?: { code?: string } }[])[0]?.extensions?.code;
     expect(codeOf(await outcome('{ viewer { nope } }'))).toBe('GRAPHQL_VALIDATION_FAILED');
@@ -218,7 +260,9 @@ describe("a client's mistakes", () => {
       for (const mistake of mistakes) {
         const overHttp = JSON.stringify(await (await post(gateway.url, mistake)).json());
         const overWebSocket = JSON.stringify(
-          await new Promise((resolve) => client.subscribe(mistake, { next: resolve, error: resolve, complete: () => {} })),
+          await new Promise((resolve) =>
+            client.subscribe(mistake, { next: resolve, error: resolve, complete: () => {} }),
+          ),
         );
         for (const answer of [overHttp, overWebSocket]) {
           expect(answer).toMatch(/GRAPHQL_VALIDATION_FAILED|BAD_USER_INPUT/);
@@ -235,9 +279,14 @@ describe("a client's mistakes", () => {
   it('should refuse a conditional subscription field as BAD_REQUEST, on HTTP and on a WebSocket that stays open', async () => {
     const token = await stack.login('bob');
     const conditional = [
-      { query: 'subscription ($s: Boolean!) { directMessageReceived @include(if: $s) { id } }', variables: { s: true } },
+      {
+        query: 'subscription ($s: Boolean!) { directMessageReceived @include(if: $s) { id } }',
+        variables: { s: true },
+      },
       { query: 'subscription { directMessageReceived @skip(if: true) { id } }' },
-      { query: 'subscription { ...F } fragment F on Subscription { directMessageReceived @include(if: false) { id } }' },
+      {
+        query: 'subscription { ...F } fragment F on Subscription { directMessageReceived @include(if: false) { id } }',
+      },
     ];
     for (const mistake of conditional) {
       const response = await fetch(stack.gatewayUrl, {
@@ -281,7 +330,13 @@ describe("a client's mistakes", () => {
     await new Promise((resolve) => socket.once('message', resolve));
     const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => resolve(code)));
     const before = stack.sqlStatements();
-    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `{ user(username: "alice") { id } } # ${'x'.repeat(2 * 1024 * 1024)}` } }));
+    socket.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: { query: `{ user(username: "alice") { id } } # ${'x'.repeat(2 * 1024 * 1024)}` },
+      }),
+    );
     expect(await closed).toBe(1009);
     expect(stack.sqlStatements()).toBe(before);
   });
@@ -328,16 +383,25 @@ describe('operation limits', () => {
 
 describe('configuration', () => {
   it('should name the variable and what was expected when a value is bad', () => {
-    expect(() => loadConfig({ GATEWAY_PORT: 'abc' })).toThrow(/GATEWAY_PORT: expected an integer from 0 to 65535, got "abc"/);
+    expect(() => loadConfig({ GATEWAY_PORT: 'abc' })).toThrow(
+      /GATEWAY_PORT: expected an integer from 0 to 65535, got "abc"/,
+    );
     expect(() => loadConfig({ INSTAGRAM_URL: 'ftp://x' })).toThrow(/INSTAGRAM_URL/);
-    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/JWT_SECRET: expected a secret of at least 32 characters/);
+    expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(
+      /JWT_SECRET: expected a secret of at least 32 characters/,
+    );
   });
 
   it('should read CORS_ORIGINS as * or a list of origins', () => {
     expect(loadConfig({}).CORS_ORIGINS).toBe('*');
     expect(loadConfig({ CORS_ORIGINS: '' }).CORS_ORIGINS).toBe('*');
-    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).CORS_ORIGINS).toEqual(['https://a.example', 'http://localhost:3000']);
-    expect(() => loadConfig({ CORS_ORIGINS: 'not an origin' })).toThrow(/CORS_ORIGINS: expected \* or a comma-separated list/);
+    expect(loadConfig({ CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).CORS_ORIGINS).toEqual([
+      'https://a.example',
+      'http://localhost:3000',
+    ]);
+    expect(() => loadConfig({ CORS_ORIGINS: 'not an origin' })).toThrow(
+      /CORS_ORIGINS: expected \* or a comma-separated list/,
+    );
   });
 
   it('should allow introspection and every origin by default in development', () => {
@@ -353,13 +417,21 @@ describe('configuration', () => {
     expect(() => loadConfig(withoutOrigins)).toThrow(/CORS_ORIGINS: must be set when NODE_ENV=production/);
     // An empty value (what compose passes for a variable left blank) counts as unset.
     expect(() => loadConfig({ ...withoutOrigins, CORS_ORIGINS: ' ' })).toThrow(/CORS_ORIGINS: must be set/);
-    expect(loadConfig(PRODUCTION_ENV)).toMatchObject({ INTROSPECTION: false, CORS_ORIGINS: ['https://app.example.com'] });
+    expect(loadConfig(PRODUCTION_ENV)).toMatchObject({
+      INTROSPECTION: false,
+      CORS_ORIGINS: ['https://app.example.com'],
+    });
     // Both stay the operator's choice when written out.
-    expect(loadConfig({ ...PRODUCTION_ENV, CORS_ORIGINS: '*', INTROSPECTION: 'true' })).toMatchObject({ INTROSPECTION: true, CORS_ORIGINS: '*' });
+    expect(loadConfig({ ...PRODUCTION_ENV, CORS_ORIGINS: '*', INTROSPECTION: 'true' })).toMatchObject({
+      INTROSPECTION: true,
+      CORS_ORIGINS: '*',
+    });
   });
 
   it('should refuse the development secrets when NODE_ENV=production', () => {
-    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET: must be set[\s\S]*GATEWAY_SECRET: must be set/);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(
+      /JWT_SECRET: must be set[\s\S]*GATEWAY_SECRET: must be set/,
+    );
     expect(loadConfig(PRODUCTION_ENV).JWT_SECRET).toBe('j'.repeat(40));
   });
 

@@ -20,9 +20,14 @@ const { person, sent, inbox, inboxIds, conversation, mutate } = messagingHelpers
 describe('inbox', () => {
   it('should show anonymous visitors an empty inbox and no conversation, and refuse their sends with UNAUTHENTICATED', async () => {
     // Empty rather than an error: `inbox` cannot be null, and an error would take the rest of the query with it.
-    const anonymous = ok(await stack.query(`#graphql
-      { inbox { edges { cursor } pageInfo { hasNextPage } } profile(username: "alice") { username } }`));
-    expect(anonymous).toEqual({ inbox: { edges: [], pageInfo: { hasNextPage: false } }, profile: { username: 'alice' } });
+    const anonymous = ok(
+      await stack.query(`#graphql
+      { inbox { edges { cursor } pageInfo { hasNextPage } } profile(username: "alice") { username } }`),
+    );
+    expect(anonymous).toEqual({
+      inbox: { edges: [], pageInfo: { hasNextPage: false } },
+      profile: { username: 'alice' },
+    });
     expectError(
       await stack.query(`#graphql
         mutation { sendDirectMessage(input: { recipientId: "2", text: "hi" }) { message { id } } }`),
@@ -59,14 +64,24 @@ describe('inbox', () => {
     expect(first.pageInfo.hasNextPage).toBe(true);
     const second = await inbox(me, 'PRIMARY', 2, first.pageInfo.endCursor!);
     expect(second.pageInfo.hasNextPage).toBe(false);
-    const order = [...first.edges, ...second.edges].map((edge) => edge.node.participants.find((p) => p.id !== me.id)!.username);
+    const order = [...first.edges, ...second.edges].map(
+      (edge) => edge.node.participants.find((p) => p.id !== me.id)!.username,
+    );
     expect(order).toEqual(expected);
   });
 
   it('should reject a cursor that did not come from the inbox', async () => {
     const me = await person();
-    expectError(await stack.query(`#graphql
-      { inbox(after: "nonsense") { edges { cursor } } }`, {}, { token: me.token }), 'BAD_USER_INPUT', 'after');
+    expectError(
+      await stack.query(
+        `#graphql
+      { inbox(after: "nonsense") { edges { cursor } } }`,
+        {},
+        { token: me.token },
+      ),
+      'BAD_USER_INPUT',
+      'after',
+    );
   });
 });
 
@@ -74,7 +89,8 @@ describe('message history', () => {
   it('should page back through history, oldest first within a page', async () => {
     const [a, b] = await Promise.all([person(), person()]);
     let conversationId = '';
-    for (let i = 1; i <= 5; i += 1) conversationId = (await sent(i % 2 ? a : b, i % 2 ? b : a, `m${i}`)).conversation.id;
+    for (let i = 1; i <= 5; i += 1)
+      conversationId = (await sent(i % 2 ? a : b, i % 2 ? b : a, `m${i}`)).conversation.id;
 
     const newest = (await conversation(a, conversationId, 2))!.messages;
     expect(newest.edges.map((edge) => edge.node.text)).toEqual(['m4', 'm5']);
@@ -91,8 +107,12 @@ describe('message history', () => {
     const last = await conversation(a, conversationId);
     expect(last!.lastMessage!.text).toBe('m5');
     expectError(
-      await stack.query(`#graphql
-        query ($id: ID!) { conversation(id: $id) { messages(last: 101) { edges { cursor } } } }`, { id: conversationId }, { token: a.token }),
+      await stack.query(
+        `#graphql
+        query ($id: ID!) { conversation(id: $id) { messages(last: 101) { edges { cursor } } } }`,
+        { id: conversationId },
+        { token: a.token },
+      ),
       'BAD_USER_INPUT',
       'last',
     );

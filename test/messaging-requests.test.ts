@@ -60,7 +60,9 @@ describe('message requests', () => {
   it('should accept a message request into PRIMARY', async () => {
     const [sender, recipient] = await Promise.all([person(), person()]);
     const { conversation: request } = await sent(sender, recipient, 'hello there');
-    const accepted = ok(await mutate(recipient, ACCEPT, { id: request.id })) as { acceptMessageRequest: { folder: string } };
+    const accepted = ok(await mutate(recipient, ACCEPT, { id: request.id })) as {
+      acceptMessageRequest: { folder: string };
+    };
     expect(accepted.acceptMessageRequest.folder).toBe('PRIMARY');
     expect(await inboxIds(recipient, 'PRIMARY')).toContain(request.id);
     expect(await inboxIds(recipient, 'REQUESTS')).not.toContain(request.id);
@@ -71,7 +73,8 @@ describe('message requests', () => {
     const { conversation: request } = await sent(sender, recipient, 'buy my course');
     const declined = ok(await mutate(recipient, DECLINE, { id: request.id })) as { declineMessageRequest: string };
     expect(declined.declineMessageRequest).toBe(request.id);
-    for (const folder of ['PRIMARY', 'GENERAL', 'REQUESTS']) expect(await inboxIds(recipient, folder)).not.toContain(request.id);
+    for (const folder of ['PRIMARY', 'GENERAL', 'REQUESTS'])
+      expect(await inboxIds(recipient, folder)).not.toContain(request.id);
     expect(await inboxIds(sender, 'PRIMARY')).toContain(request.id);
   });
 
@@ -141,8 +144,14 @@ describe('MessageAction', () => {
 
   it('should tell whether the viewer may message a Threads profile and which conversation it opens', async () => {
     const alice = { id: String(demoId('alice')), username: 'alice', token: await stack.login('alice') };
-    const anonymous = ok(await stack.query(ACTION, { username: 'bob' })) as { profile: { messageAction: Record<string, unknown> } };
-    expect(anonymous.profile.messageAction).toMatchObject({ enabled: false, disabledReason: 'SIGN_IN_REQUIRED', conversation: null });
+    const anonymous = ok(await stack.query(ACTION, { username: 'bob' })) as {
+      profile: { messageAction: Record<string, unknown> };
+    };
+    expect(anonymous.profile.messageAction).toMatchObject({
+      enabled: false,
+      disabledReason: 'SIGN_IN_REQUIRED',
+      conversation: null,
+    });
 
     const self = ok(await stack.query(ACTION, { username: 'alice' }, { token: alice.token })) as typeof anonymous;
     expect(self.profile.messageAction).toMatchObject({ enabled: false, disabledReason: 'SELF' });
@@ -155,14 +164,23 @@ describe('MessageAction', () => {
       disabledReason: null,
       recipient: { username: 'bob' },
     });
-    const withBob = (await inbox(alice)).edges.find((edge) => edge.node.participants.some((p) => p.username === 'bob'))!.node;
+    const withBob = (await inbox(alice)).edges.find((edge) =>
+      edge.node.participants.some((p) => p.username === 'bob'),
+    )!.node;
     expect(toBob.profile.messageAction.conversation).toEqual({ id: withBob.id });
   });
 
   it('should disable the button as soon as either person blocks the other', async () => {
     const [a, b] = await Promise.all([person('mab'), person('mab')]);
-    for (const user of [a, b]) ok(await mutate(user, `#graphql
-      mutation { joinThreads { id } }`, {}));
+    for (const user of [a, b])
+      ok(
+        await mutate(
+          user,
+          `#graphql
+      mutation { joinThreads { id } }`,
+          {},
+        ),
+      );
     const before = ok(await stack.query(ACTION, { username: b.username }, { token: a.token })) as {
       profile: { messageAction: { enabled: boolean; disabledReason: string | null } };
     };

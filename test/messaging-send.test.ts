@@ -43,7 +43,11 @@ describe('sendDirectMessage', () => {
     expectError(await send(a, 'not-an-id', 'hi'), 'BAD_USER_INPUT', 'input.recipientId');
     expectError(await send(a, a, 'hi me'), 'BAD_USER_INPUT', 'input.recipientId');
     expectError(await send(a, '987654321', 'anyone there?'), 'NOT_FOUND');
-    expectError(await send(a, a.id === '1' ? '2' : '1', 'x', { idempotencyKey: 'k'.repeat(101) }), 'BAD_USER_INPUT', 'input.idempotencyKey');
+    expectError(
+      await send(a, a.id === '1' ? '2' : '1', 'x', { idempotencyKey: 'k'.repeat(101) }),
+      'BAD_USER_INPUT',
+      'input.idempotencyKey',
+    );
   });
 
   it('should deliver to an account created a moment ago that has done nothing yet', async () => {
@@ -69,7 +73,9 @@ describe('sendDirectMessage', () => {
     expect(retry.conversation.id).toBe(first.conversation.id);
 
     // Concurrent retries race for the same key: one message in the end.
-    const racing = await Promise.all(Array.from({ length: 5 }, () => sent(a, b, 'racing', { idempotencyKey: 'send-2' })));
+    const racing = await Promise.all(
+      Array.from({ length: 5 }, () => sent(a, b, 'racing', { idempotencyKey: 'send-2' })),
+    );
     expect(new Set(racing.map((r) => r.message.id)).size).toBe(1);
 
     const history = await conversation(a, first.conversation.id, 10);
@@ -97,7 +103,9 @@ describe('seen state and unread counts', () => {
     expect((await conversation(a, mine.id))!.unreadCount).toBe(1);
 
     const history = await conversation(a, mine.id, 10);
-    const seenBy = Object.fromEntries(history!.messages.edges.map(({ node }) => [node.text, node.seenBy.map((u) => u.username)]));
+    const seenBy = Object.fromEntries(
+      history!.messages.edges.map(({ node }) => [node.text, node.seenBy.map((u) => u.username)]),
+    );
     expect(seenBy).toEqual({ one: [b.username], two: [b.username], 'my reply': [], three: [b.username] });
 
     await sent(a, b, 'four');
@@ -115,7 +123,10 @@ describe('reactions', () => {
       reactToMessage: { reactions: { emoji: string; user: { username: string } }[] };
     };
     expect(both.reactToMessage.reactions.map((r) => [r.user.username, r.emoji]).sort()).toEqual(
-      [[a.username, '👍'], [b.username, '😂']].sort(),
+      [
+        [a.username, '👍'],
+        [b.username, '😂'],
+      ].sort(),
     );
     const removed = ok(await mutate(b, REACT, { id: message.id, emoji: null })) as typeof both;
     expect(removed.reactToMessage.reactions).toEqual([{ emoji: '👍', user: { username: a.username } }]);
@@ -128,7 +139,9 @@ describe('unsend', () => {
     const [a, b] = await Promise.all([person(), person()]);
     const { message, conversation: mine } = await sent(a, b, 'oops, wrong chat');
     ok(await mutate(b, REACT, { id: message.id, emoji: '😮' }));
-    const unsent = ok(await mutate(a, UNSEND, { id: message.id })) as { unsendMessage: { text: string; unsent: boolean } };
+    const unsent = ok(await mutate(a, UNSEND, { id: message.id })) as {
+      unsendMessage: { text: string; unsent: boolean };
+    };
     expect(unsent.unsendMessage).toMatchObject({ text: '', unsent: true });
     for (const user of [a, b]) {
       const [edge] = (await conversation(user, mine.id, 10))!.messages.edges;

@@ -22,7 +22,10 @@ const metricsOf = async (url: string) => (await fetch(new URL('/metrics', url)))
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
   const line = text
     .split('\n')
-    .find((l) => l.startsWith(`${name}{`) && Object.entries(labels).every(([key, value]) => l.includes(`${key}="${value}"`)));
+    .find(
+      (l) =>
+        l.startsWith(`${name}{`) && Object.entries(labels).every(([key, value]) => l.includes(`${key}="${value}"`)),
+    );
   return line === undefined ? undefined : Number(line.split(' ').at(-1));
 }
 
@@ -34,8 +37,12 @@ describe('metrics', () => {
     expect(sample(text, 'graphql_requests_total', { operation: 'ProfileForMetrics', outcome: 'ok' })).toBe(1);
     expect(sample(text, 'graphql_requests_total', { operation: 'FailingLogin', outcome: 'UNAUTHENTICATED' })).toBe(1);
     expect(sample(text, 'graphql_request_duration_seconds_count', { operation: 'ProfileForMetrics' })).toBe(1);
-    expect(sample(text, 'gateway_subgraph_fetch_duration_seconds_count', { subgraph: 'threads', outcome: 'ok' })).toBeGreaterThan(0);
-    expect(sample(text, 'gateway_subgraph_fetch_duration_seconds_count', { subgraph: 'instagram', outcome: 'ok' })).toBeGreaterThan(0);
+    expect(
+      sample(text, 'gateway_subgraph_fetch_duration_seconds_count', { subgraph: 'threads', outcome: 'ok' }),
+    ).toBeGreaterThan(0);
+    expect(
+      sample(text, 'gateway_subgraph_fetch_duration_seconds_count', { subgraph: 'instagram', outcome: 'ok' }),
+    ).toBeGreaterThan(0);
   });
 
   it("should serve the gateway's metrics on their own listener, not on the public port", async () => {
@@ -48,7 +55,9 @@ describe('metrics', () => {
     const names = Array.from({ length: MAX_OPERATION_LABELS + 50 }, (_, i) => `Random${i}_${randomUUID().slice(0, 8)}`);
     for (const name of names) await stack.query(`query ${name} { __typename }`);
     const text = await metricsOf(stack.gatewayInternalUrl!);
-    const labelled = new Set([...text.matchAll(/graphql_requests_total\{[^}]*operation="([^"]+)"/g)].map((match) => match[1]));
+    const labelled = new Set(
+      [...text.matchAll(/graphql_requests_total\{[^}]*operation="([^"]+)"/g)].map((match) => match[1]),
+    );
     expect(labelled.size).toBeLessThanOrEqual(MAX_OPERATION_LABELS + 1);
     expect(labelled.has('other')).toBe(true);
     expect(labelled.has(names.at(-1)!)).toBe(false);
@@ -70,7 +79,13 @@ describe('metrics', () => {
     expect(sample(gateway, 'websocket_connections', {})).toBe(1);
     expect(sample(gateway, 'graphql_subscriptions_active', {})).toBe(1);
 
-    ok(await stack.query('mutation { sendDirectMessage(input: { recipientId: "2", text: "metrics" }) { message { id } } }', {}, { token: await stack.login('alice') }));
+    ok(
+      await stack.query(
+        'mutation { sendDirectMessage(input: { recipientId: "2", text: "metrics" }) { message { id } } }',
+        {},
+        { token: await stack.login('alice') },
+      ),
+    );
     await subscription.waitFor(1);
     const messaging = await metricsOf(stack.subgraphUrls.messaging);
     expect(sample(messaging, 'pubsub_published_total', {})).toBeGreaterThan(0);
@@ -78,7 +93,9 @@ describe('metrics', () => {
     expect(sample(messaging, 'websocket_connections', {})).toBe(1);
 
     await stack.closeClients();
-    await eventually(async () => sample(await metricsOf(stack.gatewayInternalUrl!), 'graphql_subscriptions_active', {}) === 0);
+    await eventually(
+      async () => sample(await metricsOf(stack.gatewayInternalUrl!), 'graphql_subscriptions_active', {}) === 0,
+    );
     expect(sample(await metricsOf(stack.gatewayInternalUrl!), 'websocket_connections', {})).toBe(0);
   });
 });
@@ -112,11 +129,19 @@ describe('logs', () => {
     });
     const subscription = subscribe(client, 'subscription { directMessageReceived { id sender { username } } }');
     await stack.liveSubscriptions(1);
-    ok(await stack.query('mutation { sendDirectMessage(input: { recipientId: "2", text: "traced" }) { message { id } } }', {}, { token: await stack.login('alice') }));
+    ok(
+      await stack.query(
+        'mutation { sendDirectMessage(input: { recipientId: "2", text: "traced" }) { message { id } } }',
+        {},
+        { token: await stack.login('alice') },
+      ),
+    );
     await subscription.waitFor(1);
     // Messaging serves the subscription; Instagram answers the event's `sender` for the gateway.
     await eventually(() => {
-      const services = logs.filter((line) => line.includes(requestId)).map((line) => (JSON.parse(line) as { service: string }).service);
+      const services = logs
+        .filter((line) => line.includes(requestId))
+        .map((line) => (JSON.parse(line) as { service: string }).service);
       return services.includes('instagram');
     });
     await stack.closeClients();
@@ -126,10 +151,17 @@ describe('logs', () => {
     const password = `secret-${randomUUID()}`;
     const username = `log_${Date.now().toString(36)}`;
     const signUp = ok(
-      await stack.query('mutation ($u: String!, $p: String!) { signUp(username: $u, password: $p, fullName: "Log Test") { token } }', { u: username, p: password }),
+      await stack.query(
+        'mutation ($u: String!, $p: String!) { signUp(username: $u, password: $p, fullName: "Log Test") { token } }',
+        { u: username, p: password },
+      ),
     );
     const text = `private words ${randomUUID()}`;
-    await stack.query('mutation ($t: String!) { sendDirectMessage(input: { recipientId: "1", text: $t }) { message { id } } }', { t: text }, { token: signUp.signUp.token });
+    await stack.query(
+      'mutation ($t: String!) { sendDirectMessage(input: { recipientId: "1", text: $t }) { message { id } } }',
+      { t: text },
+      { token: signUp.signUp.token },
+    );
     await stack.query('{ viewer { id } }', {}, { token: 'not-a-real-token-but-secret' });
     const all = logs.join('\n');
     expect(all).toContain('graphql operation');

@@ -24,9 +24,14 @@ describe.skipIf(!hasRedisServer)('Redis going away and coming back', () => {
   });
 
   const send = (token: string, text: string) =>
-    stack.query('mutation S($t: String!) { sendDirectMessage(input: { recipientId: "2", text: $t }) { message { id text } } }', { t: text }, { token });
+    stack.query(
+      'mutation S($t: String!) { sendDirectMessage(input: { recipientId: "2", text: $t }) { message { id text } } }',
+      { t: text },
+      { token },
+    );
   const lastInBobsInbox = async (bob: string) =>
-    ok(await stack.query('{ inbox(first: 1) { edges { node { lastMessage { text } } } } }', {}, { token: bob })).inbox.edges[0].node.lastMessage.text;
+    ok(await stack.query('{ inbox(first: 1) { edges { node { lastMessage { text } } } } }', {}, { token: bob })).inbox
+      .edges[0].node.lastMessage.text;
 
   it('should refuse sends with SERVICE_UNAVAILABLE and store nothing while Redis is away, keep serving the rest, and recover', async () => {
     const [alice, bob] = [await stack.login('alice'), await stack.login('bob')];
@@ -39,10 +44,15 @@ describe.skipIf(!hasRedisServer)('Redis going away and coming back', () => {
     redis = undefined;
     expectError(await send(alice, 'during the outage'), 'SERVICE_UNAVAILABLE');
     expect(await lastInBobsInbox(bob)).toBe('before the outage');
-    expect(ok(await stack.query('{ viewer { username followingCount } }', {}, { token: alice })).viewer.username).toBe('alice');
+    expect(ok(await stack.query('{ viewer { username followingCount } }', {}, { token: alice })).viewer.username).toBe(
+      'alice',
+    );
 
     redis = await startRedisServer(port);
-    await eventually(async () => !(await stack.query('{ feed(first: 1) { edges { cursor } } }', {}, { token: alice })).errors, 15_000);
+    await eventually(
+      async () => !(await stack.query('{ feed(first: 1) { edges { cursor } } }', {}, { token: alice })).errors,
+      15_000,
+    );
     const after = ok(await send(alice, 'after the outage')).sendDirectMessage.message;
     const events = await live.waitFor(2);
     expect(events.map((event) => event.directMessageReceived.text)).toEqual(['before the outage', 'after the outage']);

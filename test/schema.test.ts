@@ -9,9 +9,12 @@ describe('schema', () => {
     expect(composeSupergraph()).toBe(readFileSync(SUPERGRAPH_PATH, 'utf8'));
   });
 
-  it.each(SUBGRAPHS)('should have up-to-date generated resolver types for %s (run `npm run codegen` when this fails)', async (name) => {
-    expect(await generateResolverTypes(name)).toBe(readFileSync(resolverTypesPath(name), 'utf8'));
-  });
+  it.each(SUBGRAPHS)(
+    'should have up-to-date generated resolver types for %s (run `npm run codegen` when this fails)',
+    async (name) => {
+      expect(await generateResolverTypes(name)).toBe(readFileSync(resolverTypesPath(name), 'utf8'));
+    },
+  );
 
   it('should describe every type, field, argument and enum value clients can see', () => {
     const sdl = readFileSync(SUPERGRAPH_PATH, 'utf8');
@@ -22,14 +25,16 @@ describe('schema', () => {
       if (['String', 'Int', 'Float', 'Boolean', 'ID'].includes(type.name)) continue;
       if (!type.description) missing.push(type.name);
       if (isObjectType(type) || isInputObjectType(type)) {
-        for (const field of Object.values(type.getFields())) if (!field.description) missing.push(`${type.name}.${field.name}`);
+        for (const field of Object.values(type.getFields()))
+          if (!field.description) missing.push(`${type.name}.${field.name}`);
       }
       if (isObjectType(type)) {
         for (const field of Object.values(type.getFields())) {
           for (const arg of field.args) if (!arg.description) missing.push(`${type.name}.${field.name}(${arg.name})`);
         }
       }
-      if (isEnumType(type)) for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);
+      if (isEnumType(type))
+        for (const value of type.getValues()) if (!value.description) missing.push(`${type.name}.${value.name}`);
     }
     expect(missing).toEqual([]);
   });
@@ -37,9 +42,22 @@ describe('schema', () => {
   it('should keep the contract names of DESIGN.md', () => {
     const schema = buildSchema(readFileSync(SUPERGRAPH_PATH, 'utf8'), { assumeValid: true });
     const fields = (type: string) => Object.keys((schema.getType(type) as { getFields(): object }).getFields());
-    expect(fields('Query')).toEqual(expect.arrayContaining(['viewer', 'user', 'profile', 'feed', 'inbox', 'conversation']));
+    expect(fields('Query')).toEqual(
+      expect.arrayContaining(['viewer', 'user', 'profile', 'feed', 'inbox', 'conversation']),
+    );
     expect(fields('Mutation')).toEqual(
-      expect.arrayContaining(['signUp', 'login', 'follow', 'unfollow', 'block', 'unblock', 'setCloseFriend', 'joinThreads', 'postThread', 'sendDirectMessage']),
+      expect.arrayContaining([
+        'signUp',
+        'login',
+        'follow',
+        'unfollow',
+        'block',
+        'unblock',
+        'setCloseFriend',
+        'joinThreads',
+        'postThread',
+        'sendDirectMessage',
+      ]),
     );
     expect(fields('Subscription')).toEqual(['directMessageReceived']);
     expect(fields('MessageAction')).toEqual(

@@ -3,7 +3,16 @@ import WebSocket from 'ws';
 import { signUserToken } from '@igt/common';
 import { FOLLOW, NEW_MESSAGES } from './support/documents.js';
 import { mutualPair, sendDm } from './support/dms.js';
-import { eventually, ok, startExtraGateway, startStack, subscribe, TEST_JWT_SECRET, type TestStack, type TestUser } from './support/harness.js';
+import {
+  eventually,
+  ok,
+  startExtraGateway,
+  startStack,
+  subscribe,
+  TEST_JWT_SECRET,
+  type TestStack,
+  type TestUser,
+} from './support/harness.js';
 
 let stack: TestStack;
 
@@ -23,7 +32,8 @@ afterAll(async () => {
 /** Resolves once the gateway holds `count` upstream connections to Messaging. */
 const upstreamSockets = (count: number) => eventually(() => stack.subgraphs.messaging.openSockets() === count);
 
-const send = (from: TestUser | string, recipientId: string, text: string, source?: string) => sendDm(stack, from, recipientId, text, source);
+const send = (from: TestUser | string, recipientId: string, text: string, source?: string) =>
+  sendDm(stack, from, recipientId, text, source);
 const pair = () => mutualPair(stack);
 
 describe('directMessageReceived through the gateway', () => {
@@ -78,7 +88,11 @@ describe('directMessageReceived through the gateway', () => {
     await again.waitFor(5);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const ids = again.events.map((event) => event.directMessageReceived.id);
-    expect(ids).toEqual([...missed.map((m) => m.id), m4.id, ...burst.map((m) => m.id).sort((x, y) => Number(x) - Number(y))]);
+    expect(ids).toEqual([
+      ...missed.map((m) => m.id),
+      m4.id,
+      ...burst.map((m) => m.id).sort((x, y) => Number(x) - Number(y)),
+    ]);
     expect(ids).not.toContain(m1.id);
   });
 
@@ -92,7 +106,9 @@ describe('directMessageReceived through the gateway', () => {
     const socket = new WebSocket(stack.gatewayUrl.replace(/^http/, 'ws'), 'graphql-transport-ws');
     await new Promise((resolve) => socket.once('open', resolve));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { AUTHORIZATION: 'Bearer nope' } }));
-    const code = await new Promise<number>((resolve) => socket.once('close', (closeCode: number) => resolve(closeCode)));
+    const code = await new Promise<number>((resolve) =>
+      socket.once('close', (closeCode: number) => resolve(closeCode)),
+    );
     expect(code).toBe(4401);
   });
 
@@ -195,7 +211,10 @@ describe('directMessageReceived through the gateway', () => {
           const client = gateway.wsClient(token, {
             lazy: false,
             onNonLazyError: () => {},
-            on: { connected: () => resolve({ outcome: 'open', client }), closed: (event) => resolve({ outcome: (event as { code: number }).code, client }) },
+            on: {
+              connected: () => resolve({ outcome: 'open', client }),
+              closed: (event) => resolve({ outcome: (event as { code: number }).code, client }),
+            },
           });
         });
       const first = await open(a.token);
@@ -245,7 +264,9 @@ describe('directMessageReceived through the gateway', () => {
     expect((await fetch(new URL('/health', stack.gatewayUrl))).status).toBe(200);
     const health = await fetch(new URL('/health/subgraphs', stack.gatewayInternalUrl));
     expect(health.status).toBe(503);
-    expect(await health.json()).toMatchObject({ subgraphs: { messaging: { status: 'unavailable' }, instagram: { status: 'ok' } } });
+    expect(await health.json()).toMatchObject({
+      subgraphs: { messaging: { status: 'unavailable' }, instagram: { status: 'ok' } },
+    });
     expect(ok(await stack.query('{ user(username: "alice") { username } }')).user.username).toBe('alice');
   });
 

@@ -26,7 +26,13 @@ describe('Instagram blocks on Threads', () => {
     mutation Reply($text: String!, $replyToId: ID) { postThread(text: $text, replyToId: $replyToId) { id } }`;
 
   async function instagram(user: TestUser, action: 'block' | 'unblock', other: TestUser) {
-    ok(await stack.query(`mutation B($id: ID!) { ${action}(userId: $id) { id } }`, { id: other.id }, { token: user.token }));
+    ok(
+      await stack.query(
+        `mutation B($id: ID!) { ${action}(userId: $id) { id } }`,
+        { id: other.id },
+        { token: user.token },
+      ),
+    );
   }
 
   async function profile(username: string, viewer?: TestUser) {
@@ -58,17 +64,37 @@ describe('Instagram blocks on Threads', () => {
     expect(await profile(alice.username, dave)).toBeNull();
     expect(await thread(aliceThread.id, dave.token)).toBeNull();
     expect((await feedIds(dave)).ids).toEqual([daveThread.id]);
-    expect((await thread(bystanderThread.id, dave.token)).replies.edges.map((edge) => edge.node.id)).toEqual([daveReply.id]);
-    const reply = ok(await stack.query(`#graphql
-      query R($id: ID!) { thread(id: $id) { id replyTo { id } } }`, { id: aliceReply.id }, { token: dave.token })).thread;
+    expect((await thread(bystanderThread.id, dave.token)).replies.edges.map((edge) => edge.node.id)).toEqual([
+      daveReply.id,
+    ]);
+    const reply = ok(
+      await stack.query(
+        `#graphql
+      query R($id: ID!) { thread(id: $id) { id replyTo { id } } }`,
+        { id: aliceReply.id },
+        { token: dave.token },
+      ),
+    ).thread;
     expect(reply).toBeNull();
-    const { user } = ok(await stack.query(`#graphql
-      query U($u: String!) { user(username: $u) { threadsProfile { id } } }`, { u: dave.username }, { token: dave.token }));
+    const { user } = ok(
+      await stack.query(
+        `#graphql
+      query U($u: String!) { user(username: $u) { threadsProfile { id } } }`,
+        { u: dave.username },
+        { token: dave.token },
+      ),
+    );
     expect(user.threadsProfile).toEqual({ id: dave.id });
 
     // Only the blocked person is kept out: the blocker, anonymous readers and everyone else still see it all.
-    expect(await profile(dave.username, alice)).toMatchObject({ id: dave.id, threads: { edges: [{ node: { id: daveThread.id } }] } });
-    expect(await profile(alice.username)).toMatchObject({ id: alice.id, threads: { edges: [{ node: { id: aliceThread.id } }] } });
+    expect(await profile(dave.username, alice)).toMatchObject({
+      id: dave.id,
+      threads: { edges: [{ node: { id: daveThread.id } }] },
+    });
+    expect(await profile(alice.username)).toMatchObject({
+      id: alice.id,
+      threads: { edges: [{ node: { id: aliceThread.id } }] },
+    });
     expect(await thread(aliceThread.id)).toMatchObject({ id: aliceThread.id });
     expect((await thread(bystanderThread.id, alice.token)).replies.edges).toHaveLength(2);
   });
@@ -81,13 +107,18 @@ describe('Instagram blocks on Threads', () => {
     await instagram(alice, 'block', dave);
 
     expect(await profile(alice.username, alice)).toMatchObject({ followerCount: 1, followingCount: 0 });
-    expect(await profile(dave.username, alice)).toMatchObject({ followerCount: 0, followingCount: 0, followedByViewer: false });
+    expect(await profile(dave.username, alice)).toMatchObject({
+      followerCount: 0,
+      followingCount: 0,
+      followedByViewer: false,
+    });
     expect(await profile(bystander.username, bystander)).toMatchObject({ followerCount: 0, followingCount: 1 });
   });
 
   it('should remove likes between the two both ways, keeping like counts right and other likes in place', async () => {
     const { alice, dave, bystander, aliceThread, daveThread, daveReply } = await blockedPair();
-    const like = async (who: TestUser, id: string) => ok(await stack.query(LIKE, { id }, { token: who.token })).likeThread.likeCount;
+    const like = async (who: TestUser, id: string) =>
+      ok(await stack.query(LIKE, { id }, { token: who.token })).likeThread.likeCount;
     await like(alice, daveThread.id);
     await like(alice, daveReply.id);
     await like(dave, aliceThread.id);
@@ -108,14 +139,27 @@ describe('Instagram blocks on Threads', () => {
     const { alice, dave, aliceThread, daveThread } = await blockedPair();
     await instagram(alice, 'block', dave);
 
-    for (const [viewer, other, otherThread] of [[dave, alice, aliceThread], [alice, dave, daveThread]] as const) {
+    for (const [viewer, other, otherThread] of [
+      [dave, alice, aliceThread],
+      [alice, dave, daveThread],
+    ] as const) {
       expectError(await stack.query(FOLLOW, { id: other.id }, { token: viewer.token }), 'FORBIDDEN');
       expectError(await stack.query(LIKE, { id: otherThread.id }, { token: viewer.token }), 'FORBIDDEN');
-      expectError(await stack.query(REPLY, { text: 'Hi', replyToId: otherThread.id }, { token: viewer.token }), 'FORBIDDEN');
+      expectError(
+        await stack.query(REPLY, { text: 'Hi', replyToId: otherThread.id }, { token: viewer.token }),
+        'FORBIDDEN',
+      );
     }
-    for (const [owner, ownThread] of [[alice, aliceThread], [dave, daveThread]] as const) {
+    for (const [owner, ownThread] of [
+      [alice, aliceThread],
+      [dave, daveThread],
+    ] as const) {
       expect(await profile(owner.username, owner)).toMatchObject({ followerCount: 0, followingCount: 0 });
-      expect(await thread(ownThread.id, owner.token)).toMatchObject({ likeCount: 0, replyCount: 0, replies: { edges: [] } });
+      expect(await thread(ownThread.id, owner.token)).toMatchObject({
+        likeCount: 0,
+        replyCount: 0,
+        replies: { edges: [] },
+      });
     }
   });
 
@@ -126,13 +170,23 @@ describe('Instagram blocks on Threads', () => {
 
     await instagram(alice, 'unblock', dave);
 
-    expect(await profile(alice.username, dave)).toMatchObject({ id: alice.id, followerCount: 0, followedByViewer: false });
+    expect(await profile(alice.username, dave)).toMatchObject({
+      id: alice.id,
+      followerCount: 0,
+      followedByViewer: false,
+    });
     expect(await thread(aliceThread.id, dave.token)).toMatchObject({ id: aliceThread.id });
-    expect((await thread(bystanderThread.id, dave.token)).replies.edges.map((edge) => edge.node.id)).toContain(aliceReply.id);
+    expect((await thread(bystanderThread.id, dave.token)).replies.edges.map((edge) => edge.node.id)).toContain(
+      aliceReply.id,
+    );
     expect((await feedIds(dave)).ids).not.toContain(aliceThread.id);
-    expect(ok(await stack.query(FOLLOW, { id: alice.id }, { token: dave.token })).followProfile).toEqual({ followerCount: 1 });
+    expect(ok(await stack.query(FOLLOW, { id: alice.id }, { token: dave.token })).followProfile).toEqual({
+      followerCount: 1,
+    });
     expect((await feedIds(dave)).ids).toContain(aliceThread.id);
-    expect(ok(await stack.query(LIKE, { id: aliceThread.id }, { token: dave.token })).likeThread).toEqual({ likeCount: 1 });
+    expect(ok(await stack.query(LIKE, { id: aliceThread.id }, { token: dave.token })).likeThread).toEqual({
+      likeCount: 1,
+    });
     ok(await stack.query(REPLY, { text: 'Glad to be back', replyToId: aliceThread.id }, { token: dave.token }));
   });
 });

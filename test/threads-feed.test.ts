@@ -23,26 +23,56 @@ describe('Threads follows', () => {
       mutation F($id: ID!) { followProfile(id: $id) { followerCount followedByViewer } }`;
     const UNFOLLOW = `#graphql
       mutation U($id: ID!) { unfollowProfile(id: $id) { followerCount followedByViewer } }`;
-    expect(ok(await stack.query(FOLLOW, { id: star.id }, { token: fan.token })).followProfile).toEqual({ followerCount: 1, followedByViewer: true });
-    expect(ok(await stack.query(FOLLOW, { id: star.id }, { token: fan.token })).followProfile).toEqual({ followerCount: 1, followedByViewer: true });
-    const { profile } = ok(await stack.query(`#graphql
-      query P($u: String!) { profile(username: $u) { followingCount } }`, { u: fan.username }));
+    expect(ok(await stack.query(FOLLOW, { id: star.id }, { token: fan.token })).followProfile).toEqual({
+      followerCount: 1,
+      followedByViewer: true,
+    });
+    expect(ok(await stack.query(FOLLOW, { id: star.id }, { token: fan.token })).followProfile).toEqual({
+      followerCount: 1,
+      followedByViewer: true,
+    });
+    const { profile } = ok(
+      await stack.query(
+        `#graphql
+      query P($u: String!) { profile(username: $u) { followingCount } }`,
+        { u: fan.username },
+      ),
+    );
     expect(profile.followingCount).toBe(1);
-    expect(ok(await stack.query(UNFOLLOW, { id: star.id }, { token: fan.token })).unfollowProfile).toEqual({ followerCount: 0, followedByViewer: false });
-    expect(ok(await stack.query(UNFOLLOW, { id: star.id }, { token: fan.token })).unfollowProfile).toEqual({ followerCount: 0, followedByViewer: false });
+    expect(ok(await stack.query(UNFOLLOW, { id: star.id }, { token: fan.token })).unfollowProfile).toEqual({
+      followerCount: 0,
+      followedByViewer: false,
+    });
+    expect(ok(await stack.query(UNFOLLOW, { id: star.id }, { token: fan.token })).unfollowProfile).toEqual({
+      followerCount: 0,
+      followedByViewer: false,
+    });
   });
 
   it('should take many concurrent follows and unfollows between two profiles, both ways, and keep the counts true', async () => {
     const [a, b] = [await member(), await member()];
     const toggle = (who: TestUser, whom: TestUser, i: number) =>
-      stack.query(`mutation T($id: ID!) { ${i % 2 ? 'unfollowProfile' : 'followProfile'}(id: $id) { id } }`, { id: whom.id }, { token: who.token });
+      stack.query(
+        `mutation T($id: ID!) { ${i % 2 ? 'unfollowProfile' : 'followProfile'}(id: $id) { id } }`,
+        { id: whom.id },
+        { token: who.token },
+      );
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => [toggle(a, b, i), toggle(b, a, i)]).flat());
     for (const result of results) ok(result);
     const COUNTS = `#graphql
       query P($u: String!) { profile(username: $u) { followerCount followingCount followedByViewer } }`;
-    const [pa, pb] = [ok(await stack.query(COUNTS, { u: a.username }, { token: b.token })).profile, ok(await stack.query(COUNTS, { u: b.username }, { token: a.token })).profile];
-    expect(pa).toMatchObject({ followerCount: Number(pa.followedByViewer), followingCount: Number(pb.followedByViewer) });
-    expect(pb).toMatchObject({ followerCount: Number(pb.followedByViewer), followingCount: Number(pa.followedByViewer) });
+    const [pa, pb] = [
+      ok(await stack.query(COUNTS, { u: a.username }, { token: b.token })).profile,
+      ok(await stack.query(COUNTS, { u: b.username }, { token: a.token })).profile,
+    ];
+    expect(pa).toMatchObject({
+      followerCount: Number(pa.followedByViewer),
+      followingCount: Number(pb.followedByViewer),
+    });
+    expect(pb).toMatchObject({
+      followerCount: Number(pb.followedByViewer),
+      followingCount: Number(pa.followedByViewer),
+    });
   });
 
   it('should refuse following yourself or an unknown profile', async () => {
@@ -51,8 +81,13 @@ describe('Threads follows', () => {
       mutation F($id: ID!) { followProfile(id: $id) { id } }`;
     expectError(await stack.query(FOLLOW, { id: user.id }, { token: user.token }), 'BAD_USER_INPUT', 'id');
     expectError(await stack.query(FOLLOW, { id: '987654321' }, { token: user.token }), 'NOT_FOUND');
-    const { profile } = ok(await stack.query(`#graphql
-      query P($u: String!) { profile(username: $u) { followingCount followerCount } }`, { u: user.username }));
+    const { profile } = ok(
+      await stack.query(
+        `#graphql
+      query P($u: String!) { profile(username: $u) { followingCount followerCount } }`,
+        { u: user.username },
+      ),
+    );
     expect(profile).toEqual({ followingCount: 0, followerCount: 0 });
   });
 });
@@ -107,8 +142,14 @@ describe('the feed', () => {
       const threadPosted = await post(author, `thread ${i} by ${author.username}`);
       // Some likes by the viewer, so viewerHasLiked is true on part of the page.
       if (i % 3 === 0) {
-        ok(await stack.query(`#graphql
-          mutation L($id: ID!) { likeThread(id: $id) { id } }`, { id: threadPosted.id }, { token: viewer.token }));
+        ok(
+          await stack.query(
+            `#graphql
+          mutation L($id: ID!) { likeThread(id: $id) { id } }`,
+            { id: threadPosted.id },
+            { token: viewer.token },
+          ),
+        );
       }
     }
     const PAGE = `#graphql

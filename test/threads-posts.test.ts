@@ -17,8 +17,11 @@ const { member, post, thread, profileThreadCount } = threadsHelpers(() => stack)
 
 describe('joining Threads', () => {
   it('should refuse anonymous callers with UNAUTHENTICATED', async () => {
-    expectError(await stack.query(`#graphql
-      mutation { joinThreads { id } }`), 'UNAUTHENTICATED');
+    expectError(
+      await stack.query(`#graphql
+      mutation { joinThreads { id } }`),
+      'UNAUTHENTICATED',
+    );
   });
 
   it('should create the profile from the Instagram account, idempotently', async () => {
@@ -26,7 +29,13 @@ describe('joining Threads', () => {
     const JOIN = `#graphql
       mutation Join($bio: String) { joinThreads(bio: $bio) { id username bio followerCount followingCount joinedAt } }`;
     const first = ok(await stack.query(JOIN, { bio: 'Hello, Threads' }, { token: user.token })).joinThreads;
-    expect(first).toMatchObject({ id: user.id, username: user.username, bio: 'Hello, Threads', followerCount: 0, followingCount: 0 });
+    expect(first).toMatchObject({
+      id: user.id,
+      username: user.username,
+      bio: 'Hello, Threads',
+      followerCount: 0,
+      followingCount: 0,
+    });
     const again = ok(await stack.query(JOIN, {}, { token: user.token })).joinThreads;
     expect(again).toEqual(first);
   });
@@ -37,8 +46,13 @@ describe('joining Threads', () => {
       mutation Join($bio: String) { joinThreads(bio: $bio) { bio } }`;
     ok(await stack.query(JOIN, { bio: 'short' }, { token: user.token }));
     expectError(await stack.query(JOIN, { bio: 'x'.repeat(151) }, { token: user.token }), 'BAD_USER_INPUT', 'bio');
-    const { profile } = ok(await stack.query(`#graphql
-      query P($u: String!) { profile(username: $u) { bio } }`, { u: user.username }));
+    const { profile } = ok(
+      await stack.query(
+        `#graphql
+      query P($u: String!) { profile(username: $u) { bio } }`,
+        { u: user.username },
+      ),
+    );
     expect(profile.bio).toBe('short');
   });
 });
@@ -46,8 +60,12 @@ describe('joining Threads', () => {
 describe('posting, replying and liking', () => {
   it('should refuse to post before joining Threads, pointing at joinThreads', async () => {
     const outsider = await stack.signUp('outsider');
-    const result = await stack.query(`#graphql
-      mutation { postThread(text: "hello") { id } }`, {}, { token: outsider.token });
+    const result = await stack.query(
+      `#graphql
+      mutation { postThread(text: "hello") { id } }`,
+      {},
+      { token: outsider.token },
+    );
     expectError(result, 'FORBIDDEN');
     expect(result.errors?.[0]?.message).toContain('joinThreads');
   });
@@ -56,7 +74,12 @@ describe('posting, replying and liking', () => {
     const author = await member();
     const fan = await member();
     const original = await post(author, '  A thread worth replying to  ');
-    expect(original).toMatchObject({ text: 'A thread worth replying to', replyCount: 0, likeCount: 0, viewerHasLiked: false });
+    expect(original).toMatchObject({
+      text: 'A thread worth replying to',
+      replyCount: 0,
+      likeCount: 0,
+      viewerHasLiked: false,
+    });
 
     const first = await post(fan, 'First reply', original.id);
     const second = await post(author, 'Second reply', original.id);
@@ -68,11 +91,26 @@ describe('posting, replying and liking', () => {
       mutation Like($id: ID!) { likeThread(id: $id) { likeCount viewerHasLiked } }`;
     const UNLIKE = `#graphql
       mutation Unlike($id: ID!) { unlikeThread(id: $id) { likeCount viewerHasLiked } }`;
-    expect(ok(await stack.query(LIKE, { id: original.id }, { token: fan.token })).likeThread).toEqual({ likeCount: 1, viewerHasLiked: true });
-    expect(ok(await stack.query(LIKE, { id: original.id }, { token: fan.token })).likeThread).toEqual({ likeCount: 1, viewerHasLiked: true });
-    expect(ok(await stack.query(LIKE, { id: original.id }, { token: author.token })).likeThread).toEqual({ likeCount: 2, viewerHasLiked: true });
-    expect(ok(await stack.query(UNLIKE, { id: original.id }, { token: fan.token })).unlikeThread).toEqual({ likeCount: 1, viewerHasLiked: false });
-    expect(ok(await stack.query(UNLIKE, { id: original.id }, { token: fan.token })).unlikeThread).toEqual({ likeCount: 1, viewerHasLiked: false });
+    expect(ok(await stack.query(LIKE, { id: original.id }, { token: fan.token })).likeThread).toEqual({
+      likeCount: 1,
+      viewerHasLiked: true,
+    });
+    expect(ok(await stack.query(LIKE, { id: original.id }, { token: fan.token })).likeThread).toEqual({
+      likeCount: 1,
+      viewerHasLiked: true,
+    });
+    expect(ok(await stack.query(LIKE, { id: original.id }, { token: author.token })).likeThread).toEqual({
+      likeCount: 2,
+      viewerHasLiked: true,
+    });
+    expect(ok(await stack.query(UNLIKE, { id: original.id }, { token: fan.token })).unlikeThread).toEqual({
+      likeCount: 1,
+      viewerHasLiked: false,
+    });
+    expect(ok(await stack.query(UNLIKE, { id: original.id }, { token: fan.token })).unlikeThread).toEqual({
+      likeCount: 1,
+      viewerHasLiked: false,
+    });
     expect((await thread(original.id, fan.token)).viewerHasLiked).toBe(false);
     expect((await thread(original.id, author.token)).viewerHasLiked).toBe(true);
   });
@@ -104,37 +142,51 @@ describe('posting, replying and liking', () => {
     expectError(await stack.query(DELETE, { id: original.id }, { token: other.token }), 'FORBIDDEN');
     expect(await thread(original.id)).not.toBeNull();
     expect(ok(await stack.query(DELETE, { id: original.id }, { token: author.token })).deleteThread).toBe(original.id);
-    const result = ok(await stack.query(`#graphql
+    const result = ok(
+      await stack.query(
+        `#graphql
       query Q($gone: ID!, $reply: ID!) { gone: thread(id: $gone) { id } reply: thread(id: $reply) { id replyTo { id } } }`,
-      { gone: original.id, reply: reply.id }));
+        { gone: original.id, reply: reply.id },
+      ),
+    );
     expect(result).toEqual({ gone: null, reply: { id: reply.id, replyTo: null } });
     // Detached, it is still a reply: it does not turn into a post on its author's profile.
     expect(await profileThreadCount(other.username)).toBe(0);
   });
 
   it('should return null for a thread id that is invalid or unknown', async () => {
-    const result = ok(await stack.query(`#graphql
-      { bad: thread(id: "abc") { id } unknown: thread(id: "987654321") { id } }`));
+    const result = ok(
+      await stack.query(`#graphql
+      { bad: thread(id: "abc") { id } unknown: thread(id: "987654321") { id } }`),
+    );
     expect(result).toEqual({ bad: null, unknown: null });
   });
 });
 
 describe('across subgraphs', () => {
   it('should resolve profile.user from Instagram and User.threadsProfile from Threads', async () => {
-    const result = ok(await stack.query(`#graphql
+    const result = ok(
+      await stack.query(`#graphql
       {
         profile(username: "alice") { id username user { id username fullName } }
         user(username: "alice") { threadsProfile { username bio } }
         frank: user(username: "frank") { threadsProfile { id } }
-      }`));
-    expect(result.profile).toEqual({ id: '1', username: 'alice', user: { id: '1', username: 'alice', fullName: 'Alice Moreau' } });
+      }`),
+    );
+    expect(result.profile).toEqual({
+      id: '1',
+      username: 'alice',
+      user: { id: '1', username: 'alice', fullName: 'Alice Moreau' },
+    });
     expect(result.user.threadsProfile).toEqual({ username: 'alice', bio: 'Ceramics, coffee and long walks.' });
     expect(result.frank.threadsProfile).toBeNull();
   });
 
   it("should describe the Threads part of a profile's Message button", async () => {
-    const { profile } = ok(await stack.query(`#graphql
-      { profile(username: "bob") { messageAction { label mutation inbox recipient { id username } } } }`));
+    const { profile } = ok(
+      await stack.query(`#graphql
+      { profile(username: "bob") { messageAction { label mutation inbox recipient { id username } } } }`),
+    );
     expect(profile.messageAction).toEqual({
       label: 'Message',
       mutation: 'sendDirectMessage',
@@ -145,8 +197,10 @@ describe('across subgraphs', () => {
 
   it("should show the seeded threads on alice's profile and in her feed", async () => {
     const token = await stack.login('alice');
-    const { profile } = ok(await stack.query(`#graphql
-      { profile(username: "alice") { threads(first: 3) { edges { node { text author { username } } } } } }`));
+    const { profile } = ok(
+      await stack.query(`#graphql
+      { profile(username: "alice") { threads(first: 3) { edges { node { text author { username } } } } } }`),
+    );
     expect(profile.threads.edges.length).toBeGreaterThan(0);
     for (const edge of profile.threads.edges) expect(edge.node.author.username).toBe('alice');
     const { feed } = ok(await stack.query<FeedPage>(FEED, { first: 20 }, { token }));

@@ -15,14 +15,17 @@ afterAll(async () => {
   await stack?.close();
 });
 
-
 /** Conversations in every folder of `user`'s inbox. */
 async function conversationCount(user: TestUser): Promise<number> {
   const folders = ['PRIMARY', 'GENERAL', 'REQUESTS'];
   let count = 0;
   for (const folder of folders) {
     const data = ok(
-      await stack.query<{ inbox: { edges: unknown[] } }>(`query ($f: InboxFolder) { inbox(folder: $f) { edges { cursor } } }`, { f: folder }, { token: user.token }),
+      await stack.query<{ inbox: { edges: unknown[] } }>(
+        `query ($f: InboxFolder) { inbox(folder: $f) { edges { cursor } } }`,
+        { f: folder },
+        { token: user.token },
+      ),
     );
     count += data.inbox.edges.length;
   }
@@ -43,7 +46,11 @@ describe('text PostgreSQL cannot store', () => {
   it('should refuse a direct message with a NUL byte as BAD_USER_INPUT, store nothing and log none of it', async () => {
     const [sender, recipient] = [await stack.signUp('nul_dm'), await stack.signUp('nul_dm')];
     const secret = `private words ${randomUUID()}`;
-    const result = await stack.query(SEND_DM, { input: { recipientId: recipient.id, text: `${secret}\u0000tail` } }, { token: sender.token });
+    const result = await stack.query(
+      SEND_DM,
+      { input: { recipientId: recipient.id, text: `${secret}\u0000tail` } },
+      { token: sender.token },
+    );
     expectError(result, 'BAD_USER_INPUT', 'input.text');
     expect(await conversationCount(sender)).toBe(0);
     expect(await conversationCount(recipient)).toBe(0);
@@ -53,7 +60,11 @@ describe('text PostgreSQL cannot store', () => {
   it('should refuse a direct message with an unpaired surrogate rather than store it altered', async () => {
     const [sender, recipient] = [await stack.signUp('lone_dm'), await stack.signUp('lone_dm')];
     const secret = `private words ${randomUUID()}`;
-    const result = await stack.query(SEND_DM, { input: { recipientId: recipient.id, text: `${secret}\ud800` } }, { token: sender.token });
+    const result = await stack.query(
+      SEND_DM,
+      { input: { recipientId: recipient.id, text: `${secret}\ud800` } },
+      { token: sender.token },
+    );
     expectError(result, 'BAD_USER_INPUT', 'input.text');
     expect(await conversationCount(recipient)).toBe(0);
     await expectLogsFreeOf(secret);
@@ -83,7 +94,10 @@ describe('text PostgreSQL cannot store', () => {
     expectError(result, 'BAD_USER_INPUT', 'fullName');
     expect(ok(await stack.query('query ($u: String!) { user(username: $u) { id } }', { u: username })).user).toBeNull();
     expectError(
-      await stack.query('mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', { u: username, p: password }),
+      await stack.query('mutation ($u: String!, $p: String!) { login(username: $u, password: $p) { token } }', {
+        u: username,
+        p: password,
+      }),
       'UNAUTHENTICATED',
     );
     await expectLogsFreeOf(password, fullName);

@@ -4,7 +4,9 @@ import proxyAddr from 'proxy-addr';
 import { z } from 'zod';
 
 const subgraphUrl = (fallback: string) =>
-  z.url({ protocol: /^https?$/, error: 'expected an http(s) URL of a subgraph, e.g. http://localhost:4001/graphql' }).default(fallback);
+  z
+    .url({ protocol: /^https?$/, error: 'expected an http(s) URL of a subgraph, e.g. http://localhost:4001/graphql' })
+    .default(fallback);
 
 /** `*` or a comma-separated list of exact origins; unset or empty is `undefined`, so the default can depend on NODE_ENV. */
 const corsOriginsVar = z
@@ -12,17 +14,30 @@ const corsOriginsVar = z
   .optional()
   .transform((value) => {
     if (value === undefined || value.trim() === '') return undefined;
-    return value.trim() === '*' ? ('*' as const) : value.split(',').map((origin) => origin.trim()).filter(Boolean);
+    return value.trim() === '*'
+      ? ('*' as const)
+      : value
+          .split(',')
+          .map((origin) => origin.trim())
+          .filter(Boolean);
   })
-  .refine((value) => value === undefined || value === '*' || value.every((origin) => /^https?:\/\/[^/\s]+$/.test(origin)), {
-    error: 'expected * or a comma-separated list of origins like https://app.example.com',
-  });
+  .refine(
+    (value) => value === undefined || value === '*' || value.every((origin) => /^https?:\/\/[^/\s]+$/.test(origin)),
+    {
+      error: 'expected * or a comma-separated list of origins like https://app.example.com',
+    },
+  );
 
 /** A comma-separated list of proxies `proxy-addr` understands; unset or empty is none. */
 const trustedProxiesVar = z
   .string()
   .default('')
-  .transform((value) => value.split(',').map((entry) => entry.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean),
+  )
   .refine(
     (entries) => {
       try {
@@ -80,7 +95,8 @@ const gatewayEnv = sharedEnv.and(
         ctx.addIssue({
           code: 'custom',
           path: ['CORS_ORIGINS'],
-          message: 'must be set when NODE_ENV=production: * or a comma-separated list of origins like https://app.example.com',
+          message:
+            'must be set when NODE_ENV=production: * or a comma-separated list of origins like https://app.example.com',
         });
       }
     })
@@ -99,7 +115,10 @@ export type GatewayConfig = z.infer<typeof gatewayEnv>;
  * built: unless it is true, it reports usage to Apollo and probes cloud metadata endpoints. Entry points call this
  * before building a gateway, so the project's default (true) holds when the variable is unset.
  */
-export function handTelemetryChoiceToApollo(config: Pick<GatewayConfig, 'APOLLO_TELEMETRY_DISABLED'>, env: NodeJS.ProcessEnv = process.env): void {
+export function handTelemetryChoiceToApollo(
+  config: Pick<GatewayConfig, 'APOLLO_TELEMETRY_DISABLED'>,
+  env: NodeJS.ProcessEnv = process.env,
+): void {
   env.APOLLO_TELEMETRY_DISABLED = String(config.APOLLO_TELEMETRY_DISABLED);
 }
 

@@ -20,7 +20,10 @@ export interface GatewayContext {
 export function createGatewayContext(
   viewer: Viewer | null,
   gatewaySecret: string,
-  { clientAddress, requestId = randomUUID() }: { clientAddress?: string | undefined; requestId?: string | undefined } = {},
+  {
+    clientAddress,
+    requestId = randomUUID(),
+  }: { clientAddress?: string | undefined; requestId?: string | undefined } = {},
 ): GatewayContext {
   let assertion: Promise<string> | undefined;
   let signedAt = 0;

@@ -1,7 +1,15 @@
 /** How the gateway calls a subgraph over HTTP: pooled connections, a deadline, its assertion, mapped failures. */
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import { Agent, fetch as undiciFetch } from 'undici';
-import { codedError, ErrorCode, GATEWAY_ASSERTION_HEADER, internalError, REQUEST_ID_HEADER, type Logger, type Metrics } from '@igt/common';
+import {
+  codedError,
+  ErrorCode,
+  GATEWAY_ASSERTION_HEADER,
+  internalError,
+  REQUEST_ID_HEADER,
+  type Logger,
+  type Metrics,
+} from '@igt/common';
 import type { GatewayContext } from './context.js';
 
 /** How long the gateway waits for a subgraph, and how many connections it may hold to one. */
@@ -34,9 +42,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     super({
       url,
       fetcher: (input, init) =>
-        undiciFetch(input, { ...(init as object), dispatcher: agent, signal: AbortSignal.timeout(timeoutMs) }) as unknown as ReturnType<
-          NonNullable<RemoteGraphQLDataSource['fetcher']>
-        >,
+        undiciFetch(input, {
+          ...(init as object),
+          dispatcher: agent,
+          signal: AbortSignal.timeout(timeoutMs),
+        }) as unknown as ReturnType<NonNullable<RemoteGraphQLDataSource['fetcher']>>,
     });
     this.timeoutMs = timeoutMs;
     this.agent = agent;
@@ -48,7 +58,9 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   }
 
   /** Times each fetch for `gateway_subgraph_fetch_duration_seconds`. */
-  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): ReturnType<RemoteGraphQLDataSource['process']> {
+  override async process(
+    options: GraphQLDataSourceProcessOptions<GatewayContext>,
+  ): ReturnType<RemoteGraphQLDataSource['process']> {
     const stop = this.metrics.subgraphFetchDuration.startTimer({ subgraph: this.subgraph });
     try {
       const response = await super.process(options);
@@ -68,18 +80,29 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   override didEncounterError(error: Error, _request: unknown, response?: { status: number }): never {
     if (error.name === 'TimeoutError') {
       this.logger.warn({ subgraph: this.subgraph, timeoutMs: this.timeoutMs }, 'subgraph timed out');
-      throw codedError(ErrorCode.SubgraphUnavailable, `The ${this.subgraph} service did not answer in time. Try again in a moment.`, {
-        subgraph: this.subgraph,
-      });
+      throw codedError(
+        ErrorCode.SubgraphUnavailable,
+        `The ${this.subgraph} service did not answer in time. Try again in a moment.`,
+        {
+          subgraph: this.subgraph,
+        },
+      );
     }
     if (response) {
-      this.logger.error({ subgraph: this.subgraph, status: response.status, err: error }, 'subgraph refused a request from the gateway');
+      this.logger.error(
+        { subgraph: this.subgraph, status: response.status, err: error },
+        'subgraph refused a request from the gateway',
+      );
       throw internalError();
     }
     this.logger.warn({ subgraph: this.subgraph, err: error }, 'subgraph unreachable');
-    throw codedError(ErrorCode.SubgraphUnavailable, `The ${this.subgraph} service is unavailable right now. Try again in a moment.`, {
-      subgraph: this.subgraph,
-    });
+    throw codedError(
+      ErrorCode.SubgraphUnavailable,
+      `The ${this.subgraph} service is unavailable right now. Try again in a moment.`,
+      {
+        subgraph: this.subgraph,
+      },
+    );
   }
 
   override async willSendRequest({ request, context }: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<void> {

@@ -28,10 +28,9 @@ export function operationLimits<TContext extends BaseContext>() {
  * field, argument, type and enum value names ("Did you mean …?") in validation and variable-coercion errors alike,
  * over HTTP and WebSocket.
  */
-export function withoutSchemaHints<TFormat extends (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError>(
-  format: TFormat,
-  hide: boolean,
-): TFormat {
+export function withoutSchemaHints<
+  TFormat extends (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError,
+>(format: TFormat, hide: boolean): TFormat {
   if (!hide) return format;
   return ((formatted, error) => {
     const result = format(formatted, error);

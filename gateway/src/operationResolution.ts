@@ -15,16 +15,27 @@ export function conditionalSubscriptionField(document: DocumentNode): GraphQLErr
   );
   const conditional = (selections: readonly SelectionNode[], seen: Set<string>): boolean =>
     selections.some((selection) => {
-      if (selection.directives?.some((directive) => directive.name.value === 'skip' || directive.name.value === 'include')) return true;
+      if (
+        selection.directives?.some((directive) => directive.name.value === 'skip' || directive.name.value === 'include')
+      )
+        return true;
       if (selection.kind === Kind.INLINE_FRAGMENT) return conditional(selection.selectionSet.selections, seen);
       if (selection.kind !== Kind.FRAGMENT_SPREAD || seen.has(selection.name.value)) return false;
       const fragment = fragments.get(selection.name.value);
-      return fragment !== undefined && conditional(fragment.selectionSet.selections, new Set([...seen, selection.name.value]));
+      return (
+        fragment !== undefined &&
+        conditional(fragment.selectionSet.selections, new Set([...seen, selection.name.value]))
+      );
     });
   const found = document.definitions.some(
-    (definition) => definition.kind === Kind.OPERATION_DEFINITION && definition.operation === 'subscription' && conditional(definition.selectionSet.selections, new Set()),
+    (definition) =>
+      definition.kind === Kind.OPERATION_DEFINITION &&
+      definition.operation === 'subscription' &&
+      conditional(definition.selectionSet.selections, new Set()),
   );
-  return found ? codedError(ErrorCode.BadRequest, "A subscription's top-level field cannot be conditional (@skip or @include).") : null;
+  return found
+    ? codedError(ErrorCode.BadRequest, "A subscription's top-level field cannot be conditional (@skip or @include).")
+    : null;
 }
 
 /** BAD_REQUEST for a document whose operation cannot be picked: an unknown name, or several operations and none named. */
@@ -57,7 +68,13 @@ export function screenHttpQuery(query: string): GraphQLError | null {
 export const operationResolution = {
   async requestDidStart() {
     return {
-      async didResolveOperation({ operation, request }: { operation?: { operation: string } | null; request: { operationName?: string | null } }) {
+      async didResolveOperation({
+        operation,
+        request,
+      }: {
+        operation?: { operation: string } | null;
+        request: { operationName?: string | null };
+      }) {
         if (!operation) {
           throw new GraphQLError(unresolvedOperation(request.operationName).message, {
             extensions: { code: ErrorCode.BadRequest, http: { status: 400 } },

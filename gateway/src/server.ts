@@ -88,7 +88,15 @@ export interface Gateway {
 
 /** Builds the gateway: Apollo Server + Apollo Gateway over HTTP, graphql-ws subscriptions on the same path. */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
-  const { subgraphUrls, jwtSecret, gatewaySecret, introspection = true, logger, subgraphTimeoutMs = 10_000, maxSubgraphConnections = 64 } = options;
+  const {
+    subgraphUrls,
+    jwtSecret,
+    gatewaySecret,
+    introspection = true,
+    logger,
+    subgraphTimeoutMs = 10_000,
+    maxSubgraphConnections = 64,
+  } = options;
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, 'utf8');
   const metrics = createMetrics('gateway');
   // One data source per subgraph, made here: queries (through @apollo/gateway) and subscription events (through the
@@ -96,14 +104,20 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const dataSources = new Map(
     Object.entries(subgraphUrls).map(([name, url]) => [
       name,
-      new SubgraphDataSource(name, url, metrics, logger, { timeoutMs: subgraphTimeoutMs, maxConnections: maxSubgraphConnections }),
+      new SubgraphDataSource(name, url, metrics, logger, {
+        timeoutMs: subgraphTimeoutMs,
+        maxConnections: maxSubgraphConnections,
+      }),
     ]),
   );
   const gateway = new ApolloGateway({
     supergraphSdl,
     buildService: ({ name }) => {
       const source = dataSources.get(name);
-      if (!source) throw new Error(`No URL configured for subgraph "${name}" (subgraphUrls names ${[...dataSources.keys()].join(', ')})`);
+      if (!source)
+        throw new Error(
+          `No URL configured for subgraph "${name}" (subgraphUrls names ${[...dataSources.keys()].join(', ')})`,
+        );
       return source;
     },
   });

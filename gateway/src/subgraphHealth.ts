@@ -23,10 +23,18 @@ async function probe(url: string, assertion: string): Promise<SubgraphHealth> {
       body: JSON.stringify({ query: '{ __typename }' }),
     }),
   ]);
-  const unanswered: SubgraphHealth = { status: 'unavailable', reason: `unreachable or no whole answer within ${PROBE_TIMEOUT_MS} ms` };
+  const unanswered: SubgraphHealth = {
+    status: 'unavailable',
+    reason: `unreachable or no whole answer within ${PROBE_TIMEOUT_MS} ms`,
+  };
   if (ready.status === 'rejected' || query.status === 'rejected') return unanswered;
-  if (!ready.value.ok) return { status: 'unavailable', reason: `not ready (its /health/ready answers ${ready.value.status})` };
-  if (query.value.status === 401) return { status: 'unavailable', reason: "refuses the gateway's assertion: check that both have the same GATEWAY_SECRET" };
+  if (!ready.value.ok)
+    return { status: 'unavailable', reason: `not ready (its /health/ready answers ${ready.value.status})` };
+  if (query.value.status === 401)
+    return {
+      status: 'unavailable',
+      reason: "refuses the gateway's assertion: check that both have the same GATEWAY_SECRET",
+    };
   if (!query.value.ok) return { status: 'unavailable', reason: `answers the gateway with HTTP ${query.value.status}` };
   // A status line is not an answer: a subgraph that sends headers and then stalls serves nothing.
   const body = await query.value.json().catch(() => undefined);
@@ -35,9 +43,14 @@ async function probe(url: string, assertion: string): Promise<SubgraphHealth> {
 }
 
 /** Probes every subgraph at once. */
-export async function subgraphHealth(subgraphUrls: Record<string, string>, gatewaySecret: string): Promise<Record<string, SubgraphHealth>> {
+export async function subgraphHealth(
+  subgraphUrls: Record<string, string>,
+  gatewaySecret: string,
+): Promise<Record<string, SubgraphHealth>> {
   const assertion = await signGatewayAssertion(null, gatewaySecret);
-  const entries = await Promise.all(Object.entries(subgraphUrls).map(async ([name, url]) => [name, await probe(url, assertion)] as const));
+  const entries = await Promise.all(
+    Object.entries(subgraphUrls).map(async ([name, url]) => [name, await probe(url, assertion)] as const),
+  );
   return Object.fromEntries(entries);
 }
 

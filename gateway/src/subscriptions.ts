@@ -2,7 +2,13 @@
 import { buildOperationContext, executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
-import { GraphQLError, type DocumentNode, type ExecutionResult, type FormattedExecutionResult, type GraphQLSchema } from 'graphql';
+import {
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  type GraphQLSchema,
+} from 'graphql';
 import { codedError, ErrorCode, type Logger, type Metrics } from '@igt/common';
 import { MAX_PENDING_EVENTS, type UpstreamEvent } from './boundedSubscription.js';
 import type { GatewayContext } from './context.js';
@@ -47,7 +53,9 @@ export class SubscriptionExecutor {
   }
 
   private plan(document: DocumentNode, operationName: string | null | undefined): Planned {
-    const operation = operationFromDocument(this.plannerSchema, document, { operationName: operationName ?? undefined });
+    const operation = operationFromDocument(this.plannerSchema, document, {
+      operationName: operationName ?? undefined,
+    });
     const plan = this.planner.buildQueryPlan(operation);
     if (plan.node?.kind !== 'Subscription') throw new Error('Expected a subscription plan');
     const operationContext = buildOperationContext({
@@ -73,7 +81,9 @@ export class SubscriptionExecutor {
     const { node, operationContext } = this.plan(document, operationName);
     const primary = node.primary;
     const primaryVariables = Object.fromEntries(
-      (primary.variableUsages ?? []).filter((name) => variables[name] !== undefined).map((name) => [name, variables[name]]),
+      (primary.variableUsages ?? [])
+        .filter((name) => variables[name] !== undefined)
+        .map((name) => [name, variables[name]]),
     );
     const events = upstream.subscribe(primary.serviceName, { query: primary.operation, variables: primaryVariables });
     let finished = false;
@@ -96,12 +106,25 @@ export class SubscriptionExecutor {
             return done;
           case 'error':
             finish();
-            this.logger.warn({ subgraph: primary.serviceName, reason: describe(item.error) }, 'subscription upstream ended with an error');
+            this.logger.warn(
+              { subgraph: primary.serviceName, reason: describe(item.error) },
+              'subscription upstream ended with an error',
+            );
             return { done: false, value: { errors: upstreamFailure(item.error, primary.serviceName) } };
           case 'overflow':
             finish();
-            this.logger.warn({ subgraph: primary.serviceName, limit: MAX_PENDING_EVENTS }, 'subscription fell too far behind');
-            return { done: false, value: { errors: [ended(ErrorCode.SubscriptionTooFarBehind, 'Its events piled up faster than they could be sent')] } };
+            this.logger.warn(
+              { subgraph: primary.serviceName, limit: MAX_PENDING_EVENTS },
+              'subscription fell too far behind',
+            );
+            return {
+              done: false,
+              value: {
+                errors: [
+                  ended(ErrorCode.SubscriptionTooFarBehind, 'Its events piled up faster than they could be sent'),
+                ],
+              },
+            };
         }
         const { event } = item;
         const errors = (event.errors ?? []).map(toGraphQLError);
@@ -153,7 +176,8 @@ export class SubscriptionExecutor {
       // The gateway names the subgraph in its own errors (`subgraph`), @apollo/gateway in those it relays (`serviceName`).
       const named = fault?.extensions.subgraph ?? fault?.extensions.serviceName;
       const subgraph = typeof named === 'string' ? named : undefined;
-      if (pause === undefined) return { kind: 'failed', result: { errors: [this.incomplete(subgraph, fault, attempt + 1)] } };
+      if (pause === undefined)
+        return { kind: 'failed', result: { errors: [this.incomplete(subgraph, fault, attempt + 1)] } };
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
@@ -161,7 +185,10 @@ export class SubscriptionExecutor {
   /** Counts, logs and explains an event that ends its subscription because `subgraph` (or the gateway) failed it. */
   private incomplete(subgraph: string | undefined, fault: GraphQLError | undefined, attempts: number): GraphQLError {
     this.metrics.subscriptionEventsUncompleted.inc({ subgraph: subgraph ?? 'gateway' });
-    this.logger.warn({ subgraph, code: fault?.extensions.code, attempts }, 'ending a subscription: an event could not be completed');
+    this.logger.warn(
+      { subgraph, code: fault?.extensions.code, attempts },
+      'ending a subscription: an event could not be completed',
+    );
     const why = subgraph ? `The ${subgraph} service is unavailable` : 'Something went wrong on our side';
     const code = subgraph ? ErrorCode.SubgraphUnavailable : ErrorCode.Internal;
     return ended(code, `${why} and a new event could not be completed`, subgraph ? { subgraph } : {});
@@ -191,10 +218,20 @@ export class SubscriptionExecutor {
       node: node.rest ? { kind: 'Sequence', nodes: [primary, node.rest] } : primary,
     };
     // executeQueryPlan reads only these parts of Apollo Server's request context.
-    const requestContext = { request: { variables }, context, logger: this.logger, metrics: {} } as unknown as Parameters<
-      typeof executeQueryPlan
-    >[2];
-    const result = await executeQueryPlan(plan, serviceMap, requestContext, operationContext, this.supergraphSchema, this.plannerSchema);
+    const requestContext = {
+      request: { variables },
+      context,
+      logger: this.logger,
+      metrics: {},
+    } as unknown as Parameters<typeof executeQueryPlan>[2];
+    const result = await executeQueryPlan(
+      plan,
+      serviceMap,
+      requestContext,
+      operationContext,
+      this.supergraphSchema,
+      this.plannerSchema,
+    );
     const errors = [...(event.errors ?? []).map(toGraphQLError), ...(result.errors ?? [])];
     return { data: result.data ?? null, ...(errors.length ? { errors } : {}) };
   }
@@ -208,13 +245,18 @@ function isFault(error: GraphQLError): boolean {
   return FAULT_CODES.has(error.extensions.code);
 }
 
-function toGraphQLError(error: { message: string; path?: readonly (string | number)[]; extensions?: Record<string, unknown> }): GraphQLError {
+function toGraphQLError(error: {
+  message: string;
+  path?: readonly (string | number)[];
+  extensions?: Record<string, unknown>;
+}): GraphQLError {
   return new GraphQLError(error.message, { path: error.path, extensions: error.extensions });
 }
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
-  if (error && typeof error === 'object' && 'code' in error) return `socket closed with ${String((error as { code: unknown }).code)}`;
+  if (error && typeof error === 'object' && 'code' in error)
+    return `socket closed with ${String((error as { code: unknown }).code)}`;
   return String(error);
 }
 

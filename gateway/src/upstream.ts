@@ -100,7 +100,10 @@ export class UpstreamConnections {
       retryAttempts: 0,
       keepAlive: this.timing.pingMs,
       connectionAckWaitTimeout: this.timing.answerMs,
-      connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await this.context.assertion(), [REQUEST_ID_PARAM]: this.context.requestId }),
+      connectionParams: async () => ({
+        [GATEWAY_ASSERTION_PARAM]: await this.context.assertion(),
+        [REQUEST_ID_PARAM]: this.context.requestId,
+      }),
       on: {
         connected: (connected) => {
           socket = connected as WebSocket;

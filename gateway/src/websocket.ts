@@ -3,7 +3,18 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { getOperationAST, getVariableValues, GraphQLError, parse, print, specifiedRules, validate, type DocumentNode, type GraphQLSchema, type ValidationRule } from 'graphql';
+import {
+  getOperationAST,
+  getVariableValues,
+  GraphQLError,
+  parse,
+  print,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
 import { WebSocketServer, type WebSocket } from 'ws';
 import {
   CLOSE_GOING_AWAY,
@@ -123,7 +134,24 @@ function authorizationParam(params: Readonly<Record<string, unknown>> | undefine
  * SubscriptionExecutor, queries and mutations through Apollo Server like HTTP ones.
  */
 export function serveWebSocket(options: WebSocketOptions) {
-  const { server, schema, apollo, executor, validationRules, subgraphUrls, jwtSecret, gatewaySecret, metrics, logger, formatError, keepAliveMs = 12_000, upstreamTiming, clientAddressOf, maxSocketsPerAddress = 100, maxSocketsPerAccount = 10 } = options;
+  const {
+    server,
+    schema,
+    apollo,
+    executor,
+    validationRules,
+    subgraphUrls,
+    jwtSecret,
+    gatewaySecret,
+    metrics,
+    logger,
+    formatError,
+    keepAliveMs = 12_000,
+    upstreamTiming,
+    clientAddressOf,
+    maxSocketsPerAddress = 100,
+    maxSocketsPerAccount = 10,
+  } = options;
   // Frames are bounded like HTTP bodies: `ws` would otherwise buffer (and graphql-ws parse) a frame of any size.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
   const alive = new WeakMap<WebSocket, boolean>();
@@ -135,7 +163,10 @@ export function serveWebSocket(options: WebSocketOptions) {
     metrics.openWebSockets.inc();
     socket.once('close', () => metrics.openWebSockets.dec());
     if (!perAddress.admit(clientAddressOf(request), socket)) {
-      socket.close(CloseCode.Forbidden, `At most ${maxSocketsPerAddress} connections from one address; close one first.`);
+      socket.close(
+        CloseCode.Forbidden,
+        `At most ${maxSocketsPerAddress} connections from one address; close one first.`,
+      );
       return;
     }
     alive.set(socket, true);
@@ -162,7 +193,12 @@ export function serveWebSocket(options: WebSocketOptions) {
         try {
           document = parse(payload.query);
         } catch (error) {
-          return [codedError(ErrorCode.ParseFailed, error instanceof GraphQLError ? error.message : 'The query could not be parsed.')];
+          return [
+            codedError(
+              ErrorCode.ParseFailed,
+              error instanceof GraphQLError ? error.message : 'The query could not be parsed.',
+            ),
+          ];
         }
         const conditional = conditionalSubscriptionField(document);
         if (conditional) return [conditional];
@@ -186,7 +222,10 @@ export function serveWebSocket(options: WebSocketOptions) {
         try {
           const viewer = await viewerFromAuthorization(authorizationParam(ctx.connectionParams), jwtSecret);
           if (viewer && !perAccount.admit(viewer.id, ctx.extra.socket)) {
-            ctx.extra.socket.close(CloseCode.Forbidden, `At most ${maxSocketsPerAccount} connections per account; close one first.`);
+            ctx.extra.socket.close(
+              CloseCode.Forbidden,
+              `At most ${maxSocketsPerAccount} connections per account; close one first.`,
+            );
             return false;
           }
           if (viewer) closeWhenExpired(ctx.extra.socket, viewer.expiresAt);
@@ -194,7 +233,9 @@ export function serveWebSocket(options: WebSocketOptions) {
             clientAddress: clientAddressOf(ctx.extra.request),
             requestId: requestIdOr(ctx.extra.request.headers[REQUEST_ID_HEADER]),
           });
-          ctx.extra.context = Object.assign(context, { upstream: new UpstreamConnections(subgraphUrls, context, upstreamTiming) });
+          ctx.extra.context = Object.assign(context, {
+            upstream: new UpstreamConnections(subgraphUrls, context, upstreamTiming),
+          });
           return true;
         } catch (error) {
           const reason = error instanceof GraphQLError ? error.message : 'Unauthorized';
@@ -214,7 +255,13 @@ export function serveWebSocket(options: WebSocketOptions) {
           { contextValue: args.contextValue as GatewayContext },
         );
         if (response.body.kind !== 'single') {
-          return { errors: [new GraphQLError(`Incremental delivery is not supported for ${operation?.operation ?? 'this operation'} over WebSocket.`)] };
+          return {
+            errors: [
+              new GraphQLError(
+                `Incremental delivery is not supported for ${operation?.operation ?? 'this operation'} over WebSocket.`,
+              ),
+            ],
+          };
         }
         return response.body.singleResult as never;
       },

@@ -17,10 +17,15 @@ describe('gateway context assertions', () => {
 
     // A WebSocket connection outlives the assertion it started with.
     vi.setSystemTime(Date.now() + 10 * 60_000);
-    await expect(verifyGatewayAssertion(first, SECRET)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    await expect(verifyGatewayAssertion(first, SECRET)).rejects.toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
     const fresh = await context.assertion();
     expect(fresh).not.toBe(first);
-    await expect(verifyGatewayAssertion(fresh, SECRET)).resolves.toEqual({ viewer: { id: '7', username: 'gina' }, clientAddress: null });
+    await expect(verifyGatewayAssertion(fresh, SECRET)).resolves.toEqual({
+      viewer: { id: '7', username: 'gina' },
+      clientAddress: null,
+    });
 
     vi.setSystemTime(Date.now() + GATEWAY_ASSERTION_REFRESH_MS - 1);
     expect(await context.assertion()).toBe(fresh);
@@ -28,11 +33,17 @@ describe('gateway context assertions', () => {
 
   it('should vouch for an anonymous viewer as anonymous', async () => {
     const context = createGatewayContext(null, SECRET);
-    await expect(verifyGatewayAssertion(await context.assertion(), SECRET)).resolves.toEqual({ viewer: null, clientAddress: null });
+    await expect(verifyGatewayAssertion(await context.assertion(), SECRET)).resolves.toEqual({
+      viewer: null,
+      clientAddress: null,
+    });
   });
 
   it('should vouch for the client address it was given, which rate limits count by', async () => {
     const context = createGatewayContext(null, SECRET, { clientAddress: '203.0.113.7' });
-    await expect(verifyGatewayAssertion(await context.assertion(), SECRET)).resolves.toEqual({ viewer: null, clientAddress: '203.0.113.7' });
+    await expect(verifyGatewayAssertion(await context.assertion(), SECRET)).resolves.toEqual({
+      viewer: null,
+      clientAddress: '203.0.113.7',
+    });
   });
 });

@@ -19,19 +19,38 @@ function fakeUpstream() {
       return () => {};
     },
   };
-  const upstream = { subscribe: (_subgraph: string, payload: SubscribePayload) => boundedSubscription(client, payload, 10) };
+  const upstream = {
+    subscribe: (_subgraph: string, payload: SubscribePayload) => boundedSubscription(client, payload, 10),
+  };
   return { upstream: upstream as unknown as UpstreamConnections, next: (value: unknown) => sink!.next(value as never) };
 }
 
-const executor = new SubscriptionExecutor(readFileSync(SUPERGRAPH_PATH, 'utf8'), {}, createLogger('test', 'silent'), createMetrics('gateway'));
-const context = createGatewayContext({ id: '2', username: 'bob' }, 'executor-test-gateway-secret-0123456789-0123456789');
+const executor = new SubscriptionExecutor(
+  readFileSync(SUPERGRAPH_PATH, 'utf8'),
+  {},
+  createLogger('test', 'silent'),
+  createMetrics('gateway'),
+);
+const context = createGatewayContext(
+  { id: '2', username: 'bob' },
+  'executor-test-gateway-secret-0123456789-0123456789',
+);
 
 describe('SubscriptionExecutor', () => {
   it('should end the subscription, not skip the event, when the owning subgraph sends it with a fault', async () => {
     const { upstream, next } = fakeUpstream();
-    const events = executor.subscribe(parse('subscription { directMessageReceived { id text } }'), {}, undefined, context, upstream);
+    const events = executor.subscribe(
+      parse('subscription { directMessageReceived { id text } }'),
+      {},
+      undefined,
+      context,
+      upstream,
+    );
     const first = events.next();
-    next({ data: null, errors: [{ message: 'Something went wrong on our side.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+    next({
+      data: null,
+      errors: [{ message: 'Something went wrong on our side.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }],
+    });
     const result = await first;
     expect(result.done).toBe(false);
     expect(result.value.errors?.[0]?.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'messaging' });
@@ -41,7 +60,13 @@ describe('SubscriptionExecutor', () => {
 
   it("should pass on an event the client may not see (no data, the client's own error) and go on", async () => {
     const { upstream, next } = fakeUpstream();
-    const events = executor.subscribe(parse('subscription { directMessageReceived { id text } }'), {}, undefined, context, upstream);
+    const events = executor.subscribe(
+      parse('subscription { directMessageReceived { id text } }'),
+      {},
+      undefined,
+      context,
+      upstream,
+    );
     const first = events.next();
     next({ data: null, errors: [{ message: 'Not yours.', extensions: { code: 'FORBIDDEN' } }] });
     expect((await first).value.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

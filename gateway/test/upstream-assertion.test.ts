@@ -37,7 +37,10 @@ describe('upstream connections and the assertion', () => {
     // Only the refresh interval is faked: sockets and graphql-ws run on real timeouts.
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'Date'], shouldAdvanceTime: true });
     const messages: Message[] = [];
-    const upstream = new UpstreamConnections({ messaging: await recordingSubgraph(messages) }, createGatewayContext({ id: '3', username: 'carol' }, SECRET));
+    const upstream = new UpstreamConnections(
+      { messaging: await recordingSubgraph(messages) },
+      createGatewayContext({ id: '3', username: 'carol' }, SECRET),
+    );
     const events = upstream.subscribe('messaging', { query: 'subscription { directMessageReceived { id } }' });
     await vi.waitFor(() => expect(messages.map((message) => message.type)).toContain('subscribe'));
     const first = messages.find((message) => message.type === 'connection_init')!.payload![GATEWAY_ASSERTION_PARAM];
@@ -46,9 +49,13 @@ describe('upstream connections and the assertion', () => {
       await vi.advanceTimersByTimeAsync(GATEWAY_ASSERTION_REFRESH_MS);
       await vi.waitFor(() => expect(messages.filter((message) => message.type === 'ping')).toHaveLength(refresh));
     }
-    const [one, two] = messages.filter((message) => message.type === 'ping').map((ping) => ping.payload![GATEWAY_ASSERTION_PARAM] as string);
+    const [one, two] = messages
+      .filter((message) => message.type === 'ping')
+      .map((ping) => ping.payload![GATEWAY_ASSERTION_PARAM] as string);
     expect(new Set([first, one, two]).size).toBe(3);
-    await expect(verifyGatewayAssertion(two, SECRET)).resolves.toMatchObject({ viewer: { id: '3', username: 'carol' } });
+    await expect(verifyGatewayAssertion(two, SECRET)).resolves.toMatchObject({
+      viewer: { id: '3', username: 'carol' },
+    });
     events.close();
     await upstream.dispose();
   });

@@ -18,7 +18,8 @@ async function silentSubgraph(silentFrom: 'handshake' | 'pings'): Promise<string
   server.on('connection', (socket) => {
     socket.on('message', (data) => {
       const message = JSON.parse(String(data)) as { type: string };
-      if (message.type === 'connection_init' && silentFrom === 'pings') socket.send(JSON.stringify({ type: 'connection_ack' }));
+      if (message.type === 'connection_init' && silentFrom === 'pings')
+        socket.send(JSON.stringify({ type: 'connection_ack' }));
       // Subscriptions get no events and pings no pongs.
     });
   });
@@ -30,10 +31,14 @@ async function silentSubgraph(silentFrom: 'handshake' | 'pings'): Promise<string
 describe('upstream connections', () => {
   for (const silentFrom of ['handshake', 'pings'] as const) {
     it(`should end the subscription when the subgraph stops answering its ${silentFrom}`, async () => {
-      const upstream = new UpstreamConnections({ messaging: await silentSubgraph(silentFrom) }, createGatewayContext(null, SECRET), {
-        pingMs: 50,
-        answerMs: 200,
-      });
+      const upstream = new UpstreamConnections(
+        { messaging: await silentSubgraph(silentFrom) },
+        createGatewayContext(null, SECRET),
+        {
+          pingMs: 50,
+          answerMs: 200,
+        },
+      );
       const events = upstream.subscribe('messaging', { query: 'subscription { directMessageReceived { id } }' });
       expect((await events.next()).kind).toBe('error');
       await upstream.dispose();

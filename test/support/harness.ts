@@ -36,7 +36,11 @@ export interface TestUser {
  */
 export interface TestStack extends Stack {
   /** Sends a GraphQL request to the gateway over HTTP. */
-  query<T = any>(document: string, variables?: Record<string, unknown>, options?: { token?: string | undefined; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
+  query<T = any>(
+    document: string,
+    variables?: Record<string, unknown>,
+    options?: { token?: string | undefined; headers?: Record<string, string> },
+  ): Promise<GraphQLResponse<T>>;
   /** Signs a demo person in (password `demo-password`) and returns their token. */
   login(username: string): Promise<string>;
   /** Signs up a fresh person with a unique username starting with `prefix`. */
@@ -75,11 +79,16 @@ export async function startStack(
   } = {},
 ): Promise<TestStack> {
   const embedded = options.dataDir !== undefined;
-  const database = process.env.DATABASE_URL && !embedded ? await scratchDatabase(process.env.DATABASE_URL, 'igt_test') : undefined;
-  const redisUrl = options.redis === false || embedded ? undefined : options.redisUrl ?? (process.env.REDIS_URL || undefined);
+  const database =
+    process.env.DATABASE_URL && !embedded ? await scratchDatabase(process.env.DATABASE_URL, 'igt_test') : undefined;
+  const redisUrl =
+    options.redis === false || embedded ? undefined : (options.redisUrl ?? (process.env.REDIS_URL || undefined));
   let statements = 0;
   const redisPrefix = `igt-test-${randomBytes(4).toString('hex')}:`;
-  const databaseUrl = database && options.databaseAddress ? Object.assign(new URL(database.url), { host: options.databaseAddress }).toString() : database?.url;
+  const databaseUrl =
+    database && options.databaseAddress
+      ? Object.assign(new URL(database.url), { host: options.databaseAddress }).toString()
+      : database?.url;
   const stack = await runStack({
     databaseUrl,
     ...(embedded ? { dataDir: options.dataDir } : {}),
@@ -102,7 +111,12 @@ export async function startStack(
     },
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     limits: {
-      accounts: { signInPerAddress: UNREACHED, signInPerAccount: UNREACHED, signUpPerAddress: UNREACHED, ...options.limits?.accounts },
+      accounts: {
+        signInPerAddress: UNREACHED,
+        signInPerAccount: UNREACHED,
+        signUpPerAddress: UNREACHED,
+        ...options.limits?.accounts,
+      },
       sending: { perAccount: UNREACHED, perAddress: UNREACHED, ...options.limits?.sending },
     },
   });
@@ -113,7 +127,11 @@ export async function startStack(
   const query: TestStack['query'] = async (document, variables, { token, headers = {} } = {}) => {
     const response = await fetch(stack.gatewayUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
       body: JSON.stringify({ query: document, variables }),
     });
     return (await response.json()) as GraphQLResponse;
@@ -143,7 +161,9 @@ export async function startStack(
     },
     sqlStatements: () => statements,
     liveSubscriptions: (count) =>
-      eventually(async () => (await stack.subgraphs.messaging.metrics.activeSubscriptions.get()).values[0]?.value === count),
+      eventually(
+        async () => (await stack.subgraphs.messaging.metrics.activeSubscriptions.get()).values[0]?.value === count,
+      ),
     wsClient(token, clientOptions = {}) {
       const client = gatewayWsClient(stack.gatewayUrl, token, clientOptions);
       clients.push(client);
@@ -163,7 +183,11 @@ export async function startStack(
 }
 
 /** A graphql-ws client to the gateway at `url` (its HTTP URL), signed in with `token`, with no retries of its own. */
-function gatewayWsClient(url: string, token?: string, options: Partial<Parameters<typeof createWsClient>[0]> = {}): Client {
+function gatewayWsClient(
+  url: string,
+  token?: string,
+  options: Partial<Parameters<typeof createWsClient>[0]> = {},
+): Client {
   return createWsClient({
     url: url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
@@ -237,7 +261,11 @@ export interface Subscription<T = any> {
 }
 
 /** Starts a subscription on a graphql-ws client and records what arrives. */
-export function subscribe<T = any>(client: Client, query: string, variables: Record<string, unknown> = {}): Subscription<T> {
+export function subscribe<T = any>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Subscription<T> {
   const events: T[] = [];
   const errors: Subscription['errors'] = [];
   let completed = false;
@@ -248,7 +276,9 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
       if (done()) return resolve();
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}; got ${events.length} events, errors ${JSON.stringify(errors)}`));
+        reject(
+          new Error(`timed out waiting for ${what}; got ${events.length} events, errors ${JSON.stringify(errors)}`),
+        );
       }, timeoutMs);
       const check = () => {
         if (!done()) return;
@@ -270,7 +300,12 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
         errors.push(
           ...(Array.isArray(error)
             ? error
-            : [{ message: error instanceof Error ? error.message : `closed: ${(error as { code?: number }).code}`, extensions: { closeCode: (error as { code?: number }).code } }]),
+            : [
+                {
+                  message: error instanceof Error ? error.message : `closed: ${(error as { code?: number }).code}`,
+                  extensions: { closeCode: (error as { code?: number }).code },
+                },
+              ]),
         );
         completed = true;
         notify();
@@ -303,7 +338,10 @@ export function subscribe<T = any>(client: Client, query: string, variables: Rec
 const CONDITION_TIMEOUT_MS = 15_000;
 
 /** Polls `condition` until it holds (fails after `timeoutMs`); for effects that happen asynchronously. */
-export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = CONDITION_TIMEOUT_MS): Promise<void> {
+export async function eventually(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs = CONDITION_TIMEOUT_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('condition did not hold in time');

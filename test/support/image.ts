@@ -6,7 +6,19 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { cp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, relative } from 'node:path';
@@ -69,7 +81,10 @@ function buildContext(into: string): string {
 
 /** `${NAME}` and `$NAME` from build args and the stage's ENV. */
 const expand = (text: string, vars: Record<string, string>) =>
-  text.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => vars[(braced ?? bare)!] ?? whole);
+  text.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => vars[(braced ?? bare)!] ?? whole,
+  );
 
 /** Where `buildImage` keeps images between runs, one directory per build-context hash. */
 const CACHE_DIR = join(tmpdir(), 'igt-image-cache');
@@ -127,7 +142,8 @@ export async function buildImage(): Promise<Image> {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const lockedAt = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
-        if (lockedAt !== undefined && Date.now() - lockedAt > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+        if (lockedAt !== undefined && Date.now() - lockedAt > STALE_LOCK_MS)
+          rmSync(lock, { recursive: true, force: true });
         else await new Promise((resolve) => setTimeout(resolve, 500));
       }
     }
@@ -186,7 +202,8 @@ async function runDockerfile(work: string, context: string): Promise<Image> {
         mkdirSync(at(stage, '.'), { recursive: true });
         break;
       case 'ENV':
-        for (const [, name, value] of content.matchAll(/(\w+)=("[^"]*"|\S+)/g)) stage.env[name!] = value!.replace(/^"|"$/g, '');
+        for (const [, name, value] of content.matchAll(/(\w+)=("[^"]*"|\S+)/g))
+          stage.env[name!] = value!.replace(/^"|"$/g, '');
         break;
       case 'USER':
         stage.user = content.trim();
@@ -202,7 +219,9 @@ async function runDockerfile(work: string, context: string): Promise<Image> {
         const dest = paths.pop()!;
         for (const path of paths) {
           const src = source ? join(source.root, path) : join(context, path);
-          const target = dest.endsWith('/') ? join(at(stage, dest), statSync(src).isDirectory() ? '' : posix.basename(path)) : at(stage, dest);
+          const target = dest.endsWith('/')
+            ? join(at(stage, dest), statSync(src).isDirectory() ? '' : posix.basename(path))
+            : at(stage, dest);
           mkdirSync(dirname(target), { recursive: true });
           cpSync(src, target, { recursive: true });
         }

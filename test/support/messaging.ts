@@ -71,7 +71,10 @@ export function messagingHelpers(stackOf: () => TestStack) {
 
   async function inbox(user: TestUser, folder = 'PRIMARY', first?: number, after?: string) {
     const result = await stackOf().query<{
-      inbox: { edges: { cursor: string; node: ConversationNode }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+      inbox: {
+        edges: { cursor: string; node: ConversationNode }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      };
     }>(
       `#graphql
         query Inbox($folder: InboxFolder, $first: Int, $after: String) {
@@ -86,7 +89,8 @@ export function messagingHelpers(stackOf: () => TestStack) {
     return ok(result).inbox;
   }
 
-  const inboxIds = async (user: TestUser, folder = 'PRIMARY') => (await inbox(user, folder, 100)).edges.map((edge) => edge.node.id);
+  const inboxIds = async (user: TestUser, folder = 'PRIMARY') =>
+    (await inbox(user, folder, 100)).edges.map((edge) => edge.node.id);
 
   async function conversation(user: TestUser | undefined, id: string, last?: number, before?: string) {
     const result = await stackOf().query<{
@@ -94,7 +98,12 @@ export function messagingHelpers(stackOf: () => TestStack) {
         | (ConversationNode & {
             messages: {
               edges: { cursor: string; node: MessageNode }[];
-              pageInfo: { hasPreviousPage: boolean; hasNextPage: boolean; startCursor: string | null; endCursor: string | null };
+              pageInfo: {
+                hasPreviousPage: boolean;
+                hasNextPage: boolean;
+                startCursor: string | null;
+                endCursor: string | null;
+              };
             };
           })
         | null;

@@ -28,7 +28,13 @@ export interface ServiceProcess {
 }
 
 /** Runs `entry` (a service's compiled dist/index.js) with plain Node in the image's directory, with the image's ENV. */
-export function startService(image: Image, name: string, entry: string, port: number, env: Record<string, string>): ServiceProcess {
+export function startService(
+  image: Image,
+  name: string,
+  entry: string,
+  port: number,
+  env: Record<string, string>,
+): ServiceProcess {
   const child = spawn(process.execPath, [entry], {
     cwd: image.dir,
     env: { ...process.env, ...image.env, ...env },
@@ -36,12 +42,20 @@ export function startService(image: Image, name: string, entry: string, port: nu
   });
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
-    output.push(...chunk.toString('utf8').split('\n').filter(Boolean).map((line) => line.slice(0, OUTPUT_LINE_CHARS)));
+    output.push(
+      ...chunk
+        .toString('utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.slice(0, OUTPUT_LINE_CHARS)),
+    );
     output.splice(0, Math.max(0, output.length - OUTPUT_LINES));
   };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
+  const exited = new Promise<number | string>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')),
+  );
   return { name, port, child, output, exited, respawn: () => startService(image, name, entry, port, env) };
 }
 
@@ -49,7 +63,8 @@ export function startService(image: Image, name: string, entry: string, port: nu
 export const describeOutput = (service: ServiceProcess) => `${service.name} logged:\n  ${service.output.join('\n  ')}`;
 
 /** Whether the process is still running. */
-export const isRunning = (service: ServiceProcess) => service.child.exitCode === null && service.child.signalCode === null;
+export const isRunning = (service: ServiceProcess) =>
+  service.child.exitCode === null && service.child.signalCode === null;
 
 /** Resolves once the service answers 200 on /health/ready; fails early, with its logs, if it exits first. */
 export async function ready(service: ServiceProcess, timeoutMs = START_TIMEOUT_MS): Promise<void> {
@@ -57,12 +72,16 @@ export async function ready(service: ServiceProcess, timeoutMs = START_TIMEOUT_M
   let exitedWith: number | string | undefined;
   void service.exited.then((code) => (exitedWith = code));
   for (;;) {
-    if (exitedWith !== undefined) throw new Error(`${service.name} exited with ${exitedWith} before it was ready\n${describeOutput(service)}`);
+    if (exitedWith !== undefined)
+      throw new Error(`${service.name} exited with ${exitedWith} before it was ready\n${describeOutput(service)}`);
     const status = await fetch(`http://127.0.0.1:${service.port}/health/ready`, { signal: AbortSignal.timeout(2_000) })
       .then((response) => response.status)
       .catch(() => 0);
     if (status === 200) return;
-    if (Date.now() > deadline) throw new Error(`${service.name} was not ready after ${timeoutMs} ms (last status ${status})\n${describeOutput(service)}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `${service.name} was not ready after ${timeoutMs} ms (last status ${status})\n${describeOutput(service)}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
 }

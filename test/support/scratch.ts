@@ -32,7 +32,8 @@ export async function scratchDatabase(baseUrl: string, prefix: string): Promise<
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () => asAdmin(baseUrl, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+    drop: () =>
+      asAdmin(baseUrl, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
   };
 }
 
@@ -83,7 +84,11 @@ export interface RedisServer {
 
 /** Starts a redis-server that keeps nothing on disk on `port` and resolves once it accepts connections. */
 export async function startRedisServer(port: number): Promise<RedisServer> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let attempt = 0; !(await accepts(port)); attempt++) {
     if (child.exitCode !== null || attempt > 100) throw new Error(`redis-server did not start on port ${port}`);

@@ -15,7 +15,10 @@ export async function onSubgraph(
 ): Promise<GraphQLResponse> {
   const response = await fetch(stack.subgraphUrls[subgraph], {
     method: 'POST',
-    headers: { 'content-type': 'application/json', [GATEWAY_ASSERTION_HEADER]: await signGatewayAssertion(viewer, TEST_GATEWAY_SECRET) },
+    headers: {
+      'content-type': 'application/json',
+      [GATEWAY_ASSERTION_HEADER]: await signGatewayAssertion(viewer, TEST_GATEWAY_SECRET),
+    },
     body: JSON.stringify({ query: document, variables }),
   });
   return (await response.json()) as GraphQLResponse;

@@ -20,7 +20,10 @@ export const FEED = `#graphql
 
 /** What FEED answers. */
 export interface FeedPage {
-  feed: { edges: { cursor: string; node: { id: string; text: string; author: { username: string } } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  feed: {
+    edges: { cursor: string; node: { id: string; text: string; author: { username: string } } }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
 }
 
 /** The helpers bound to the stack a spec file started (`stackOf` is read at call time, after `beforeAll`). */
@@ -28,8 +31,14 @@ export function threadsHelpers(stackOf: () => TestStack) {
   /** A fresh Instagram account that has joined Threads. */
   async function member(prefix = 'thr'): Promise<TestUser> {
     const user = await stackOf().signUp(prefix);
-    ok(await stackOf().query(`#graphql
-      mutation { joinThreads { id } }`, {}, { token: user.token }));
+    ok(
+      await stackOf().query(
+        `#graphql
+      mutation { joinThreads { id } }`,
+        {},
+        { token: user.token },
+      ),
+    );
     return user;
   }
 
@@ -46,11 +55,20 @@ export function threadsHelpers(stackOf: () => TestStack) {
   }
 
   async function follow(user: TestUser, other: TestUser) {
-    ok(await stackOf().query(`#graphql
-      mutation Follow($id: ID!) { followProfile(id: $id) { id } }`, { id: other.id }, { token: user.token }));
+    ok(
+      await stackOf().query(
+        `#graphql
+      mutation Follow($id: ID!) { followProfile(id: $id) { id } }`,
+        { id: other.id },
+        { token: user.token },
+      ),
+    );
   }
 
-  async function thread(id: string, token?: string): Promise<ThreadNode & { replies: { edges: { node: { id: string } }[] } }> {
+  async function thread(
+    id: string,
+    token?: string,
+  ): Promise<ThreadNode & { replies: { edges: { node: { id: string } }[] } }> {
     const result = await stackOf().query(
       `#graphql
         query Thread($id: ID!) {
@@ -62,16 +80,17 @@ export function threadsHelpers(stackOf: () => TestStack) {
     return ok(result).thread;
   }
 
-
-
   async function feedIds(user: TestUser, first = 50, after?: string) {
     const { feed } = ok(await stackOf().query<FeedPage>(FEED, { first, after }, { token: user.token }));
     return { ids: feed.edges.map((edge) => edge.node.id), pageInfo: feed.pageInfo };
   }
 
   async function profileThreadCount(username: string): Promise<number> {
-    const result = await stackOf().query(`#graphql
-      query Profile($username: String!) { profile(username: $username) { threads(first: 100) { edges { node { id } } } } }`, { username });
+    const result = await stackOf().query(
+      `#graphql
+      query Profile($username: String!) { profile(username: $username) { threads(first: 100) { edges { node { id } } } } }`,
+      { username },
+    );
     return ok(result).profile.threads.edges.length;
   }
 

@@ -46,7 +46,13 @@ const keyCache = new Map<string, Promise<CryptoKey>>();
 function key(secret: string): Promise<CryptoKey> {
   let imported = keyCache.get(secret);
   if (!imported) {
-    imported = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+    imported = crypto.subtle.importKey(
+      'raw',
+      new TextEncoder().encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign', 'verify'],
+    );
     keyCache.set(secret, imported);
   }
   return imported;
@@ -87,7 +93,10 @@ export async function verifyUserToken(token: string, secret: string): Promise<Ve
  * Reads `Authorization: Bearer <token>` (or a bare token). Undefined or empty means anonymous; anything else must
  * verify.
  */
-export async function viewerFromAuthorization(value: string | undefined | null, secret: string): Promise<VerifiedViewer | null> {
+export async function viewerFromAuthorization(
+  value: string | undefined | null,
+  secret: string,
+): Promise<VerifiedViewer | null> {
   if (!value || !value.trim()) return null;
   const match = /^\s*(?:Bearer\s+)?(\S+)\s*$/i.exec(value);
   if (!match?.[1]) throw unauthenticated('Expected "Authorization: Bearer <token>".');
@@ -115,7 +124,10 @@ export async function signGatewayAssertion(
   clientAddress?: string,
   ttlSeconds = GATEWAY_ASSERTION_TTL_SECONDS,
 ): Promise<string> {
-  return new SignJWT({ ...(viewer ? { username: viewer.username } : { anonymous: true }), ...(clientAddress ? { addr: clientAddress } : {}) })
+  return new SignJWT({
+    ...(viewer ? { username: viewer.username } : { anonymous: true }),
+    ...(clientAddress ? { addr: clientAddress } : {}),
+  })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(viewer?.id ?? '')
     .setIssuer(ISSUER)
@@ -126,7 +138,10 @@ export async function signGatewayAssertion(
 }
 
 /** Verifies a gateway assertion; throws UNAUTHENTICATED when it is missing, forged or stale. */
-export async function verifyGatewayAssertion(value: string | undefined | null, secret: string): Promise<GatewayAssertion> {
+export async function verifyGatewayAssertion(
+  value: string | undefined | null,
+  secret: string,
+): Promise<GatewayAssertion> {
   if (!value) throw unauthenticated('This service only answers requests that come through the gateway.');
   try {
     const { payload } = await jwtVerify(value, await key(secret), {

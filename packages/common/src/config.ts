@@ -119,7 +119,9 @@ const runtimeEnv = z
 
 /** Names of the secrets in `values` that still hold their development default. */
 export function developmentSecretsInUse(values: Record<string, unknown>): string[] {
-  return (Object.keys(DEV_SECRETS) as (keyof typeof DEV_SECRETS)[]).filter((name) => values[name] === DEV_SECRETS[name]);
+  return (Object.keys(DEV_SECRETS) as (keyof typeof DEV_SECRETS)[]).filter(
+    (name) => values[name] === DEV_SECRETS[name],
+  );
 }
 
 /** Variables every service reads: where data lives, Redis, logging, secrets. */

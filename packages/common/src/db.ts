@@ -12,7 +12,9 @@ import pg from 'pg';
 export type Db<TSchema extends Record<string, unknown>> = PgDatabase<PgQueryResultHKT, TSchema>;
 
 /** A transaction of a service's drizzle database, as `Db.transaction` hands it to its callback. */
-export type DbTransaction<TSchema extends Record<string, unknown>> = Parameters<Parameters<Db<TSchema>['transaction']>[0]>[0];
+export type DbTransaction<TSchema extends Record<string, unknown>> = Parameters<
+  Parameters<Db<TSchema>['transaction']>[0]
+>[0];
 
 /** Where `openSqlClient` finds the database; with nothing set it is embedded and in memory (what tests use). */
 export interface SqlClientOptions {
@@ -47,9 +49,17 @@ export interface SqlClient {
 const STARTUP_LOCK_ID = 7_310_442;
 
 /** Opens the database: PostgreSQL when `databaseUrl` is set, otherwise embedded PGlite. */
-export async function openSqlClient({ databaseUrl, dataDir, onQuery, poolSize = 10 }: SqlClientOptions): Promise<SqlClient> {
+export async function openSqlClient({
+  databaseUrl,
+  dataDir,
+  onQuery,
+  poolSize = 10,
+}: SqlClientOptions): Promise<SqlClient> {
   const logger: Logger | undefined = onQuery ? { logQuery: (query) => onQuery(query) } : undefined;
-  const migrationsTable = (service: string) => ({ migrationsSchema: 'drizzle', migrationsTable: `${service}_migrations` });
+  const migrationsTable = (service: string) => ({
+    migrationsSchema: 'drizzle',
+    migrationsTable: `${service}_migrations`,
+  });
 
   if (databaseUrl) {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
@@ -134,7 +144,15 @@ export const isUnstorableText = (error: unknown) => {
 };
 
 /** Network errors of a connection to the database that did not open or broke. */
-const CONNECTION_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'EAI_AGAIN']);
+const CONNECTION_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'EAI_AGAIN',
+]);
 
 /**
  * True when the database is away rather than the request wrong: it cannot be reached, the connection broke (node-pg's
@@ -147,7 +165,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   for (const current of causeChain(error)) {
     const { code, message } = current as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return true;
-    if (typeof message === 'string' && /^Connection terminated|timeout exceeded when trying to connect|is not queryable/.test(message)) return true;
+    if (
+      typeof message === 'string' &&
+      /^Connection terminated|timeout exceeded when trying to connect|is not queryable/.test(message)
+    )
+      return true;
   }
   return false;
 }

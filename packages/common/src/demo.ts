@@ -25,6 +25,7 @@ export const DEMO_PEOPLE: readonly DemoPerson[] = [
 /** Demo person id by username; throws for a name that is not in the demo set. */
 export function demoId(username: string): number {
   const person = DEMO_PEOPLE.find((p) => p.username === username);
-  if (!person) throw new Error(`demoId: expected one of ${DEMO_PEOPLE.map((p) => p.username).join(', ')}, got ${username}`);
+  if (!person)
+    throw new Error(`demoId: expected one of ${DEMO_PEOPLE.map((p) => p.username).join(', ')}, got ${username}`);
   return person.id;
 }

@@ -53,11 +53,15 @@ export const badUserInput = (message: string, argument?: string) =>
   codedError(ErrorCode.BadUserInput, message, argument ? { argument } : {});
 
 /** What a client is told of a failure that is ours; the details belong in the logs. */
-export const internalError = (message = 'Something went wrong on our side. Please try again.') => codedError(ErrorCode.Internal, message);
+export const internalError = (message = 'Something went wrong on our side. Please try again.') =>
+  codedError(ErrorCode.Internal, message);
 
 /** The database is away for now: nothing was done, and the same request can be sent again shortly. */
 export const databaseUnavailable = () =>
-  codedError(ErrorCode.ServiceUnavailable, 'This cannot be done right now (our database is unavailable). Nothing was changed; try again in a moment.');
+  codedError(
+    ErrorCode.ServiceUnavailable,
+    'This cannot be done right now (our database is unavailable). Nothing was changed; try again in a moment.',
+  );
 
 /** The thing named does not exist (or is not the caller's to see). */
 export const notFound = (message: string) => codedError(ErrorCode.NotFound, message);
@@ -86,9 +90,15 @@ export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
       const { stacktrace: _stacktrace, ...extensions } = formatted.extensions ?? {};
       // Apollo Server marks some refusals of the request itself (an unsupported persisted query version, a hash that
       // does not match) with a 4xx status and no code of their own: they are the client's to fix, not ours.
-      const http = original instanceof GraphQLError && original.extensions.code === undefined ? original.extensions.http : undefined;
+      const http =
+        original instanceof GraphQLError && original.extensions.code === undefined
+          ? original.extensions.http
+          : undefined;
       const status = (http as { status?: number } | undefined)?.status;
-      const code = status !== undefined && status >= 400 && status < 500 ? ErrorCode.BadRequest : (extensions.code ?? ErrorCode.Internal);
+      const code =
+        status !== undefined && status >= 400 && status < 500
+          ? ErrorCode.BadRequest
+          : (extensions.code ?? ErrorCode.Internal);
       return { ...formatted, extensions: { ...extensions, code } };
     }
     const where = {
@@ -116,7 +126,11 @@ export function webSocketErrorHooks(formatError: ReturnType<typeof createErrorFo
   // A GraphQLError, a crash (a plain Error), or an error already formatted (relayed from a subgraph or Apollo Server).
   const format = (error: unknown): GraphQLFormattedError =>
     formatError(
-      error instanceof GraphQLError ? error.toJSON() : error instanceof Error ? { message: error.message } : (error as GraphQLFormattedError),
+      error instanceof GraphQLError
+        ? error.toJSON()
+        : error instanceof Error
+          ? { message: error.message }
+          : (error as GraphQLFormattedError),
       error,
     );
   return {

@@ -41,7 +41,14 @@ export function graphqlHandler<TContext extends BaseContext>(
   return async (req, res) => {
     const raw = req.method === 'POST' ? await readBody(req) : '';
     if (raw === null) {
-      sendJson(res, 413, { errors: [{ message: `Request body is larger than ${MAX_BODY_BYTES} bytes.`, extensions: { code: ErrorCode.BadRequest } }] });
+      sendJson(res, 413, {
+        errors: [
+          {
+            message: `Request body is larger than ${MAX_BODY_BYTES} bytes.`,
+            extensions: { code: ErrorCode.BadRequest },
+          },
+        ],
+      });
       return;
     }
     const headers = new HeaderMap();
@@ -53,7 +60,9 @@ export function graphqlHandler<TContext extends BaseContext>(
       try {
         body = JSON.parse(raw);
       } catch {
-        sendJson(res, 400, { errors: [{ message: 'The request body is not valid JSON.', extensions: { code: ErrorCode.BadRequest } }] });
+        sendJson(res, 400, {
+          errors: [{ message: 'The request body is not valid JSON.', extensions: { code: ErrorCode.BadRequest } }],
+        });
         return;
       }
     }
@@ -147,7 +156,10 @@ export function withCors(handler: RouteHandler, origins: '*' | string[]): RouteH
     }
     if (req.method === 'OPTIONS') {
       res.setHeader('access-control-allow-methods', 'GET, POST, OPTIONS');
-      res.setHeader('access-control-allow-headers', req.headers['access-control-request-headers'] ?? 'content-type, authorization');
+      res.setHeader(
+        'access-control-allow-headers',
+        req.headers['access-control-request-headers'] ?? 'content-type, authorization',
+      );
       res.setHeader('access-control-max-age', '600');
       res.statusCode = 204;
       res.end();

@@ -17,7 +17,10 @@ export function rowLoader<K, V>(fetch: (keys: K[]) => Promise<V[]>, keyOf: (row:
  * A loader answering "is `id` in the viewer's set that `query` returns?" for a batch of ids in one statement.
  * Anonymous viewers get `false` without a query.
  */
-export function membershipLoader(viewerId: number | null, query: (viewerId: number, ids: number[]) => Promise<number[]>) {
+export function membershipLoader(
+  viewerId: number | null,
+  query: (viewerId: number, ids: number[]) => Promise<number[]>,
+) {
   return new DataLoader<number, boolean>(async (ids) => {
     if (viewerId === null) return ids.map(() => false);
     const found = new Set(await query(viewerId, [...ids]));

@@ -49,7 +49,9 @@ function cap(value: string, max: number): string {
  * PostgreSQL quotes the value it could not read (`invalid input syntax for type integer: "…"`).
  */
 function privateFree(message: string): string {
-  return message.replace(/\nparams: [\s\S]*$/, '').replace(/(invalid input (?:syntax|value) for [^:\n]+: )"[\s\S]*"/, '$1"[redacted]"');
+  return message
+    .replace(/\nparams: [\s\S]*$/, '')
+    .replace(/(invalid input (?:syntax|value) for [^:\n]+: )"[\s\S]*"/, '$1"[redacted]"');
 }
 
 /** An error's message as it may be logged. */
@@ -59,7 +61,8 @@ const loggedMessage = (error: Error) => cap(privateFree(error.message), MAX_LOGG
 function loggable(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return cap(value, MAX_LOGGED_STRING);
   if (typeof value === 'bigint') return String(value);
-  if (value === null || typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? undefined : value;
+  if (value === null || typeof value !== 'object')
+    return typeof value === 'function' || typeof value === 'symbol' ? undefined : value;
   if (value instanceof Error) return serializeError(value, depth);
   if (depth >= MAX_DEPTH) return '[nested too deep]';
   if (ArrayBuffer.isView(value)) return `[${value.byteLength} bytes]`;
@@ -114,7 +117,8 @@ export function createLogger(service: string, level = 'info', destination?: Dest
       logMethod(this: Logger, args: Parameters<LogFn>, method: LogFn) {
         const [first, ...rest] = args as unknown[];
         const error = first instanceof Error ? first : (first as { err?: unknown } | null | undefined)?.err;
-        if (rest.length === 0 && error instanceof Error) return method.call(this, first as object, loggedMessage(error));
+        if (rest.length === 0 && error instanceof Error)
+          return method.call(this, first as object, loggedMessage(error));
         return method.apply(this, args);
       },
     },

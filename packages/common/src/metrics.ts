@@ -39,10 +39,26 @@ export function createMetrics(service: string) {
       labelNames: ['subgraph'] as const,
       registers: [registry],
     }),
-    openWebSockets: new Gauge({ name: 'websocket_connections', help: 'Open WebSocket connections.', registers: [registry] }),
-    activeSubscriptions: new Gauge({ name: 'graphql_subscriptions_active', help: 'Subscriptions running now.', registers: [registry] }),
-    published: new Counter({ name: 'pubsub_published_total', help: 'Events published on pub/sub.', registers: [registry] }),
-    delivered: new Counter({ name: 'pubsub_delivered_total', help: 'Events delivered from pub/sub to a listener.', registers: [registry] }),
+    openWebSockets: new Gauge({
+      name: 'websocket_connections',
+      help: 'Open WebSocket connections.',
+      registers: [registry],
+    }),
+    activeSubscriptions: new Gauge({
+      name: 'graphql_subscriptions_active',
+      help: 'Subscriptions running now.',
+      registers: [registry],
+    }),
+    published: new Counter({
+      name: 'pubsub_published_total',
+      help: 'Events published on pub/sub.',
+      registers: [registry],
+    }),
+    delivered: new Counter({
+      name: 'pubsub_delivered_total',
+      help: 'Events delivered from pub/sub to a listener.',
+      registers: [registry],
+    }),
   };
 }
 
@@ -98,7 +114,13 @@ export function observabilityPlugin<TContext extends BaseContext & { requestId: 
           metrics.requestDuration.observe({ operation }, seconds);
           response.http.headers.set('x-request-id', context.requestId);
           logger.info(
-            { requestId: contextValue.requestId, operation, outcome, errorCodes: codes.length ? codes : undefined, ms: Math.round(seconds * 1000) },
+            {
+              requestId: contextValue.requestId,
+              operation,
+              outcome,
+              errorCodes: codes.length ? codes : undefined,
+              ms: Math.round(seconds * 1000),
+            },
             'graphql operation',
           );
         },

@@ -62,7 +62,12 @@ export function decodeIdCursor(kind: string, cursor: string | null | undefined, 
  * Builds a forward connection from up to `size + 1` rows fetched past the cursor: the extra row only tells that
  * there is a next page.
  */
-export function forwardConnection<T>(rows: T[], size: number, cursorOf: (row: T) => string, hasPreviousPage = false): Connection<T> {
+export function forwardConnection<T>(
+  rows: T[],
+  size: number,
+  cursorOf: (row: T) => string,
+  hasPreviousPage = false,
+): Connection<T> {
   const page = rows.slice(0, size);
   const edges = page.map((node) => ({ cursor: cursorOf(node), node }));
   return {

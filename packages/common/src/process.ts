@@ -7,7 +7,10 @@ const REPEAT_SIGNAL_GRACE_MS = 1_500;
  * Runs a service until SIGTERM or SIGINT, then stops it gracefully; a second signal a moment later exits at once.
  * Start-up failures are logged and exit with status 1.
  */
-export async function runUntilSignalled(logger: Logger, start: () => Promise<{ stop(): Promise<void> }>): Promise<void> {
+export async function runUntilSignalled(
+  logger: Logger,
+  start: () => Promise<{ stop(): Promise<void> }>,
+): Promise<void> {
   let running: { stop(): Promise<void> };
   try {
     running = await start();
@@ -38,7 +41,10 @@ export async function runUntilSignalled(logger: Logger, start: () => Promise<{ s
 }
 
 /** Values a service needs outside the embedded mode; throws naming the first one missing. */
-export function requireForStandalone(service: string, values: Record<string, string | undefined>): Record<string, string> {
+export function requireForStandalone(
+  service: string,
+  values: Record<string, string | undefined>,
+): Record<string, string> {
   for (const [name, value] of Object.entries(values)) {
     if (!value) {
       throw new Error(

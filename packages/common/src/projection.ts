@@ -5,7 +5,6 @@ import { codedError, ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
 import type { EventStream, StreamEntry } from './streams.js';
 
-
 /**
  * The table where a service records how far it has applied each stream it consumes. Each service declares its own, in
  * its own Postgres schema, with these columns:
@@ -61,7 +60,10 @@ export function createStreamProjection<TSchema extends Record<string, unknown>, 
   const read = (position: string | null, count: number) =>
     events.read<TEvent>(stream, position, count).catch((error: unknown) => {
       logger.warn({ err: error, stream }, 'cannot read the stream');
-      throw codedError(ErrorCode.ServiceUnavailable, 'This cannot be done right now (the latest follows and blocks cannot be confirmed). Try again in a moment.');
+      throw codedError(
+        ErrorCode.ServiceUnavailable,
+        'This cannot be done right now (the latest follows and blocks cannot be confirmed). Try again in a moment.',
+      );
     });
   // The last position this process saw committed: a cheap look at the stream tells whether there is anything to do
   // without opening a transaction. Another instance may be further ahead; the locked read below settles that.
@@ -81,10 +83,7 @@ export function createStreamProjection<TSchema extends Record<string, unknown>, 
       const last = entries.at(-1);
       if (!last) return { applied: 0, position };
       await apply(tx, entries);
-      await tx
-        .update(positions)
-        .set({ position: last.id, updatedAt: new Date() })
-        .where(eq(positions.stream, stream));
+      await tx.update(positions).set({ position: last.id, updatedAt: new Date() }).where(eq(positions.stream, stream));
       return { applied: entries.length, position: last.id };
     });
 
@@ -105,14 +104,21 @@ export function createStreamProjection<TSchema extends Record<string, unknown>, 
  * or block published since the last catch-up would otherwise never reach this projection. Never throws.
  */
 export async function finalCatchUp(projection: StreamProjection, logger: Logger, what: string): Promise<void> {
-  await projection.catchUp().catch((error: unknown) => logger.warn({ err: error }, `catching up with ${what} at shutdown failed`));
+  await projection
+    .catchUp()
+    .catch((error: unknown) => logger.warn({ err: error }, `catching up with ${what} at shutdown failed`));
 }
 
 /**
  * Also catches `projection` up every `intervalMs` (0 turns it off), so the stored position stays fresh and a restart
  * has little to replay. Requests that depend on the projection still catch up on their own. Returns a stop function.
  */
-export function catchUpPeriodically(projection: StreamProjection, intervalMs: number, logger: Logger, what: string): () => void {
+export function catchUpPeriodically(
+  projection: StreamProjection,
+  intervalMs: number,
+  logger: Logger,
+  what: string,
+): () => void {
   if (intervalMs <= 0) return () => {};
   const timer = setInterval(() => {
     projection.catchUp().catch((error: unknown) => logger.warn({ err: error }, `catching up with ${what} failed`));

@@ -71,7 +71,12 @@ async function atMost(promise: Promise<unknown>, ms: number): Promise<void> {
  * Closes a Redis connection: gracefully (pending replies first) while Redis answers, then at once whatever is left,
  * so shutting down never waits long for a Redis that is away.
  */
-export async function closeRedisClient(client: { isReady: boolean; isOpen: boolean; close(): Promise<void>; destroy(): void }): Promise<void> {
+export async function closeRedisClient(client: {
+  isReady: boolean;
+  isOpen: boolean;
+  close(): Promise<void>;
+  destroy(): void;
+}): Promise<void> {
   if (client.isReady) await atMost(client.close(), REDIS_WAIT_MS);
   if (client.isOpen) client.destroy();
 }
@@ -160,8 +165,14 @@ export async function createRedisPubSub({ url, prefix, onError = () => {} }: Red
 }
 
 /** Opens Redis pub/sub when `redisUrl` is set, in-process otherwise. */
-export async function openPubSub(redisUrl: string | undefined, prefix: string, onError?: (error: unknown) => void): Promise<PubSub> {
-  return redisUrl ? createRedisPubSub({ url: redisUrl, prefix, ...(onError ? { onError } : {}) }) : createMemoryPubSub();
+export async function openPubSub(
+  redisUrl: string | undefined,
+  prefix: string,
+  onError?: (error: unknown) => void,
+): Promise<PubSub> {
+  return redisUrl
+    ? createRedisPubSub({ url: redisUrl, prefix, ...(onError ? { onError } : {}) })
+    : createMemoryPubSub();
 }
 
 /** Counts what `pubsub` publishes and delivers in `metrics`. */

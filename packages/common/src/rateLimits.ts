@@ -86,7 +86,11 @@ export function createMemoryRateLimitStore(): RateLimitStore {
  * this process's memory instead (rate-limiter-flexible's insurance limiter): limits hold per instance rather than
  * refusing everyone or letting everyone through.
  */
-export async function createRedisRateLimitStore(url: string, prefix: string, onError: (error: unknown) => void = () => {}): Promise<RateLimitStore> {
+export async function createRedisRateLimitStore(
+  url: string,
+  prefix: string,
+  onError: (error: unknown) => void = () => {},
+): Promise<RateLimitStore> {
   if (!prefix) throw new Error('createRedisRateLimitStore: expected a non-empty key prefix, got ""');
   // Commands fail at once while Redis is away instead of queueing, so a request falls back to memory without waiting.
   const client = createClient({ url, disableOfflineQueue: true });
@@ -113,6 +117,10 @@ export async function createRedisRateLimitStore(url: string, prefix: string, onE
 }
 
 /** Opens a Redis rate-limit store when `redisUrl` is set, an in-memory one otherwise. */
-export async function openRateLimitStore(redisUrl: string | undefined, prefix: string, onError?: (error: unknown) => void): Promise<RateLimitStore> {
+export async function openRateLimitStore(
+  redisUrl: string | undefined,
+  prefix: string,
+  onError?: (error: unknown) => void,
+): Promise<RateLimitStore> {
   return redisUrl ? createRedisRateLimitStore(redisUrl, prefix, onError) : createMemoryRateLimitStore();
 }

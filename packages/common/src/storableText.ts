@@ -1,9 +1,18 @@
 /** Refuses text PostgreSQL cannot store, in any argument of an operation, before any resolver runs. */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
-import { Kind, visit, type ArgumentNode, type ASTNode, type DocumentNode, type GraphQLError, type ObjectFieldNode } from 'graphql';
+import {
+  Kind,
+  visit,
+  type ArgumentNode,
+  type ASTNode,
+  type DocumentNode,
+  type GraphQLError,
+  type ObjectFieldNode,
+} from 'graphql';
 import { unstorableText } from './errors.js';
 
 // A NUL byte (PostgreSQL text cannot hold one) or a lone surrogate (no UTF-8 for it: drivers would store U+FFFD).
+// eslint-disable-next-line no-control-regex -- the NUL byte is exactly what it looks for
 const UNSTORABLE = /[\u0000\p{Cs}]/u;
 
 /** What the check needs of a document, kept per document: Apollo Server reuses parsed documents. */
@@ -18,7 +27,10 @@ const findingsCache = new WeakMap<DocumentNode, DocumentFindings>();
 /** The argument and input fields a value sits in (its parent last), as the client wrote them (`input.text`). */
 function argumentPath(...ancestors: readonly (ASTNode | readonly ASTNode[] | undefined)[]): string {
   return ancestors
-    .filter((node): node is ArgumentNode | ObjectFieldNode => node !== undefined && 'kind' in node && (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD))
+    .filter(
+      (node): node is ArgumentNode | ObjectFieldNode =>
+        node !== undefined && 'kind' in node && (node.kind === Kind.ARGUMENT || node.kind === Kind.OBJECT_FIELD),
+    )
     .map((node) => node.name.value)
     .join('.');
 }
@@ -30,7 +42,8 @@ function findingsOf(document: DocumentNode): DocumentFindings {
   const findings: DocumentFindings = { literal: null, variables: new Map() };
   visit(document, {
     StringValue(node, _key, parent, _path, ancestors) {
-      if (findings.literal === null && UNSTORABLE.test(node.value)) findings.literal = argumentPath(...ancestors, parent);
+      if (findings.literal === null && UNSTORABLE.test(node.value))
+        findings.literal = argumentPath(...ancestors, parent);
     },
     Variable(node, _key, parent, _path, ancestors) {
       const path = argumentPath(...ancestors, parent);
@@ -57,7 +70,10 @@ function inValue(value: unknown, path: string): string | null {
  * The error for the first string in an operation (its literals, or the variables it uses) that PostgreSQL could not
  * store, or null when there is none. The error names the argument the text was given for (`fullName`, `input.text`).
  */
-export function unstorableTextIn(document: DocumentNode, variables: Readonly<Record<string, unknown>> = {}): GraphQLError | null {
+export function unstorableTextIn(
+  document: DocumentNode,
+  variables: Readonly<Record<string, unknown>> = {},
+): GraphQLError | null {
   const findings = findingsOf(document);
   let found = findings.literal;
   for (const [name, path] of findings.variables) {

@@ -50,7 +50,11 @@ export function createMemoryEventStream(): EventStream {
 }
 
 /** Redis Streams: XADD to append, XRANGE with an exclusive start to read. Keys carry the mandatory prefix. */
-export async function createRedisEventStream(url: string, prefix: string, onError: (error: unknown) => void = () => {}): Promise<EventStream> {
+export async function createRedisEventStream(
+  url: string,
+  prefix: string,
+  onError: (error: unknown) => void = () => {},
+): Promise<EventStream> {
   if (!prefix) throw new Error('createRedisEventStream: expected a non-empty key prefix, got ""');
   // Commands fail at once while Redis is unreachable instead of queueing: the outbox keeps what could not be
   // appended, and a request that needs to catch up fails instead of hanging.
@@ -75,6 +79,10 @@ export async function createRedisEventStream(url: string, prefix: string, onErro
 }
 
 /** Opens a Redis stream when `redisUrl` is set, in-process otherwise. */
-export async function openEventStream(redisUrl: string | undefined, prefix: string, onError?: (error: unknown) => void): Promise<EventStream> {
+export async function openEventStream(
+  redisUrl: string | undefined,
+  prefix: string,
+  onError?: (error: unknown) => void,
+): Promise<EventStream> {
   return redisUrl ? createRedisEventStream(redisUrl, prefix, onError) : createMemoryEventStream();
 }

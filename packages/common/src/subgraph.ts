@@ -1,7 +1,10 @@
 /** Builds and serves a Federation 2 subgraph over HTTP and graphql-ws, behind the gateway's signed assertions. */
 import type { IncomingMessage } from 'node:http';
 import { ApolloServer, type BaseContext } from '@apollo/server';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
@@ -82,7 +85,6 @@ export interface Subgraph {
 /** WebSocket close code for a server going away (RFC 6455): clients reconnect, to another instance if there is one. */
 export const CLOSE_GOING_AWAY = 1001;
 
-
 /** What a subgraph keeps of one graphql-ws connection: what the gateway vouches for, and until when. */
 type SocketAssertion = {
   assertion?: GatewayAssertion;
@@ -95,7 +97,10 @@ type SocketExtra = Extra & SocketAssertion;
 const ASSERTION_EXPIRED = 'The gateway assertion has expired.';
 
 /** Verifies an assertion sent over graphql-ws and reads when it expires; throws UNAUTHENTICATED as over HTTP. */
-async function verifySocketAssertion(value: unknown, secret: string): Promise<{ assertion: GatewayAssertion; expiresAt: number }> {
+async function verifySocketAssertion(
+  value: unknown,
+  secret: string,
+): Promise<{ assertion: GatewayAssertion; expiresAt: number }> {
   const token = typeof value === 'string' ? value : undefined;
   const assertion = await verifyGatewayAssertion(token, secret);
   // Verified, so it is a JWT with an expiry (jose refuses one whose `exp` is not a number).
@@ -125,7 +130,8 @@ function closeWhenAssertionExpires(extra: SocketExtra): void {
 async function refreshSocketAssertion(extra: SocketExtra, value: unknown, secret: string): Promise<void> {
   try {
     const fresh = await verifySocketAssertion(value, secret);
-    if (fresh.assertion.viewer?.id !== extra.assertion?.viewer?.id) throw new Error('The assertion names another viewer.');
+    if (fresh.assertion.viewer?.id !== extra.assertion?.viewer?.id)
+      throw new Error('The assertion names another viewer.');
     extra.assertion = fresh.assertion;
     extra.expiresAt = Math.max(extra.expiresAt ?? 0, fresh.expiresAt);
   } catch {
@@ -147,7 +153,16 @@ function unauthenticatedHttp(error: unknown): never {
 export async function createSubgraph<TContext extends BaseContext & { requestId: string }>(
   options: SubgraphOptions<TContext>,
 ): Promise<Subgraph> {
-  const { name, typeDefs, resolvers, gatewaySecret, logger, createContext, checkReady, subscriptions = false } = options;
+  const {
+    name,
+    typeDefs,
+    resolvers,
+    gatewaySecret,
+    logger,
+    createContext,
+    checkReady,
+    subscriptions = false,
+  } = options;
   const metrics = options.metrics ?? createMetrics(name);
   const schema = buildSubgraphSchema([{ typeDefs, resolvers }]);
   const formatError = createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error'));
@@ -167,11 +182,17 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
   await apollo.start();
 
   const contextFor = async (req: IncomingMessage): Promise<TContext> => {
-    const assertion = await verifyGatewayAssertion(req.headers[GATEWAY_ASSERTION_HEADER] as string | undefined, gatewaySecret).catch(
-      unauthenticatedHttp,
-    );
+    const assertion = await verifyGatewayAssertion(
+      req.headers[GATEWAY_ASSERTION_HEADER] as string | undefined,
+      gatewaySecret,
+    ).catch(unauthenticatedHttp);
     const requestId = requestIdOr(req.headers[REQUEST_ID_HEADER]);
-    return createContext({ ...assertion, viewerId: viewerIdOf(assertion.viewer), requestId, logger: logger.child({ requestId }) });
+    return createContext({
+      ...assertion,
+      viewerId: viewerIdOf(assertion.viewer),
+      requestId,
+      logger: logger.child({ requestId }),
+    });
   };
 
   let http: HttpService | undefined;
@@ -217,7 +238,10 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
             schema,
             onConnect: async (ctx) => {
               try {
-                Object.assign(ctx.extra, await verifySocketAssertion(ctx.connectionParams?.[GATEWAY_ASSERTION_PARAM], gatewaySecret));
+                Object.assign(
+                  ctx.extra,
+                  await verifySocketAssertion(ctx.connectionParams?.[GATEWAY_ASSERTION_PARAM], gatewaySecret),
+                );
               } catch {
                 return false;
               }
@@ -248,7 +272,13 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
               // The gateway names the client socket this one serves, so its subscriptions can be followed in the logs.
               const requestId = requestIdOr(ctx.connectionParams?.[REQUEST_ID_PARAM]);
               const { viewer = null, clientAddress = null } = ctx.extra.assertion ?? {};
-              return createContext({ viewer, viewerId: viewerIdOf(viewer), clientAddress, requestId, logger: logger.child({ requestId }) });
+              return createContext({
+                viewer,
+                viewerId: viewerIdOf(viewer),
+                clientAddress,
+                requestId,
+                logger: logger.child({ requestId }),
+              });
             },
             // Errors go through the same masking as over HTTP: coded errors as they are, nothing else.
             ...webSocketErrorHooks(formatError),

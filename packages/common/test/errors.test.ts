@@ -28,7 +28,10 @@ describe('createErrorFormatter', () => {
     ['refused connection', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })],
     ['connection lost mid-query', new Error('Connection terminated unexpectedly')],
     ['client left unusable', new Error('Client has encountered a connection error and is not queryable')],
-    ['server shutting down', Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' })],
+    [
+      'server shutting down',
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    ],
   ];
   for (const [what, driverError] of away) {
     it(`should tell the client a database that is away (${what}) is SERVICE_UNAVAILABLE, worth a retry`, () => {

@@ -42,7 +42,11 @@ describe('createLogger', () => {
     expect(err.type).toBe('DrizzleQueryError');
     expect(err.message).toContain('insert into "messaging"."messages"');
     expect(err.stack).toMatch(/^Error: Failed query: insert into[\s\S]*\n\s+at /);
-    expect(err.cause).toMatchObject({ code: '22021', table: 'messages', message: 'invalid byte sequence for encoding "UTF8": 0x00' });
+    expect(err.cause).toMatchObject({
+      code: '22021',
+      table: 'messages',
+      message: 'invalid byte sequence for encoding "UTF8": 0x00',
+    });
   });
 
   it('should log an error passed as the first argument the same way', () => {
@@ -53,7 +57,12 @@ describe('createLogger', () => {
 
   it('should not log the value PostgreSQL quotes when it cannot read one', () => {
     const { logger, lines } = capture();
-    logger.error({ err: Object.assign(new Error(`invalid input syntax for type integer: "${IDEMPOTENCY_KEY}"`), { code: '22P02' }) }, 'failed');
+    logger.error(
+      {
+        err: Object.assign(new Error(`invalid input syntax for type integer: "${IDEMPOTENCY_KEY}"`), { code: '22P02' }),
+      },
+      'failed',
+    );
     expect(lines.join('')).not.toContain(IDEMPOTENCY_KEY);
     expect(lines.join('')).toContain('invalid input syntax for type integer');
   });
@@ -63,7 +72,11 @@ describe('createLogger', () => {
     const huge = 'x'.repeat(200_000);
     let chain = new Error(huge);
     for (let i = 0; i < 100; i++) chain = new Error(huge, { cause: chain });
-    const error = Object.assign(chain, { response: { body: huge }, hint: huge, list: Array.from({ length: 1_000 }, () => huge) });
+    const error = Object.assign(chain, {
+      response: { body: huge },
+      hint: huge,
+      list: Array.from({ length: 1_000 }, () => huge),
+    });
     logger.error({ err: error }, 'huge');
     const { err } = entries()[0]!;
     expect((err.message as string).length).toBeLessThan(MAX_LOGGED_STRING + 50);
@@ -73,7 +86,13 @@ describe('createLogger', () => {
 
   it('should redact private fields logged outside errors', () => {
     const { logger, lines } = capture();
-    logger.info({ input: { passwordHash: PASSWORD_HASH, idempotencyKey: IDEMPOTENCY_KEY, text: MESSAGE_TEXT }, query: { params: [PASSWORD_HASH] } }, 'ok');
+    logger.info(
+      {
+        input: { passwordHash: PASSWORD_HASH, idempotencyKey: IDEMPOTENCY_KEY, text: MESSAGE_TEXT },
+        query: { params: [PASSWORD_HASH] },
+      },
+      'ok',
+    );
     const line = lines.join('');
     for (const secret of [PASSWORD_HASH, MESSAGE_TEXT, IDEMPOTENCY_KEY]) expect(line).not.toContain(secret);
   });

@@ -2,7 +2,13 @@
 // one at REDIS_URL, or a redis-server of the suite's own; skipped where there is neither).
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deleteRedisKeys, freePort, hasRedisServer, startRedisServer, type RedisServer } from '../../../test/support/scratch.js';
+import {
+  deleteRedisKeys,
+  freePort,
+  hasRedisServer,
+  startRedisServer,
+  type RedisServer,
+} from '../../../test/support/scratch.js';
 import {
   createMemoryEventStream,
   createMemoryPubSub,
@@ -223,12 +229,15 @@ describe.each([memory, redis])('the $name back end', (backend) => {
       expect((await theirs.read('log', null, 10)).map((entry) => entry.event)).toEqual([{ from: 'theirs' }]);
     });
 
-    it.runIf(backend.sharedBetweenInstances)('should let instances with the same prefix read what the other appended', async () => {
-      const prefix = uniquePrefix();
-      const [writer, reader] = [await stream(prefix), await stream(prefix)];
-      const id = await writer.append('log', { n: 1 });
-      expect(await reader.read('log', null, 10)).toEqual([{ id, event: { n: 1 } }]);
-    });
+    it.runIf(backend.sharedBetweenInstances)(
+      'should let instances with the same prefix read what the other appended',
+      async () => {
+        const prefix = uniquePrefix();
+        const [writer, reader] = [await stream(prefix), await stream(prefix)];
+        const id = await writer.append('log', { n: 1 });
+        expect(await reader.read('log', null, 10)).toEqual([{ id, event: { n: 1 } }]);
+      },
+    );
 
     it('should close, and close twice, without throwing', async () => {
       const log = await stream();

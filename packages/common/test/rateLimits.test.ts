@@ -61,13 +61,24 @@ describe.skipIf(!hasRedisServer)('the Redis store', () => {
   it('should count across instances, and per instance while Redis is away, without waiting for it', async () => {
     const redis = await startRedisServer(await freePort());
     running.push(redis);
-    const [first, second] = await Promise.all([createRedisRateLimitStore(redis.url, 'limits:'), createRedisRateLimitStore(redis.url, 'limits:')]);
+    const [first, second] = await Promise.all([
+      createRedisRateLimitStore(redis.url, 'limits:'),
+      createRedisRateLimitStore(redis.url, 'limits:'),
+    ]);
     const [a, b] = [first.limiter('test', LIMIT, 'Too many'), second.limiter('test', LIMIT, 'Too many')];
-    expect([await outcome(a, 'k'), await outcome(b, 'k'), await outcome(a, 'k')]).toEqual(['ok', 'ok', 'TOO_MANY_ATTEMPTS after 60s']);
+    expect([await outcome(a, 'k'), await outcome(b, 'k'), await outcome(a, 'k')]).toEqual([
+      'ok',
+      'ok',
+      'TOO_MANY_ATTEMPTS after 60s',
+    ]);
 
     await redis.kill();
     const started = Date.now();
-    expect([await outcome(a, 'away'), await outcome(a, 'away'), await outcome(a, 'away')]).toEqual(['ok', 'ok', 'TOO_MANY_ATTEMPTS after 60s']);
+    expect([await outcome(a, 'away'), await outcome(a, 'away'), await outcome(a, 'away')]).toEqual([
+      'ok',
+      'ok',
+      'TOO_MANY_ATTEMPTS after 60s',
+    ]);
     expect(Date.now() - started).toBeLessThan(1_000);
     await Promise.all([first.close(), second.close()]);
   });

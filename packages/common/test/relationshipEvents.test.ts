@@ -24,7 +24,10 @@ const entries = (events: RelationshipEvent[]): StreamEntry<RelationshipEvent>[] 
 describe('readRelationshipEvents', () => {
   it('should read each kind with numeric ids under its own names', () => {
     const { logger, skipped } = recordingLogger();
-    const facts = readRelationshipEvents(entries([accountEvent(7), followEvent(7, 8, true), blockEvent(8, 7, false)]), logger);
+    const facts = readRelationshipEvents(
+      entries([accountEvent(7), followEvent(7, 8, true), blockEvent(8, 7, false)]),
+      logger,
+    );
     expect(facts).toEqual([
       { kind: 'account', userId: 7 },
       { kind: 'follow', followerId: 7, followeeId: 8, active: true },
@@ -41,7 +44,9 @@ describe('readRelationshipEvents', () => {
       { kind: 'follow', followerId: '7', followeeId: '8' },
       { kind: 'account', userId: '0' },
     ] as unknown as RelationshipEvent[];
-    expect(readRelationshipEvents(entries([...odd, accountEvent(9)]), logger)).toEqual([{ kind: 'account', userId: 9 }]);
+    expect(readRelationshipEvents(entries([...odd, accountEvent(9)]), logger)).toEqual([
+      { kind: 'account', userId: 9 },
+    ]);
     expect(skipped).toEqual(['0-1', '0-2', '0-3', '0-4']);
   });
 });
@@ -50,7 +55,13 @@ describe('latestPerPair', () => {
   it('should keep the last change of each pair, telling directions and kinds apart', () => {
     const { logger } = recordingLogger();
     const facts = readRelationshipEvents(
-      entries([followEvent(1, 2, true), followEvent(2, 1, true), blockEvent(1, 2, true), followEvent(1, 2, false), blockEvent(1, 2, false)]),
+      entries([
+        followEvent(1, 2, true),
+        followEvent(2, 1, true),
+        blockEvent(1, 2, true),
+        followEvent(1, 2, false),
+        blockEvent(1, 2, false),
+      ]),
       logger,
     );
     expect(latestPerPair(facts.filter((fact) => fact.kind !== 'account'))).toEqual([

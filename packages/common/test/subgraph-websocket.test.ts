@@ -85,7 +85,10 @@ describe('a subgraph over graphql-ws', () => {
     expect(results).toHaveLength(1);
     expect(results[0]!.data).toEqual({ ticks: { n: 1, secret: null } });
     expect(results[0]!.errors).toEqual([
-      expect.objectContaining({ message: 'Something went wrong on our side. Please try again.', extensions: { code: 'INTERNAL_SERVER_ERROR' } }),
+      expect.objectContaining({
+        message: 'Something went wrong on our side. Please try again.',
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      }),
     ]);
     expect(JSON.stringify(results)).not.toContain('password_hashes');
   });
@@ -99,7 +102,10 @@ describe('a subgraph over graphql-ws', () => {
     });
     const received: unknown[] = [];
     const failure = await new Promise<unknown>((resolve) => {
-      client.subscribe({ query: 'subscription { failing { n } }' }, { next: (result) => received.push(result), error: resolve, complete: () => resolve(null) });
+      client.subscribe(
+        { query: 'subscription { failing { n } }' },
+        { next: (result) => received.push(result), error: resolve, complete: () => resolve(null) },
+      );
     });
     await client.dispose();
     expect(received).toEqual([{ data: { failing: { n: 1 } } }]);
@@ -125,7 +131,8 @@ async function rawConnection(assertion: string) {
   await new Promise((resolve) => socket.once('open', resolve));
   const send = (message: Message) => socket.send(JSON.stringify(message));
   /** Resolves with the first message received that matches. */
-  const received = (match: (message: Message) => boolean) => vi.waitFor(() => messages.find(match) ?? Promise.reject(new Error('not yet')), { timeout: 5_000 });
+  const received = (match: (message: Message) => boolean) =>
+    vi.waitFor(() => messages.find(match) ?? Promise.reject(new Error('not yet')), { timeout: 5_000 });
   send({ type: 'connection_init', payload: { [GATEWAY_ASSERTION_PARAM]: assertion } });
   let subscriptions = 0;
   return {
@@ -134,7 +141,10 @@ async function rawConnection(assertion: string) {
     send,
     received,
     /** Runs `subscription { ticks }` to its end and resolves with what came back for it. */
-    async ticks(variables: Record<string, unknown> = {}, query = 'subscription ($label: String) { ticks(label: $label) { n } }') {
+    async ticks(
+      variables: Record<string, unknown> = {},
+      query = 'subscription ($label: String) { ticks(label: $label) { n } }',
+    ) {
       const id = String((subscriptions += 1));
       send({ id, type: 'subscribe', payload: { query, variables } });
       await received((message) => message.id === id && (message.type === 'complete' || message.type === 'error'));
@@ -166,7 +176,10 @@ describe("a subgraph's graphql-ws sockets and the gateway's assertions", () => {
   it('should keep a socket past its first assertion while the gateway pings fresh ones', async () => {
     const connection = await rawConnection(await signGatewayAssertion(null, SECRET, undefined, 2));
     await connection.received((message) => message.type === 'connection_ack');
-    connection.send({ type: 'ping', payload: { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, SECRET, undefined, 60) } });
+    connection.send({
+      type: 'ping',
+      payload: { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, SECRET, undefined, 60) },
+    });
     await connection.received((message) => message.type === 'pong');
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(await connection.ticks()).toContainEqual({ id: '1', type: 'next', payload: { data: { ticks: { n: 1 } } } });
@@ -199,7 +212,10 @@ describe("a subgraph's graphql-ws input", () => {
     await connection.received((message) => message.type === 'connection_ack');
     const before = ticksStarted;
     const [answer] = await connection.ticks({ label: 'tick\u0000' });
-    expect(answer).toMatchObject({ type: 'error', payload: [{ extensions: { code: 'BAD_USER_INPUT', argument: 'label' } }] });
+    expect(answer).toMatchObject({
+      type: 'error',
+      payload: [{ extensions: { code: 'BAD_USER_INPUT', argument: 'label' } }],
+    });
     expect(ticksStarted).toBe(before);
   });
 });

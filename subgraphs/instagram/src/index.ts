@@ -1,12 +1,22 @@
 /** Runs the Instagram subgraph on its own, configured from the environment (PostgreSQL and Redis required). */
-import { createLogger, openEventStream, openRateLimitStore, openSqlClient, requireForStandalone, runUntilSignalled } from '@igt/common';
+import {
+  createLogger,
+  openEventStream,
+  openRateLimitStore,
+  openSqlClient,
+  requireForStandalone,
+  runUntilSignalled,
+} from '@igt/common';
 import { accountLimits, loadConfig } from './config.js';
 import { createInstagramSubgraph } from './server.js';
 
 const config = loadConfig();
 const logger = createLogger('instagram', config.LOG_LEVEL);
 await runUntilSignalled(logger, async () => {
-  const { DATABASE_URL, REDIS_URL } = requireForStandalone('instagram', { DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL });
+  const { DATABASE_URL, REDIS_URL } = requireForStandalone('instagram', {
+    DATABASE_URL: config.DATABASE_URL,
+    REDIS_URL: config.REDIS_URL,
+  });
   const sql = await openSqlClient({ databaseUrl: DATABASE_URL });
   const onRedisError = (error: unknown) => logger.error({ err: error }, 'redis error');
   const events = await openEventStream(REDIS_URL, config.REDIS_PREFIX, onRedisError);

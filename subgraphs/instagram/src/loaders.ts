@@ -13,29 +13,37 @@ const { users, follows, followRequests, blocks, closeFriends, statuses } = schem
  * for a batch of users in one statement. Zero, without a query, for anonymous viewers.
  */
 function hiddenFollowCount(db: Db<typeof schema>, viewerId: number | null, owner: AnyPgColumn, other: AnyPgColumn) {
-  const counts = rowLoader<number, { id: number; hidden: number }>(async (ids) => {
-    if (viewerId === null) return [];
-    const rows = await db
-      .select({ id: owner, hidden: count() })
-      .from(follows)
-      .where(and(inArray(owner, ids), hiddenFrom(db, other, viewerId)))
-      .groupBy(owner);
-    return rows.map((row) => ({ id: Number(row.id), hidden: row.hidden }));
-  }, (row) => row.id);
+  const counts = rowLoader<number, { id: number; hidden: number }>(
+    async (ids) => {
+      if (viewerId === null) return [];
+      const rows = await db
+        .select({ id: owner, hidden: count() })
+        .from(follows)
+        .where(and(inArray(owner, ids), hiddenFrom(db, other, viewerId)))
+        .groupBy(owner);
+      return rows.map((row) => ({ id: Number(row.id), hidden: row.hidden }));
+    },
+    (row) => row.id,
+  );
   return { load: async (id: number): Promise<number> => (await counts.load(id))?.hidden ?? 0 };
 }
 
 /** Creates the DataLoaders of one request (or one subscription event); never shared between requests. */
 export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
   return {
-    userById: rowLoader<number, UserModel>((ids) => db.select().from(users).where(inArray(users.id, ids)), (row) => row.id),
+    userById: rowLoader<number, UserModel>(
+      (ids) => db.select().from(users).where(inArray(users.id, ids)),
+      (row) => row.id,
+    ),
     /** Current (unexpired) status by user id. */
     statusByUserId: rowLoader<number, StatusModel>(
       (ids) =>
         db
           .select()
           .from(statuses)
-          .where(and(inArray(statuses.userId, ids), or(isNull(statuses.expiresAt), gt(statuses.expiresAt, new Date())))),
+          .where(
+            and(inArray(statuses.userId, ids), or(isNull(statuses.expiresAt), gt(statuses.expiresAt, new Date()))),
+          ),
       (row) => row.userId,
     ),
     /** How many of the user's followers have blocked the viewer: counted in `followerCount`, hidden from the viewer. */

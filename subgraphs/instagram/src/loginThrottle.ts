@@ -47,10 +47,22 @@ export interface LoginThrottle {
 }
 
 /** Builds the throttle on the Instagram database (the per-account lockout) and `store` (the rate limits). */
-export function createLoginThrottle(db: Db<typeof schema>, store: RateLimitStore, limits: Partial<AccountLimits> = {}): LoginThrottle {
+export function createLoginThrottle(
+  db: Db<typeof schema>,
+  store: RateLimitStore,
+  limits: Partial<AccountLimits> = {},
+): LoginThrottle {
   const { lockout, signInPerAddress, signInPerAccount, signUpPerAddress } = { ...ACCOUNT_LIMITS, ...limits };
-  const signInsFromAddress = store.limiter('sign-in:address', signInPerAddress, 'Too many failed sign-ins from your network');
-  const signInsToAccount = store.limiter('sign-in:account', signInPerAccount, 'Too many failed sign-ins for this account');
+  const signInsFromAddress = store.limiter(
+    'sign-in:address',
+    signInPerAddress,
+    'Too many failed sign-ins from your network',
+  );
+  const signInsToAccount = store.limiter(
+    'sign-in:account',
+    signInPerAccount,
+    'Too many failed sign-ins for this account',
+  );
   const signUpsFromAddress = store.limiter('sign-up:address', signUpPerAddress, 'Too many sign-ups from your network');
   return {
     async admitSignIn(username, clientAddress) {
@@ -60,7 +72,9 @@ export function createLoginThrottle(db: Db<typeof schema>, store: RateLimitStore
       await countAttempt(db, username, address, lockout);
       return {
         async succeeded() {
-          await db.delete(loginFailures).where(and(eq(loginFailures.username, username), eq(loginFailures.address, address)));
+          await db
+            .delete(loginFailures)
+            .where(and(eq(loginFailures.username, username), eq(loginFailures.address, address)));
           await Promise.all([signInsFromAddress.refund(address), signInsToAccount.refund(username)]);
         },
       };
@@ -75,7 +89,12 @@ export function createLoginThrottle(db: Db<typeof schema>, store: RateLimitStore
  * Counts one attempt at `username` from `address` in one conditional upsert: a window that has ended starts over, and
  * a pair already at the limit is left as it is and refused. One statement, so no two requests both see room left.
  */
-async function countAttempt(db: Db<typeof schema>, username: string, address: string, { points, durationSeconds }: RateLimit): Promise<void> {
+async function countAttempt(
+  db: Db<typeof schema>,
+  username: string,
+  address: string,
+  { points, durationSeconds }: RateLimit,
+): Promise<void> {
   const windowOver = sql`${loginFailures.windowStartedAt} <= now() - make_interval(secs => ${durationSeconds})`;
   const counted = await db
     .insert(loginFailures)
@@ -91,7 +110,9 @@ async function countAttempt(db: Db<typeof schema>, username: string, address: st
     .returning({ failures: loginFailures.failures });
   if (counted.length) return;
   const [row] = await db
-    .select({ retryAfterSeconds: sql<number>`extract(epoch from ${loginFailures.windowStartedAt} + make_interval(secs => ${durationSeconds}) - now())` })
+    .select({
+      retryAfterSeconds: sql<number>`extract(epoch from ${loginFailures.windowStartedAt} + make_interval(secs => ${durationSeconds}) - now())`,
+    })
     .from(loginFailures)
     .where(and(eq(loginFailures.username, username), eq(loginFailures.address, address)));
   throw tooManyAttempts('Too many failed sign-ins for this account', Number(row?.retryAfterSeconds ?? durationSeconds));

@@ -32,7 +32,11 @@ export interface RelationshipPublisher {
  * whatever an earlier run committed but did not publish. Rows are claimed with SKIP LOCKED so several instances can
  * flush at once without publishing a row twice.
  */
-export function createRelationshipPublisher(db: Db<typeof schema>, stream: EventStream, logger: Logger): RelationshipPublisher {
+export function createRelationshipPublisher(
+  db: Db<typeof schema>,
+  stream: EventStream,
+  logger: Logger,
+): RelationshipPublisher {
   let running: Promise<void> = Promise.resolve();
   const publishPending = async () => {
     for (;;) {
@@ -46,7 +50,15 @@ export function createRelationshipPublisher(db: Db<typeof schema>, stream: Event
           .for('update', { skipLocked: true });
         for (const row of rows) await stream.append(RELATIONSHIPS_STREAM, row.event);
         if (rows.length) {
-          await tx.update(outbox).set({ publishedAt: sql`now()` }).where(inArray(outbox.id, rows.map((row) => row.id)));
+          await tx
+            .update(outbox)
+            .set({ publishedAt: sql`now()` })
+            .where(
+              inArray(
+                outbox.id,
+                rows.map((row) => row.id),
+              ),
+            );
         }
         return rows.length;
       });

@@ -2,7 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { createSubgraph, type EventStream, type Logger, type RateLimitStore, type SqlClient, type Subgraph } from '@igt/common';
+import {
+  createSubgraph,
+  type EventStream,
+  type Logger,
+  type RateLimitStore,
+  type SqlClient,
+  type Subgraph,
+} from '@igt/common';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
@@ -36,7 +43,17 @@ export interface InstagramOptions {
 
 /** Builds the Instagram subgraph: applies migrations, seeds an empty database, publishes pending relationship changes. */
 export async function createInstagramSubgraph(options: InstagramOptions): Promise<Subgraph> {
-  const { sql, events, logger, jwtSecret, jwtTtlSeconds, gatewaySecret, seed = true, rateLimits, limits = {} } = options;
+  const {
+    sql,
+    events,
+    logger,
+    jwtSecret,
+    jwtTtlSeconds,
+    gatewaySecret,
+    seed = true,
+    rateLimits,
+    limits = {},
+  } = options;
   await sql.migrate({ migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)), service: 'instagram' });
   const db = sql.db(schema);
   if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo people');

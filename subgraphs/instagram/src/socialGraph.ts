@@ -1,6 +1,14 @@
 // Instagram's social graph: follows, follow requests, blocks and close friends, each change with its outbox event.
 import { and, asc, eq, inArray, or, sql } from 'drizzle-orm';
-import { blockedEitherWay, blockEvent, followEvent, forbidden, notFound, type Db, type DbTransaction } from '@igt/common';
+import {
+  blockedEitherWay,
+  blockEvent,
+  followEvent,
+  forbidden,
+  notFound,
+  type Db,
+  type DbTransaction,
+} from '@igt/common';
 import * as schema from './db/schema.js';
 import { recordRelationshipChange, type RelationshipPublisher } from './relationshipOutbox.js';
 
@@ -56,7 +64,11 @@ async function removeFollow(tx: Tx, followerId: number, followeeId: number): Pro
 }
 
 /** Deletes a pending follow request; returns whether there was one. */
-async function removeFollowRequest(tx: Tx | Db<typeof schema>, requesterId: number, targetId: number): Promise<boolean> {
+async function removeFollowRequest(
+  tx: Tx | Db<typeof schema>,
+  requesterId: number,
+  targetId: number,
+): Promise<boolean> {
   const removed = await tx
     .delete(followRequests)
     .where(and(eq(followRequests.requesterId, requesterId), eq(followRequests.targetId, targetId)))
@@ -68,7 +80,11 @@ async function removeFollowRequest(tx: Tx | Db<typeof schema>, requesterId: numb
  * `followerId` follows `followeeId`, or asks to when the account is private; nothing when they already do. FORBIDDEN
  * when either has blocked the other.
  */
-export async function follow({ db, relationshipPublisher }: SocialGraph, followerId: number, followeeId: number): Promise<void> {
+export async function follow(
+  { db, relationshipPublisher }: SocialGraph,
+  followerId: number,
+  followeeId: number,
+): Promise<void> {
   if (await blockedEitherWay(db, blocks, followerId, followeeId)) throw forbidden('You cannot follow this person.');
   await db.transaction(async (tx) => {
     // Both rows are locked, in id order: this orders the follow after any change of the account's privacy (which
@@ -95,7 +111,11 @@ export async function follow({ db, relationshipPublisher }: SocialGraph, followe
 }
 
 /** `followerId` no longer follows `followeeId`, nor asks to. */
-export async function unfollow({ db, relationshipPublisher }: SocialGraph, followerId: number, followeeId: number): Promise<void> {
+export async function unfollow(
+  { db, relationshipPublisher }: SocialGraph,
+  followerId: number,
+  followeeId: number,
+): Promise<void> {
   await db.transaction(async (tx) => {
     await removeFollow(tx, followerId, followeeId);
     await removeFollowRequest(tx, followerId, followeeId);
@@ -110,7 +130,8 @@ export async function approveFollowRequest(
   requesterId: number,
 ): Promise<void> {
   await db.transaction(async (tx) => {
-    if (!(await removeFollowRequest(tx, requesterId, targetId))) throw notFound(`User ${requesterId} has not asked to follow you.`);
+    if (!(await removeFollowRequest(tx, requesterId, targetId)))
+      throw notFound(`User ${requesterId} has not asked to follow you.`);
     await addFollow(tx, requesterId, targetId);
   });
   await relationshipPublisher.flush();
@@ -118,7 +139,8 @@ export async function approveFollowRequest(
 
 /** `targetId` turns `requesterId`'s request down; NOT_FOUND when `requesterId` has not asked to follow them. */
 export async function declineFollowRequest({ db }: SocialGraph, targetId: number, requesterId: number): Promise<void> {
-  if (!(await removeFollowRequest(db, requesterId, targetId))) throw notFound(`User ${requesterId} has not asked to follow you.`);
+  if (!(await removeFollowRequest(db, requesterId, targetId)))
+    throw notFound(`User ${requesterId} has not asked to follow you.`);
 }
 
 /**
@@ -138,7 +160,11 @@ export async function approvePendingFollowRequests(tx: Tx, targetId: number): Pr
  * `blockerId` blocks `blockedId`: follows and follow requests both ways and close friends both ways end with it.
  * Nothing when the block already exists.
  */
-export async function block({ db, relationshipPublisher }: SocialGraph, blockerId: number, blockedId: number): Promise<void> {
+export async function block(
+  { db, relationshipPublisher }: SocialGraph,
+  blockerId: number,
+  blockedId: number,
+): Promise<void> {
   await db.transaction(async (tx) => {
     const inserted = await tx
       .insert(blocks)
@@ -164,7 +190,11 @@ export async function block({ db, relationshipPublisher }: SocialGraph, blockerI
 }
 
 /** `blockerId` no longer blocks `blockedId`; what the block ended stays ended. */
-export async function unblock({ db, relationshipPublisher }: SocialGraph, blockerId: number, blockedId: number): Promise<void> {
+export async function unblock(
+  { db, relationshipPublisher }: SocialGraph,
+  blockerId: number,
+  blockedId: number,
+): Promise<void> {
   await db.transaction(async (tx) => {
     const removed = await tx
       .delete(blocks)
@@ -179,11 +209,17 @@ export async function unblock({ db, relationshipPublisher }: SocialGraph, blocke
  * Adds `friendId` to `ownerId`'s close friends (`closeFriend`) or takes them off. Adding is FORBIDDEN when either has
  * blocked the other; taking off always works.
  */
-export async function setCloseFriend({ db }: SocialGraph, ownerId: number, friendId: number, closeFriend: boolean): Promise<void> {
+export async function setCloseFriend(
+  { db }: SocialGraph,
+  ownerId: number,
+  friendId: number,
+  closeFriend: boolean,
+): Promise<void> {
   if (!closeFriend) {
     await db.delete(closeFriends).where(and(eq(closeFriends.ownerId, ownerId), eq(closeFriends.friendId, friendId)));
     return;
   }
-  if (await blockedEitherWay(db, blocks, ownerId, friendId)) throw forbidden('You cannot add this person to your close friends.');
+  if (await blockedEitherWay(db, blocks, ownerId, friendId))
+    throw forbidden('You cannot add this person to your close friends.');
   await db.insert(closeFriends).values({ ownerId, friendId }).onConflictDoNothing();
 }

@@ -18,8 +18,10 @@ export const AUTO_STATUS_TTL_MS = 4 * 3600 * 1000;
 export function parseManualStatus(input: SetStatusInput, now: Date) {
   const emoji = input.emoji.trim();
   const text = input.text.trim();
-  if (!emoji || [...emoji].length > 16) throw badUserInput('`emoji` must be one emoji (1–16 characters).', 'input.emoji');
-  if (!text || text.length > 60) throw badUserInput('`text` must be 1–60 characters, not only whitespace.', 'input.text');
+  if (!emoji || [...emoji].length > 16)
+    throw badUserInput('`emoji` must be one emoji (1–16 characters).', 'input.emoji');
+  if (!text || text.length > 60)
+    throw badUserInput('`text` must be 1–60 characters, not only whitespace.', 'input.text');
   const seconds = input.expiresInSeconds;
   if (seconds !== null && seconds !== undefined && (seconds < 60 || seconds > 604_800)) {
     throw badUserInput(`\`expiresInSeconds\` must be between 60 and 604800, got ${seconds}.`, 'input.expiresInSeconds');

@@ -31,6 +31,7 @@ export function reloadConversation({ loaders }: Context, id: number): Promise<Co
 export function parseAfter(value: string | number | null | undefined): number | null {
   if (value === null || value === undefined) return null;
   const text = String(value);
-  if (!/^\d{1,15}$/.test(text)) throw badUserInput(`\`after\` must be a message id, got ${JSON.stringify(text.slice(0, 40))}.`, 'after');
+  if (!/^\d{1,15}$/.test(text))
+    throw badUserInput(`\`after\` must be a message id, got ${JSON.stringify(text.slice(0, 40))}.`, 'after');
   return Number(text);
 }

@@ -70,7 +70,10 @@ export async function canMessage(
   if (!others.length) return permissions;
 
   await relationships.catchUp();
-  const [existing, blocks] = await Promise.all([knownUsers.existing(others), loaders.blocksWithViewer.loadMany(others)]);
+  const [existing, blocks] = await Promise.all([
+    knownUsers.existing(others),
+    loaders.blocksWithViewer.loadMany(others),
+  ]);
   others.forEach((id, index) => {
     const between = blocks[index];
     if (between instanceof Error) throw between;

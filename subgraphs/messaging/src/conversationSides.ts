@@ -31,7 +31,13 @@ export function selectViewersConversations(db: Db<typeof schema>, viewerId: numb
 }
 
 /** A row of `selectViewersConversations` as resolvers receive it: the conversation seen from the viewer's side. */
-export function toConversationModel({ conversation, side }: { conversation: ConversationRow; side: ParticipantRow }): ConversationModel {
+export function toConversationModel({
+  conversation,
+  side,
+}: {
+  conversation: ConversationRow;
+  side: ParticipantRow;
+}): ConversationModel {
   return { ...conversation, side };
 }
 
@@ -41,10 +47,7 @@ async function updateViewersSide(
   conversation: ConversationModel,
   change: PgUpdateSetSource<typeof participants>,
 ): Promise<void> {
-  await db
-    .update(participants)
-    .set(change)
-    .where(viewersSideOf(conversation.id, conversation.side.userId));
+  await db.update(participants).set(change).where(viewersSideOf(conversation.id, conversation.side.userId));
 }
 
 /** Marks everything in `conversation` seen by the viewer, up to its newest message; never moves the mark backwards. */
@@ -59,8 +62,13 @@ export async function markConversationSeen(db: Db<typeof schema>, conversation: 
  * Files `conversation` into `folder` for the viewer (showing it again if they had declined it). BAD_USER_INPUT for
  * REQUESTS: requests are what other people start; a person files conversations into Primary or General.
  */
-export async function moveConversation(db: Db<typeof schema>, conversation: ConversationModel, folder: InboxFolder): Promise<void> {
-  if (folder === 'REQUESTS') throw badUserInput('A conversation can be moved to PRIMARY or GENERAL, not REQUESTS.', 'folder');
+export async function moveConversation(
+  db: Db<typeof schema>,
+  conversation: ConversationModel,
+  folder: InboxFolder,
+): Promise<void> {
+  if (folder === 'REQUESTS')
+    throw badUserInput('A conversation can be moved to PRIMARY or GENERAL, not REQUESTS.', 'folder');
   await updateViewersSide(db, conversation, { folder, declined: false });
 }
 
@@ -81,6 +89,7 @@ export async function acceptMessageRequest(db: Db<typeof schema>, conversation: 
  * again then). BAD_USER_INPUT when the conversation is not a request.
  */
 export async function declineMessageRequest(db: Db<typeof schema>, conversation: ConversationModel): Promise<void> {
-  if (conversation.side.folder !== 'REQUESTS') throw badUserInput('Only a message request can be declined.', 'conversationId');
+  if (conversation.side.folder !== 'REQUESTS')
+    throw badUserInput('Only a message request can be declined.', 'conversationId');
   await updateViewersSide(db, conversation, { declined: true });
 }

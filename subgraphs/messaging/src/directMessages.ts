@@ -41,7 +41,11 @@ const fromWire = (message: WireMessage): MessageModel => ({
  * Announces a committed message to both participants. Pub/sub is at-most-once, so a failure is logged and not
  * thrown: the message is stored, and a subscriber that reconnects with `after` gets it from the database.
  */
-export async function publishDelivery(pubsub: PubSub, delivery: Extract<Delivery, { kind: 'delivered' }>, logger: Logger): Promise<void> {
+export async function publishDelivery(
+  pubsub: PubSub,
+  delivery: Extract<Delivery, { kind: 'delivered' }>,
+  logger: Logger,
+): Promise<void> {
   const message = toWire(delivery.message);
   await Promise.all(
     [...delivery.previousMessageId].map(async ([userId, previousMessageId]) => {
@@ -49,7 +53,10 @@ export async function publishDelivery(pubsub: PubSub, delivery: Extract<Delivery
       try {
         await pubsub.publish(directMessageChannel(userId), event);
       } catch (error) {
-        logger.warn({ err: error, messageId: message.id }, 'could not publish a new message; subscribers will replay it');
+        logger.warn(
+          { err: error, messageId: message.id },
+          'could not publish a new message; subscribers will replay it',
+        );
       }
     }),
   );
@@ -59,7 +66,12 @@ export async function publishDelivery(pubsub: PubSub, delivery: Extract<Delivery
  * Messages of `viewerId`'s conversations with an id greater than `afterId`, oldest first, leaving out those sent by
  * someone who has blocked the viewer (hiddenFrom.ts).
  */
-export function messagesAfter(db: Db<typeof schema>, viewerId: number, afterId: number, limit: number): Promise<MessageModel[]> {
+export function messagesAfter(
+  db: Db<typeof schema>,
+  viewerId: number,
+  afterId: number,
+  limit: number,
+): Promise<MessageModel[]> {
   return db
     .select({ message: messages })
     .from(messages)
@@ -78,7 +90,10 @@ const toLiveEvent = (event: DirectMessageEvent): LiveEvent<MessageModel> => ({
 
 function isDirectMessageEvent(payload: unknown): payload is DirectMessageEvent {
   const event = payload as Partial<DirectMessageEvent> | null;
-  return typeof event?.message?.id === 'number' && (event.previousMessageId === null || typeof event.previousMessageId === 'number');
+  return (
+    typeof event?.message?.id === 'number' &&
+    (event.previousMessageId === null || typeof event.previousMessageId === 'number')
+  );
 }
 
 /** Opens the live streams of new messages and ends them all on shutdown. */
@@ -93,7 +108,12 @@ export interface DirectMessageStreams {
  * Serves `directMessageReceived`: each stream listens on the viewer's channel, replays from the database, and is
  * tracked so that shutdown can end it. `graphql_subscriptions_active` counts the streams that are listening.
  */
-export function createDirectMessageStreams(db: Db<typeof schema>, pubsub: PubSub, logger: Logger, metrics: Metrics): DirectMessageStreams {
+export function createDirectMessageStreams(
+  db: Db<typeof schema>,
+  pubsub: PubSub,
+  logger: Logger,
+  metrics: Metrics,
+): DirectMessageStreams {
   const open = new Set<AsyncIterableIterator<MessageModel>>();
   return {
     async open(viewerId, after) {

@@ -63,7 +63,10 @@ export async function visibleParticipants(conversation: ConversationModel, loade
  * The newest message of a conversation the viewer may see. Usually the conversation's newest message; when that one
  * is hidden (its sender has blocked the viewer), the newest of the rest.
  */
-export async function lastVisibleMessage(conversation: ConversationModel, loaders: Loaders): Promise<MessageModel | null> {
+export async function lastVisibleMessage(
+  conversation: ConversationModel,
+  loaders: Loaders,
+): Promise<MessageModel | null> {
   const { lastMessageId } = conversation.side;
   if (lastMessageId === null) return null;
   const newest = await loaders.messageById.load(lastMessageId);

@@ -1,12 +1,23 @@
 /** Runs the Messaging subgraph on its own, configured from the environment (PostgreSQL and Redis required). */
-import { createLogger, openEventStream, openPubSub, openRateLimitStore, openSqlClient, requireForStandalone, runUntilSignalled } from '@igt/common';
+import {
+  createLogger,
+  openEventStream,
+  openPubSub,
+  openRateLimitStore,
+  openSqlClient,
+  requireForStandalone,
+  runUntilSignalled,
+} from '@igt/common';
 import { loadConfig, sendLimits } from './config.js';
 import { createMessagingSubgraph } from './server.js';
 
 const config = loadConfig();
 const logger = createLogger('messaging', config.LOG_LEVEL);
 await runUntilSignalled(logger, async () => {
-  const { DATABASE_URL, REDIS_URL } = requireForStandalone('messaging', { DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL });
+  const { DATABASE_URL, REDIS_URL } = requireForStandalone('messaging', {
+    DATABASE_URL: config.DATABASE_URL,
+    REDIS_URL: config.REDIS_URL,
+  });
   const onRedisError = (error: unknown) => logger.error({ err: error }, 'redis error');
   const sql = await openSqlClient({ databaseUrl: DATABASE_URL });
   const pubsub = await openPubSub(REDIS_URL, config.REDIS_PREFIX, onRedisError);

@@ -51,25 +51,35 @@ export interface LoaderServices {
  * null, and what someone who blocked the viewer sent, reacted or saw is left out (hiddenFrom.ts), so no resolver can
  * leak either by forgetting a check.
  */
-export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { relationships, logger }: LoaderServices) {
+export function createLoaders(
+  db: Db<typeof schema>,
+  viewerId: number | null,
+  { relationships, logger }: LoaderServices,
+) {
   // Nobody can block an anonymous viewer, so their reads never wait for the projection.
   const catchUpBlocks = viewerId === null ? () => Promise.resolve() : catchUpForReads(relationships, logger);
-  const conversationById = rowLoader<number, ConversationModel>(async (ids) => {
-    if (viewerId === null) return [];
-    const rows = await selectViewersConversations(db, viewerId, inArray(participants.conversationId, ids));
-    return rows.map(toConversationModel);
-  }, (row) => row.id);
+  const conversationById = rowLoader<number, ConversationModel>(
+    async (ids) => {
+      if (viewerId === null) return [];
+      const rows = await selectViewersConversations(db, viewerId, inArray(participants.conversationId, ids));
+      return rows.map(toConversationModel);
+    },
+    (row) => row.id,
+  );
 
-  const messageById = rowLoader<number, MessageModel>(async (ids) => {
-    if (viewerId === null) return [];
-    await catchUpBlocks();
-    const rows = await db
-      .select({ message: messages })
-      .from(messages)
-      .innerJoin(participants, viewersSideOf(messages.conversationId, viewerId))
-      .where(and(inArray(messages.id, ids), visibleTo(db, messages.senderId, viewerId)));
-    return rows.map(({ message }) => message);
-  }, (row) => row.id);
+  const messageById = rowLoader<number, MessageModel>(
+    async (ids) => {
+      if (viewerId === null) return [];
+      await catchUpBlocks();
+      const rows = await db
+        .select({ message: messages })
+        .from(messages)
+        .innerJoin(participants, viewersSideOf(messages.conversationId, viewerId))
+        .where(and(inArray(messages.id, ids), visibleTo(db, messages.senderId, viewerId)));
+      return rows.map(({ message }) => message);
+    },
+    (row) => row.id,
+  );
 
   return {
     /** Brings the blocks projection up to date for this request's reads, once; what every loader below awaits. */
@@ -111,12 +121,21 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, { 
             .select()
             .from(conversations)
             .crossJoinLateral(page)
-            .where(inArray(conversations.id, group.map((key) => key.conversationId)));
+            .where(
+              inArray(
+                conversations.id,
+                group.map((key) => key.conversationId),
+              ),
+            );
           const byConversation = groupBy(
             rows.map((row) => row.page),
             (message) => message.conversationId,
           );
-          for (const key of group) pages.set(key, (byConversation.get(key.conversationId) ?? []).sort((a, b) => b.id - a.id));
+          for (const key of group)
+            pages.set(
+              key,
+              (byConversation.get(key.conversationId) ?? []).sort((a, b) => b.id - a.id),
+            );
         }
         return keys.map((key) => pages.get(key) ?? []);
       },

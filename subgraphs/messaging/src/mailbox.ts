@@ -33,11 +33,20 @@ export interface NewMessage {
 
 /** What a delivery did. `previousMessageId` is each participant's newest message before this one, by user id. */
 export type Delivery =
-  | { kind: 'delivered'; message: MessageModel; conversation: ConversationRow; previousMessageId: Map<number, number | null> }
+  | {
+      kind: 'delivered';
+      message: MessageModel;
+      conversation: ConversationRow;
+      previousMessageId: Map<number, number | null>;
+    }
   | { kind: 'duplicate'; message: MessageModel };
 
 /** The sender's earlier message with this idempotency key, if any. */
-export async function findByIdempotencyKey(db: Db<typeof schema> | Tx, senderId: number, key: string): Promise<MessageModel | null> {
+export async function findByIdempotencyKey(
+  db: Db<typeof schema> | Tx,
+  senderId: number,
+  key: string,
+): Promise<MessageModel | null> {
   const [row] = await db
     .select()
     .from(messages)
@@ -57,7 +66,10 @@ export async function deliverMessage(tx: Tx, input: NewMessage): Promise<Deliver
   const { senderId, recipientId, text, source, idempotencyKey = null, sentAt } = input;
   const [low, high] = senderId < recipientId ? [senderId, recipientId] : [recipientId, senderId];
 
-  await tx.insert(mailboxes).values([{ userId: low }, { userId: high }]).onConflictDoNothing();
+  await tx
+    .insert(mailboxes)
+    .values([{ userId: low }, { userId: high }])
+    .onConflictDoNothing();
   // ORDER BY sits below the row locking in the plan, so the rows are locked in this order.
   const boxes = await tx
     .select()
@@ -104,7 +116,10 @@ export async function deliverMessage(tx: Tx, input: NewMessage): Promise<Deliver
       folder: sql`case when ${participants.userId} = ${senderId} and ${participants.folder} = 'REQUESTS' then 'PRIMARY' else ${participants.folder} end`,
     })
     .where(eq(participants.conversationId, conversationId));
-  await tx.update(mailboxes).set({ lastMessageId: message!.id }).where(inArray(mailboxes.userId, [low, high]));
+  await tx
+    .update(mailboxes)
+    .set({ lastMessageId: message!.id })
+    .where(inArray(mailboxes.userId, [low, high]));
 
   return {
     kind: 'delivered',

@@ -38,7 +38,11 @@ export interface RelationshipProjectionOptions {
  * Applies a batch: each pair's last follow and block state, and every account the batch mentions (so a person is
  * known to Messaging as soon as Instagram has their account).
  */
-async function apply(tx: DbTransaction<typeof schema>, entries: StreamEntry<RelationshipEvent>[], logger: Logger): Promise<void> {
+async function apply(
+  tx: DbTransaction<typeof schema>,
+  entries: StreamEntry<RelationshipEvent>[],
+  logger: Logger,
+): Promise<void> {
   const facts = readRelationshipEvents(entries, logger);
   const mentioned = new Set<number>();
   const followChanges: FollowFact[] = [];
@@ -61,23 +65,36 @@ async function apply(tx: DbTransaction<typeof schema>, entries: StreamEntry<Rela
   const blocksAdded = blocked.filter((b) => b.active);
   const blocksRemoved = blocked.filter((b) => !b.active);
   if (added.length) {
-    await tx.insert(follows).values(added.map(({ followerId, followeeId }) => ({ followerId, followeeId }))).onConflictDoNothing();
+    await tx
+      .insert(follows)
+      .values(added.map(({ followerId, followeeId }) => ({ followerId, followeeId })))
+      .onConflictDoNothing();
   }
   if (removed.length) {
     await tx
       .delete(follows)
-      .where(or(...removed.map((f) => and(eq(follows.followerId, f.followerId), eq(follows.followeeId, f.followeeId)))));
+      .where(
+        or(...removed.map((f) => and(eq(follows.followerId, f.followerId), eq(follows.followeeId, f.followeeId)))),
+      );
   }
   if (blocksAdded.length) {
-    await tx.insert(blocks).values(blocksAdded.map(({ blockerId, blockedId }) => ({ blockerId, blockedId }))).onConflictDoNothing();
+    await tx
+      .insert(blocks)
+      .values(blocksAdded.map(({ blockerId, blockedId }) => ({ blockerId, blockedId })))
+      .onConflictDoNothing();
   }
   if (blocksRemoved.length) {
     await tx
       .delete(blocks)
-      .where(or(...blocksRemoved.map((b) => and(eq(blocks.blockerId, b.blockerId), eq(blocks.blockedId, b.blockedId)))));
+      .where(
+        or(...blocksRemoved.map((b) => and(eq(blocks.blockerId, b.blockerId), eq(blocks.blockedId, b.blockedId)))),
+      );
   }
   if (mentioned.size) {
-    await tx.insert(knownUsers).values([...mentioned].map((userId) => ({ userId }))).onConflictDoNothing();
+    await tx
+      .insert(knownUsers)
+      .values([...mentioned].map((userId) => ({ userId })))
+      .onConflictDoNothing();
   }
 }
 

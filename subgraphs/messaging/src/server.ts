@@ -2,7 +2,19 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { catchUpPeriodically, finalCatchUp, createMetrics, createSubgraph, instrumentPubSub, type EventStream, type Logger, type PubSub, type RateLimitStore, type SqlClient, type Subgraph } from '@igt/common';
+import {
+  catchUpPeriodically,
+  finalCatchUp,
+  createMetrics,
+  createSubgraph,
+  instrumentPubSub,
+  type EventStream,
+  type Logger,
+  type PubSub,
+  type RateLimitStore,
+  type SqlClient,
+  type Subgraph,
+} from '@igt/common';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
@@ -53,7 +65,16 @@ export interface MessagingSubgraph extends Subgraph {
  * database, and serves queries, mutations and (over graphql-ws, for the gateway) the new-message subscription.
  */
 export async function createMessagingSubgraph(options: MessagingOptions): Promise<MessagingSubgraph> {
-  const { sql, events, logger, gatewaySecret, seed = true, catchUpIntervalMs = 5_000, rateLimits, limits = {} } = options;
+  const {
+    sql,
+    events,
+    logger,
+    gatewaySecret,
+    seed = true,
+    catchUpIntervalMs = 5_000,
+    rateLimits,
+    limits = {},
+  } = options;
   const metrics = createMetrics('messaging');
   const pubsub = instrumentPubSub(options.pubsub, metrics);
   await sql.migrate({ migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)), service: 'messaging' });

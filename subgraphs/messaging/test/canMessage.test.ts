@@ -46,7 +46,12 @@ describe('canMessage', () => {
     const { fake, calls } = services({
       known: [2, 3, 4, 5],
       // 3 blocked the viewer; the viewer blocked 4; 5 and the viewer blocked each other.
-      blocks: [[3, VIEWER], [VIEWER, 4], [VIEWER, 5], [5, VIEWER]],
+      blocks: [
+        [3, VIEWER],
+        [VIEWER, 4],
+        [VIEWER, 5],
+        [5, VIEWER],
+      ],
     });
     const answers = await canMessage(fake, VIEWER, [2, 3, 4, 5, 6, VIEWER, 2]);
     expect(Object.fromEntries(answers)).toEqual({

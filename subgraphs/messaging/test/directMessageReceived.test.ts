@@ -78,10 +78,14 @@ async function call(as: Viewer, query: string, variables: Record<string, unknown
 }
 
 async function send(from: string, to: string, text: string): Promise<number> {
-  const result = await call(viewer(from), `#graphql
-    mutation ($input: SendDirectMessageInput!) { sendDirectMessage(input: $input) { message { id } } }`, {
-    input: { recipientId: String(demoId(to)), text },
-  });
+  const result = await call(
+    viewer(from),
+    `#graphql
+    mutation ($input: SendDirectMessageInput!) { sendDirectMessage(input: $input) { message { id } } }`,
+    {
+      input: { recipientId: String(demoId(to)), text },
+    },
+  );
   expect(result.errors).toBeUndefined();
   return Number(result.data.sendDirectMessage.message.id);
 }
@@ -106,7 +110,11 @@ async function subscribe(as: Viewer | null, after: number | null) {
     try {
       for await (const event of events) {
         if (event.errors) errors.push(...event.errors);
-        if (event.data) received.push({ id: Number(event.data.directMessageReceived.id), text: event.data.directMessageReceived.text });
+        if (event.data)
+          received.push({
+            id: Number(event.data.directMessageReceived.id),
+            text: event.data.directMessageReceived.text,
+          });
       }
     } catch (error) {
       errors.push(error);
@@ -117,7 +125,8 @@ async function subscribe(as: Viewer | null, after: number | null) {
     errors,
     async waitFor(count: number, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
-      while (received.length < count && !errors.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      while (received.length < count && !errors.length && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
     },
     async leave() {
       await events.return?.();
@@ -159,7 +168,10 @@ describe('directMessageReceived', () => {
     expect(ids).toHaveLength(32);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
     expect(new Set(ids).size).toBe(ids.length);
-    expect(ids.slice(0, 2).map((id) => bob.received.find((e) => e.id === id)!.text)).toEqual(['history 2', 'history 3']);
+    expect(ids.slice(0, 2).map((id) => bob.received.find((e) => e.id === id)!.text)).toEqual([
+      'history 2',
+      'history 3',
+    ]);
     expect(new Set(ids.slice(2))).toEqual(new Set(live));
     await bob.leave();
   });

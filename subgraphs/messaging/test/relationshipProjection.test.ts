@@ -29,7 +29,6 @@ afterAll(async () => {
   await sql?.close();
 });
 
-
 async function state() {
   const [followRows, blockRows, known, positions] = await Promise.all([
     db.select().from(schema.follows),
@@ -48,12 +47,25 @@ async function state() {
 describe('relationships projection', () => {
   it('should apply the stream in batches, last state per pair winning, and record its position', async () => {
     const events = createMemoryEventStream();
-    for (const event of [followEvent(11, 12, true), followEvent(12, 11, true), blockEvent(13, 11, true), followEvent(11, 12, false), followEvent(11, 12, true), blockEvent(13, 11, false), blockEvent(14, 11, true)]) {
+    for (const event of [
+      followEvent(11, 12, true),
+      followEvent(12, 11, true),
+      blockEvent(13, 11, true),
+      followEvent(11, 12, false),
+      followEvent(11, 12, true),
+      blockEvent(13, 11, false),
+      blockEvent(14, 11, true),
+    ]) {
       await events.append(RELATIONSHIPS_STREAM, event);
     }
     const last = await events.append(RELATIONSHIPS_STREAM, followEvent(12, 11, false));
     await createRelationshipProjection(db, events, logger, { batchSize: 3 }).catchUp();
-    expect(await state()).toEqual({ follows: ['11->12'], blocks: ['14-x-11'], known: [11, 12, 13, 14], position: last });
+    expect(await state()).toEqual({
+      follows: ['11->12'],
+      blocks: ['14-x-11'],
+      known: [11, 12, 13, 14],
+      position: last,
+    });
   });
 
   it('should read a stale position (another process’s in-memory stream) from the start, harmlessly', async () => {

@@ -73,7 +73,8 @@ async function severFollows(tx: DbTransaction<typeof schema>, pairs: BlockPair[]
 
 /** Removes the likes each of a pair gave the other's threads and replies, keeping like counts right. */
 async function removeLikes(tx: DbTransaction<typeof schema>, pairs: BlockPair[]): Promise<void> {
-  const byAuthor = (authorId: number) => tx.select({ id: threads.id }).from(threads).where(eq(threads.authorId, authorId));
+  const byAuthor = (authorId: number) =>
+    tx.select({ id: threads.id }).from(threads).where(eq(threads.authorId, authorId));
   const removed = await tx
     .delete(likes)
     .where(
@@ -99,9 +100,15 @@ async function removeLikes(tx: DbTransaction<typeof schema>, pairs: BlockPair[])
  * batch, even if unblocked later in it: a block ends them for good, as on Instagram, and none can have been made
  * during the block because following and liking check for blocks under the same profile locks.
  */
-async function apply(tx: DbTransaction<typeof schema>, entries: StreamEntry<RelationshipEvent>[], logger: Logger): Promise<void> {
+async function apply(
+  tx: DbTransaction<typeof schema>,
+  entries: StreamEntry<RelationshipEvent>[],
+  logger: Logger,
+): Promise<void> {
   // Threads follows are Threads' own; Instagram follows and new accounts do not concern it.
-  const blockChanges = readRelationshipEvents(entries, logger).filter((fact): fact is BlockFact => fact.kind === 'block');
+  const blockChanges = readRelationshipEvents(entries, logger).filter(
+    (fact): fact is BlockFact => fact.kind === 'block',
+  );
   const changes = latestPerPair(blockChanges);
   const blocked = changes.filter((change) => change.active);
   const unblocked = changes.filter((change) => !change.active);
@@ -114,7 +121,13 @@ async function apply(tx: DbTransaction<typeof schema>, entries: StreamEntry<Rela
   if (unblocked.length) {
     await tx
       .delete(blocks)
-      .where(or(...unblocked.map(({ blockerId, blockedId }) => and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)))));
+      .where(
+        or(
+          ...unblocked.map(({ blockerId, blockedId }) =>
+            and(eq(blocks.blockerId, blockerId), eq(blocks.blockedId, blockedId)),
+          ),
+        ),
+      );
   }
   const severed = latestPerPair(blockChanges.filter((change) => change.active));
   if (severed.length) {

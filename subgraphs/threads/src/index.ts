@@ -7,9 +7,14 @@ const config = loadConfig();
 const logger = createLogger('threads', config.LOG_LEVEL);
 await runUntilSignalled(logger, async () => {
   // Redis carries Instagram's relationships stream, which Threads follows for blocks.
-  const { DATABASE_URL, REDIS_URL } = requireForStandalone('threads', { DATABASE_URL: config.DATABASE_URL, REDIS_URL: config.REDIS_URL });
+  const { DATABASE_URL, REDIS_URL } = requireForStandalone('threads', {
+    DATABASE_URL: config.DATABASE_URL,
+    REDIS_URL: config.REDIS_URL,
+  });
   const sql = await openSqlClient({ databaseUrl: DATABASE_URL });
-  const events = await openEventStream(REDIS_URL, config.REDIS_PREFIX, (error) => logger.error({ err: error }, 'redis error'));
+  const events = await openEventStream(REDIS_URL, config.REDIS_PREFIX, (error) =>
+    logger.error({ err: error }, 'redis error'),
+  );
   const subgraph = await createThreadsSubgraph({
     sql,
     events,

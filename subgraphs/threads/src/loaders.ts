@@ -88,17 +88,25 @@ interface CounterSpec {
  * How many of the rows a stored counter counts (by owner) name someone hidden from the viewer, for a batch of owners
  * in one statement, after `before`. Zero, without a query, for anonymous viewers.
  */
-function hiddenCount(db: Db<typeof schema>, viewerId: number | null, spec: CounterSpec, before: (() => Promise<void>) | undefined) {
-  const counts = rowLoader<number, { id: number; hidden: number }>(async (ids) => {
-    if (viewerId === null) return [];
-    await before?.();
-    const rows = await db
-      .select({ id: spec.owner, hidden: count() })
-      .from(spec.table)
-      .where(and(inArray(spec.owner, ids), hiddenFrom(db, spec.person, viewerId)))
-      .groupBy(spec.owner);
-    return rows.map((row) => ({ id: Number(row.id), hidden: row.hidden }));
-  }, (row) => row.id);
+function hiddenCount(
+  db: Db<typeof schema>,
+  viewerId: number | null,
+  spec: CounterSpec,
+  before: (() => Promise<void>) | undefined,
+) {
+  const counts = rowLoader<number, { id: number; hidden: number }>(
+    async (ids) => {
+      if (viewerId === null) return [];
+      await before?.();
+      const rows = await db
+        .select({ id: spec.owner, hidden: count() })
+        .from(spec.table)
+        .where(and(inArray(spec.owner, ids), hiddenFrom(db, spec.person, viewerId)))
+        .groupBy(spec.owner);
+      return rows.map((row) => ({ id: Number(row.id), hidden: row.hidden }));
+    },
+    (row) => row.id,
+  );
   return { load: async (id: number): Promise<number> => (await counts.load(id))?.hidden ?? 0 };
 }
 
@@ -111,9 +119,15 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
   const before = viewerId === null ? undefined : catchUpBlocks;
   const visibleAuthor = visibleTo(db, threads.authorId, viewerId);
   return {
-    profileById: rowLoader<number, ProfileModel>((ids) => db.select().from(profiles).where(inArray(profiles.id, ids)), (row) => row.id),
+    profileById: rowLoader<number, ProfileModel>(
+      (ids) => db.select().from(profiles).where(inArray(profiles.id, ids)),
+      (row) => row.id,
+    ),
     /** Any thread by id, whoever wrote it: mutations tell "hidden from you" (FORBIDDEN) from "missing" (NOT_FOUND). */
-    threadById: rowLoader<number, ThreadModel>((ids) => db.select().from(threads).where(inArray(threads.id, ids)), (row) => row.id),
+    threadById: rowLoader<number, ThreadModel>(
+      (ids) => db.select().from(threads).where(inArray(threads.id, ids)),
+      (row) => row.id,
+    ),
     /** A page of a profile's top-level threads, newest first; empty to a viewer the owner has blocked. */
     threadsByAuthor: threadPages(db, {
       owner: threads.authorId,
@@ -131,7 +145,12 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
       before,
     }),
     /** How many of a thread's replies are by people who blocked the viewer: counted in `replyCount`, hidden from them. */
-    hiddenReplyCount: hiddenCount(db, viewerId, { table: threads, owner: threads.replyToId, person: threads.authorId }, before),
+    hiddenReplyCount: hiddenCount(
+      db,
+      viewerId,
+      { table: threads, owner: threads.replyToId, person: threads.authorId },
+      before,
+    ),
     /** How many of a profile's Threads followers blocked the viewer: counted in `followerCount`, hidden from them. */
     hiddenFollowerCount: hiddenCount(
       db,

@@ -25,5 +25,10 @@ export interface MessageActionModel {
 
 /** The Message button for `recipientId`: what it is does not depend on who looks at it. */
 export function messageActionFor(recipientId: string | number): MessageActionModel {
-  return { recipient: { id: String(recipientId) }, label: 'Message', mutation: 'sendDirectMessage', inbox: 'INSTAGRAM' };
+  return {
+    recipient: { id: String(recipientId) },
+    label: 'Message',
+    mutation: 'sendDirectMessage',
+    inbox: 'INSTAGRAM',
+  };
 }

@@ -11,5 +11,10 @@ const { profiles } = schema;
  * or waits and sees the block.
  */
 export async function lockProfiles(tx: DbTransaction<typeof schema>, ids: number[]): Promise<void> {
-  await tx.select({ id: profiles.id }).from(profiles).where(inArray(profiles.id, ids)).orderBy(asc(profiles.id)).for('update');
+  await tx
+    .select({ id: profiles.id })
+    .from(profiles)
+    .where(inArray(profiles.id, ids))
+    .orderBy(asc(profiles.id))
+    .for('update');
 }

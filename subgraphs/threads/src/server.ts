@@ -2,7 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'graphql';
-import { catchUpPeriodically, finalCatchUp, createSubgraph, type EventStream, type Logger, type SqlClient, type Subgraph } from '@igt/common';
+import {
+  catchUpPeriodically,
+  finalCatchUp,
+  createSubgraph,
+  type EventStream,
+  type Logger,
+  type SqlClient,
+  type Subgraph,
+} from '@igt/common';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { createBlockProjection } from './blockProjection.js';
 import * as schema from './db/schema.js';

@@ -2,7 +2,16 @@
 import { fileURLToPath } from 'node:url';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blockEvent, createLogger, createMemoryEventStream, openSqlClient, RELATIONSHIPS_STREAM, type Db, type RelationshipEvent, type SqlClient } from '@igt/common';
+import {
+  blockEvent,
+  createLogger,
+  createMemoryEventStream,
+  openSqlClient,
+  RELATIONSHIPS_STREAM,
+  type Db,
+  type RelationshipEvent,
+  type SqlClient,
+} from '@igt/common';
 import { createBlockProjection } from '../src/blockProjection.js';
 import * as schema from '../src/db/schema.js';
 
@@ -21,7 +30,11 @@ beforeAll(async () => {
     { followerId: 22, followeeId: 21 },
     { followerId: 23, followeeId: 21 },
   ]);
-  for (const [id, followerCount, followingCount] of [[21, 2, 1], [22, 1, 1], [23, 0, 1]] as const) {
+  for (const [id, followerCount, followingCount] of [
+    [21, 2, 1],
+    [22, 1, 1],
+    [23, 0, 1],
+  ] as const) {
     await db.update(schema.profiles).set({ followerCount, followingCount }).where(eq(schema.profiles.id, id));
   }
 });
@@ -29,7 +42,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sql?.close();
 });
-
 
 async function state() {
   const [follows, blocks, profiles, positions] = await Promise.all([
@@ -75,7 +87,10 @@ describe('blocks projection', () => {
     await events.append(RELATIONSHIPS_STREAM, blockEvent(23, 21, true));
     const projection = createBlockProjection(db, events, logger, { batchSize: 2 });
     await projection.catchUp();
-    expect(await state()).toMatchObject({ blocks: ['23-x-21', '24-x-23'], counts: { 21: [0, 0], 22: [0, 0], 23: [0, 0] } });
+    expect(await state()).toMatchObject({
+      blocks: ['23-x-21', '24-x-23'],
+      counts: { 21: [0, 0], 22: [0, 0], 23: [0, 0] },
+    });
 
     await db.insert(schema.profileFollows).values({ followerId: 21, followeeId: 22 });
     await db.update(schema.profiles).set({ followingCount: 1 }).where(eq(schema.profiles.id, 21));

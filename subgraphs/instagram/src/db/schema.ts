@@ -27,8 +27,12 @@ export const users = instagram.table('users', {
 export const follows = instagram.table(
   'follows',
   {
-    followerId: id('follower_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    followeeId: id('followee_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    followerId: id('follower_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    followeeId: id('followee_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     seq: id('seq').notNull().generatedAlwaysAsIdentity(),
     createdAt: createdAt(),
   },
@@ -39,20 +43,31 @@ export const follows = instagram.table(
 export const followRequests = instagram.table(
   'follow_requests',
   {
-    requesterId: id('requester_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    targetId: id('target_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    requesterId: id('requester_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    targetId: id('target_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     seq: id('seq').notNull().generatedAlwaysAsIdentity(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.requesterId, t.targetId] }), index('follow_requests_target_idx').on(t.targetId, t.seq)],
+  (t) => [
+    primaryKey({ columns: [t.requesterId, t.targetId] }),
+    index('follow_requests_target_idx').on(t.targetId, t.seq),
+  ],
 );
 
 /** Who has blocked whom. */
 export const blocks = instagram.table(
   'blocks',
   {
-    blockerId: id('blocker_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    blockedId: id('blocked_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    blockerId: id('blocker_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    blockedId: id('blocked_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.blockerId, t.blockedId] }), index('blocks_blocked_idx').on(t.blockedId)],
@@ -62,8 +77,12 @@ export const blocks = instagram.table(
 export const closeFriends = instagram.table(
   'close_friends',
   {
-    ownerId: id('owner_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
-    friendId: id('friend_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    ownerId: id('owner_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    friendId: id('friend_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     seq: id('seq').notNull().generatedAlwaysAsIdentity(),
     createdAt: createdAt(),
   },
@@ -75,7 +94,9 @@ export const closeFriends = instagram.table(
  * no location is ever stored.
  */
 export const statuses = instagram.table('statuses', {
-  userId: id('user_id').primaryKey().references(() => users.id, { onDelete: 'cascade' }),
+  userId: id('user_id')
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
   kind: text('kind', { enum: ['MANUAL', 'AUTO'] }).notNull(),
   emoji: text('emoji').notNull(),
   text: text('text').notNull(),
@@ -96,7 +117,11 @@ export const outbox = instagram.table(
     createdAt: createdAt(),
     publishedAt: timestamp('published_at', { withTimezone: true, mode: 'date' }),
   },
-  (t) => [index('outbox_unpublished_idx').on(t.id).where(sql`${t.publishedAt} is null`)],
+  (t) => [
+    index('outbox_unpublished_idx')
+      .on(t.id)
+      .where(sql`${t.publishedAt} is null`),
+  ],
 );
 
 /**

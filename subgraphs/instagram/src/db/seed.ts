@@ -8,10 +8,22 @@ import * as schema from './schema.js';
 const { users, follows, followRequests, blocks, closeFriends, statuses } = schema;
 
 const FOLLOWS: [string, string][] = [
-  ['alice', 'bob'], ['bob', 'alice'], ['alice', 'carol'], ['carol', 'alice'], ['bob', 'carol'],
-  ['dave', 'alice'], ['erin', 'alice'], ['erin', 'dave'], ['frank', 'bob'], ['carol', 'erin'],
+  ['alice', 'bob'],
+  ['bob', 'alice'],
+  ['alice', 'carol'],
+  ['carol', 'alice'],
+  ['bob', 'carol'],
+  ['dave', 'alice'],
+  ['erin', 'alice'],
+  ['erin', 'dave'],
+  ['frank', 'bob'],
+  ['carol', 'erin'],
 ];
-const CLOSE_FRIENDS: [string, string][] = [['alice', 'bob'], ['alice', 'carol'], ['bob', 'alice']];
+const CLOSE_FRIENDS: [string, string][] = [
+  ['alice', 'bob'],
+  ['alice', 'carol'],
+  ['bob', 'alice'],
+];
 const BLOCKS: [string, string][] = [['frank', 'dave']];
 /** frank's account is private: erin has asked to follow him. */
 const FOLLOW_REQUESTS: [string, string][] = [['erin', 'frank']];
@@ -34,7 +46,9 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
         autoStatusEnabled: person.username === 'bob',
       })),
     );
-    await tx.execute(sql`select setval(pg_get_serial_sequence('instagram.users', 'id'), (select max(id) from instagram.users))`);
+    await tx.execute(
+      sql`select setval(pg_get_serial_sequence('instagram.users', 'id'), (select max(id) from instagram.users))`,
+    );
     for (const person of DEMO_PEOPLE) await recordRelationshipChange(tx, accountEvent(person.id));
     for (const [follower, followee] of FOLLOWS) {
       const followerId = demoId(follower);
@@ -58,7 +72,14 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
     }
     await tx.insert(statuses).values([
       { userId: demoId('alice'), kind: 'MANUAL', emoji: '🎨', text: 'Glazing pots all afternoon' },
-      { userId: demoId('bob'), kind: 'AUTO', emoji: '💼', text: 'At work', activity: 'AT_WORK', expiresAt: sql`now() + interval '4 hours'` as never },
+      {
+        userId: demoId('bob'),
+        kind: 'AUTO',
+        emoji: '💼',
+        text: 'At work',
+        activity: 'AT_WORK',
+        expiresAt: sql`now() + interval '4 hours'` as never,
+      },
     ]);
   });
   return true;

@@ -28,10 +28,17 @@ const USERNAME = /^[a-z0-9._]{3,30}$/;
 const reloadUser = ({ loaders }: Context, id: number) => reload(loaders.userById, id, 'user');
 
 /** The other person of a relationship mutation: must exist and not be the viewer. */
-async function otherPerson(context: Context, userId: string, verb: string): Promise<{ viewerId: number; target: UserModel }> {
+async function otherPerson(
+  context: Context,
+  userId: string,
+  verb: string,
+): Promise<{ viewerId: number; target: UserModel }> {
   const viewerId = requireViewer(context);
   const missing = `No user has id ${userId}.`;
-  const target = await otherParty(viewerId, userId, 'userId', context.loaders.userById, { self: `You cannot ${verb} yourself.`, missing });
+  const target = await otherParty(viewerId, userId, 'userId', context.loaders.userById, {
+    self: `You cannot ${verb} yourself.`,
+    missing,
+  });
   // Someone who blocked the viewer does not exist for them (hiddenFrom.ts): acting on them is acting on no one, and
   // answering with their account would show what every read hides.
   if (await context.loaders.hasBlockedViewer.load(target.id)) throw notFound(missing);
@@ -42,10 +49,15 @@ async function otherPerson(context: Context, userId: string, verb: string): Prom
  * The username (trimmed, lower-cased) as every account has it, or BAD_USER_INPUT; the same for a password's length.
  * A new password must be 8 characters or more; a guess may be shorter (it is simply wrong), never longer than any.
  */
-function credentials({ username, password }: { username: string; password: string }, purpose: 'new' | 'guess'): { username: string } {
+function credentials(
+  { username, password }: { username: string; password: string },
+  purpose: 'new' | 'guess',
+): { username: string } {
   const normalized = username.trim().toLowerCase();
-  if (!USERNAME.test(normalized)) throw badUserInput('`username` must be 3–30 letters, digits, dots or underscores.', 'username');
-  if ((purpose === 'new' && password.length < 8) || password.length > 128) throw badUserInput('`password` must be 8–128 characters.', 'password');
+  if (!USERNAME.test(normalized))
+    throw badUserInput('`username` must be 3–30 letters, digits, dots or underscores.', 'username');
+  if ((purpose === 'new' && password.length < 8) || password.length > 128)
+    throw badUserInput('`password` must be 8–128 characters.', 'password');
   return { username: normalized };
 }
 
@@ -144,7 +156,8 @@ export const Mutation: MutationResolvers = {
     const changes: Partial<typeof users.$inferInsert> = {};
     if (input.fullName !== undefined && input.fullName !== null) {
       const fullName = input.fullName.trim();
-      if (!fullName || fullName.length > 64) throw badUserInput('`fullName` must be 1–64 characters.', 'input.fullName');
+      if (!fullName || fullName.length > 64)
+        throw badUserInput('`fullName` must be 1–64 characters.', 'input.fullName');
       changes.fullName = fullName;
     }
     if (input.bio !== undefined && input.bio !== null) {
@@ -199,7 +212,13 @@ export const Mutation: MutationResolvers = {
       throw badUserInput('Auto-status is off; turn it on with setAutoStatus(enabled: true) first.', 'activity');
     }
     const now = new Date();
-    const auto = { kind: 'AUTO' as const, ...ACTIVITY_STATUS[activity], activity, setAt: now, expiresAt: new Date(now.getTime() + AUTO_STATUS_TTL_MS) };
+    const auto = {
+      kind: 'AUTO' as const,
+      ...ACTIVITY_STATUS[activity],
+      activity,
+      setAt: now,
+      expiresAt: new Date(now.getTime() + AUTO_STATUS_TTL_MS),
+    };
     // A manual status that has not expired wins over auto-status.
     await context.db
       .insert(statuses)

@@ -34,7 +34,12 @@ async function relationshipPage(
         ? { table: follows, seq: follows.seq, owner: follows.followerId, other: follows.followeeId }
         : kind === 'closeFriends'
           ? { table: closeFriends, seq: closeFriends.seq, owner: closeFriends.ownerId, other: closeFriends.friendId }
-          : { table: followRequests, seq: followRequests.seq, owner: followRequests.targetId, other: followRequests.requesterId };
+          : {
+              table: followRequests,
+              seq: followRequests.seq,
+              owner: followRequests.targetId,
+              other: followRequests.requesterId,
+            };
   const rows = await db
     .select({ seq: link.seq, user: users })
     .from(link.table)
@@ -64,8 +69,10 @@ export const User: UserResolvers = {
     return id === null ? null : visibleUser(loaders, id);
   },
   createdAt: (user) => user.createdAt.toISOString(),
-  followerCount: (user, _args, { loaders }) => visibleCount(user.followerCount, loaders.hiddenFollowerCount.load(user.id)),
-  followingCount: (user, _args, { loaders }) => visibleCount(user.followingCount, loaders.hiddenFollowingCount.load(user.id)),
+  followerCount: (user, _args, { loaders }) =>
+    visibleCount(user.followerCount, loaders.hiddenFollowerCount.load(user.id)),
+  followingCount: (user, _args, { loaders }) =>
+    visibleCount(user.followingCount, loaders.hiddenFollowingCount.load(user.id)),
   followers: async (user, args, context) =>
     (await canSeeLists(user, context)) ? relationshipPage(context, args, 'followers', user.id) : null,
   following: async (user, args, context) =>

@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, check, index, pgSchema, primaryKey, text, timestamp, unique, uniqueIndex } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  check,
+  index,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
 
 /** Everything the Messaging subgraph stores lives in the `messaging` Postgres schema. */
 export const messaging = pgSchema('messaging');
@@ -50,7 +61,9 @@ export const participants = messaging.table(
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.userId] }),
-    index('participants_inbox_idx').on(t.userId, t.folder, t.lastMessageId).where(sql`not ${t.declined}`),
+    index('participants_inbox_idx')
+      .on(t.userId, t.folder, t.lastMessageId)
+      .where(sql`not ${t.declined}`),
   ],
 );
 

@@ -20,5 +20,6 @@ export const Message: MessageResolvers = {
   },
   sentAt: (message) => message.sentAt.toISOString(),
   reactions: (message, _args, { loaders }) => loaders.reactionsByMessageId.load(message.id),
-  seenBy: async (message, _args, { loaders }) => (await loaders.seenByMessageId.load(message.id)).map((id) => ({ id: String(id) })),
+  seenBy: async (message, _args, { loaders }) =>
+    (await loaders.seenByMessageId.load(message.id)).map((id) => ({ id: String(id) })),
 };

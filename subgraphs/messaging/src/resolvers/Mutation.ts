@@ -17,7 +17,12 @@ import type { Context } from '../context.js';
 import type { MessageModel, SendDirectMessagePayloadModel } from '../models.js';
 import { reloadConversation, viewersConversation, viewersMessage } from '../access.js';
 import { canMessage, refusalWithoutLookup, type MessageRefusal } from '../canMessage.js';
-import { acceptMessageRequest, declineMessageRequest, markConversationSeen, moveConversation } from '../conversationSides.js';
+import {
+  acceptMessageRequest,
+  declineMessageRequest,
+  markConversationSeen,
+  moveConversation,
+} from '../conversationSides.js';
 import { deliverMessage, findByIdempotencyKey } from '../mailbox.js';
 import { publishDelivery } from '../directMessages.js';
 
@@ -31,10 +36,14 @@ const MAX_EMOJI_LENGTH = 16;
 function validateText(text: string): string {
   const length = [...text].length;
   if (length > MAX_MESSAGE_LENGTH) {
-    throw codedError(ErrorCode.MessageTooLong, `\`text\` must be at most ${MAX_MESSAGE_LENGTH} characters, got ${length}.`, {
-      argument: 'input.text',
-      maxLength: MAX_MESSAGE_LENGTH,
-    });
+    throw codedError(
+      ErrorCode.MessageTooLong,
+      `\`text\` must be at most ${MAX_MESSAGE_LENGTH} characters, got ${length}.`,
+      {
+        argument: 'input.text',
+        maxLength: MAX_MESSAGE_LENGTH,
+      },
+    );
   }
   if (!text.trim()) throw badUserInput('`text` must not be empty or only whitespace.', 'input.text');
   return text;
@@ -43,13 +52,20 @@ function validateText(text: string): string {
 function validateIdempotencyKey(key: string | null | undefined): string | null {
   if (key === null || key === undefined) return null;
   if (key.length < 1 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
-    throw badUserInput(`\`idempotencyKey\` must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters, got ${key.length}.`, 'input.idempotencyKey');
+    throw badUserInput(
+      `\`idempotencyKey\` must be 1–${MAX_IDEMPOTENCY_KEY_LENGTH} characters, got ${key.length}.`,
+      'input.idempotencyKey',
+    );
   }
   return key;
 }
 
 /** Answers a retried send with the first message, provided the key was first used for the same recipient. */
-async function replayFirstSend(context: Context, first: MessageModel, recipientId: number): Promise<SendDirectMessagePayloadModel> {
+async function replayFirstSend(
+  context: Context,
+  first: MessageModel,
+  recipientId: number,
+): Promise<SendDirectMessagePayloadModel> {
   const conversation = await reloadConversation(context, first.conversationId);
   if (conversation.userLowId !== recipientId && conversation.userHighId !== recipientId) {
     throw codedError(ErrorCode.Conflict, 'This `idempotencyKey` was already used for a message to someone else.', {
@@ -109,10 +125,15 @@ export const Mutation: MutationResolvers = {
 
     let delivery;
     try {
-      delivery = await db.transaction((tx) => deliverMessage(tx, { senderId, recipientId, text, source, idempotencyKey }));
+      delivery = await db.transaction((tx) =>
+        deliverMessage(tx, { senderId, recipientId, text, source, idempotencyKey }),
+      );
     } catch (error) {
       // The mailbox lock serialises one sender's sends, so this only happens if that ever changes; stay correct.
-      const first = idempotencyKey !== null && isUniqueViolation(error) ? await findByIdempotencyKey(db, senderId, idempotencyKey) : null;
+      const first =
+        idempotencyKey !== null && isUniqueViolation(error)
+          ? await findByIdempotencyKey(db, senderId, idempotencyKey)
+          : null;
       if (first) return replayFirstSend(context, first, recipientId);
       throw error;
     }
@@ -134,7 +155,9 @@ export const Mutation: MutationResolvers = {
     const viewerId = requireViewer(context);
     const message = await viewersMessage(context, messageId);
     if (emoji === null || emoji === undefined) {
-      await context.db.delete(reactions).where(and(eq(reactions.messageId, message.id), eq(reactions.userId, viewerId)));
+      await context.db
+        .delete(reactions)
+        .where(and(eq(reactions.messageId, message.id), eq(reactions.userId, viewerId)));
     } else {
       const value = emoji.trim();
       if (!value || [...value].length > MAX_EMOJI_LENGTH || /\s/.test(value)) {
@@ -144,7 +167,10 @@ export const Mutation: MutationResolvers = {
       await context.db
         .insert(reactions)
         .values({ messageId: message.id, userId: viewerId, emoji: value })
-        .onConflictDoUpdate({ target: [reactions.messageId, reactions.userId], set: { emoji: value, reactedAt: new Date() } });
+        .onConflictDoUpdate({
+          target: [reactions.messageId, reactions.userId],
+          set: { emoji: value, reactedAt: new Date() },
+        });
     }
     context.loaders.reactionsByMessageId.clear(message.id);
     return message;

@@ -32,7 +32,12 @@ export const Query: QueryResolvers = {
       .limit(size + 1);
     const models = rows.map(toConversationModel);
     for (const model of models) context.loaders.conversationById.prime(model.id, model);
-    return forwardConnection(models, size, (model) => encodeCursor('inbox', String(model.side.lastMessageId)), before !== null);
+    return forwardConnection(
+      models,
+      size,
+      (model) => encodeCursor('inbox', String(model.side.lastMessageId)),
+      before !== null,
+    );
   },
 
   async conversation(_parent, { id }, { viewer, loaders }) {

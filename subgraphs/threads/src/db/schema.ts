@@ -1,5 +1,15 @@
 import { sql } from 'drizzle-orm';
-import { bigint, boolean, index, integer, pgSchema, primaryKey, text, timestamp, type AnyPgColumn } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  pgSchema,
+  primaryKey,
+  text,
+  timestamp,
+  type AnyPgColumn,
+} from 'drizzle-orm/pg-core';
 
 /** Everything the Threads subgraph stores lives in the `threads` Postgres schema. */
 export const threadsSchema = pgSchema('threads');
@@ -29,7 +39,9 @@ export const threads = threadsSchema.table(
   'threads',
   {
     id: id().primaryKey().generatedAlwaysAsIdentity(),
-    authorId: id('author_id').notNull().references(() => profiles.id, { onDelete: 'cascade' }),
+    authorId: id('author_id')
+      .notNull()
+      .references(() => profiles.id, { onDelete: 'cascade' }),
     text: text('text').notNull(),
     // A deleted thread leaves its replies in place, detached.
     replyToId: id('reply_to_id').references((): AnyPgColumn => threads.id, { onDelete: 'set null' }),
@@ -41,7 +53,9 @@ export const threads = threadsSchema.table(
   },
   (t) => [
     // A profile page and the feed both read top-level threads by author, newest first.
-    index('threads_author_top_level_idx').on(t.authorId, t.id).where(sql`not ${t.isReply}`),
+    index('threads_author_top_level_idx')
+      .on(t.authorId, t.id)
+      .where(sql`not ${t.isReply}`),
     index('threads_reply_to_idx').on(t.replyToId, t.id),
   ],
 );
@@ -50,8 +64,12 @@ export const threads = threadsSchema.table(
 export const likes = threadsSchema.table(
   'likes',
   {
-    threadId: id('thread_id').notNull().references(() => threads.id, { onDelete: 'cascade' }),
-    profileId: id('profile_id').notNull().references(() => profiles.id, { onDelete: 'cascade' }),
+    threadId: id('thread_id')
+      .notNull()
+      .references(() => threads.id, { onDelete: 'cascade' }),
+    profileId: id('profile_id')
+      .notNull()
+      .references(() => profiles.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
   },
   (t) => [primaryKey({ columns: [t.threadId, t.profileId] }), index('likes_profile_idx').on(t.profileId)],
@@ -61,12 +79,19 @@ export const likes = threadsSchema.table(
 export const profileFollows = threadsSchema.table(
   'profile_follows',
   {
-    followerId: id('follower_id').notNull().references(() => profiles.id, { onDelete: 'cascade' }),
-    followeeId: id('followee_id').notNull().references(() => profiles.id, { onDelete: 'cascade' }),
+    followerId: id('follower_id')
+      .notNull()
+      .references(() => profiles.id, { onDelete: 'cascade' }),
+    followeeId: id('followee_id')
+      .notNull()
+      .references(() => profiles.id, { onDelete: 'cascade' }),
     seq: id('seq').notNull().generatedAlwaysAsIdentity(),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.followerId, t.followeeId] }), index('profile_follows_followee_idx').on(t.followeeId, t.seq)],
+  (t) => [
+    primaryKey({ columns: [t.followerId, t.followeeId] }),
+    index('profile_follows_followee_idx').on(t.followeeId, t.seq),
+  ],
 );
 
 /**

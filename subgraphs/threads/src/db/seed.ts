@@ -8,27 +8,75 @@ const { profiles, threads, likes, profileFollows } = schema;
 const MEMBERS = DEMO_PEOPLE.filter((person) => person.username !== 'frank');
 
 const FOLLOWS: [string, string][] = [
-  ['alice', 'bob'], ['alice', 'carol'], ['alice', 'erin'], ['bob', 'alice'], ['bob', 'dave'],
-  ['carol', 'alice'], ['carol', 'erin'], ['dave', 'alice'], ['dave', 'bob'], ['erin', 'carol'],
+  ['alice', 'bob'],
+  ['alice', 'carol'],
+  ['alice', 'erin'],
+  ['bob', 'alice'],
+  ['bob', 'dave'],
+  ['carol', 'alice'],
+  ['carol', 'erin'],
+  ['dave', 'alice'],
+  ['dave', 'bob'],
+  ['erin', 'carol'],
 ];
 
 /** Demo threads in the order they were posted; `replyTo` names an earlier entry by its key. */
 const THREADS: { key: string; author: string; text: string; replyTo?: string; likedBy?: string[] }[] = [
-  { key: 'a1', author: 'alice', text: 'First firing of the new glaze came out of the kiln. Speckled blue, exactly as hoped.', likedBy: ['bob', 'carol', 'erin'] },
-  { key: 'b1', author: 'bob', text: 'Hot take: most apps need one Postgres, not five databases.', likedBy: ['alice', 'dave'] },
+  {
+    key: 'a1',
+    author: 'alice',
+    text: 'First firing of the new glaze came out of the kiln. Speckled blue, exactly as hoped.',
+    likedBy: ['bob', 'carol', 'erin'],
+  },
+  {
+    key: 'b1',
+    author: 'bob',
+    text: 'Hot take: most apps need one Postgres, not five databases.',
+    likedBy: ['alice', 'dave'],
+  },
   { key: 'b1r1', author: 'alice', text: 'And one good index.', replyTo: 'b1', likedBy: ['bob'] },
-  { key: 'c1', author: 'carol', text: 'Blue hour over Gamla stan tonight. Worth the cold fingers.', likedBy: ['alice', 'erin'] },
-  { key: 'd1', author: 'dave', text: 'Ran 21 km this morning. My legs have filed a formal complaint.', likedBy: ['bob'] },
+  {
+    key: 'c1',
+    author: 'carol',
+    text: 'Blue hour over Gamla stan tonight. Worth the cold fingers.',
+    likedBy: ['alice', 'erin'],
+  },
+  {
+    key: 'd1',
+    author: 'dave',
+    text: 'Ran 21 km this morning. My legs have filed a formal complaint.',
+    likedBy: ['bob'],
+  },
   { key: 'd1r1', author: 'bob', text: 'Did they at least use the proper channels?', replyTo: 'd1', likedBy: ['dave'] },
-  { key: 'e1', author: 'erin', text: 'A good empty state is a tiny onboarding. Design yours on purpose.', likedBy: ['alice', 'carol'] },
+  {
+    key: 'e1',
+    author: 'erin',
+    text: 'A good empty state is a tiny onboarding. Design yours on purpose.',
+    likedBy: ['alice', 'carol'],
+  },
   { key: 'a2', author: 'alice', text: 'Coffee number two. Wheel throwing in an hour.', likedBy: ['carol'] },
   { key: 'a2r1', author: 'carol', text: 'Save me a mug from this batch!', replyTo: 'a2', likedBy: ['alice'] },
   { key: 'a2r2', author: 'alice', text: 'Already set one aside for you.', replyTo: 'a2r1' },
-  { key: 'b2', author: 'bob', text: 'Cursor pagination keyed on ids: stable pages, no duplicates when new rows arrive.', likedBy: ['alice', 'erin'] },
+  {
+    key: 'b2',
+    author: 'bob',
+    text: 'Cursor pagination keyed on ids: stable pages, no duplicates when new rows arrive.',
+    likedBy: ['alice', 'erin'],
+  },
   { key: 'c2', author: 'carol', text: 'Film or digital? Both, depending on the light.' },
-  { key: 'e2', author: 'erin', text: 'Shipped the new onboarding flow today. Small team, big week.', likedBy: ['alice', 'carol', 'bob'] },
+  {
+    key: 'e2',
+    author: 'erin',
+    text: 'Shipped the new onboarding flow today. Small team, big week.',
+    likedBy: ['alice', 'carol', 'bob'],
+  },
   { key: 'e2r1', author: 'alice', text: 'Congratulations, it looks lovely.', replyTo: 'e2' },
-  { key: 'a3', author: 'alice', text: 'Open studio this Saturday. Come say hi.', likedBy: ['bob', 'carol', 'dave', 'erin'] },
+  {
+    key: 'a3',
+    author: 'alice',
+    text: 'Open studio this Saturday. Come say hi.',
+    likedBy: ['bob', 'carol', 'dave', 'erin'],
+  },
 ];
 
 /**
@@ -55,7 +103,8 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
       // Spread over the last day, oldest first, so ids increase with time as they do for real posts.
       const minutesAgo = (THREADS.length - i) * 90;
       const replyToId = thread.replyTo === undefined ? null : ids.get(thread.replyTo);
-      if (replyToId === undefined) throw new Error(`seed: reply ${thread.key} names an unknown thread ${thread.replyTo}`);
+      if (replyToId === undefined)
+        throw new Error(`seed: reply ${thread.key} names an unknown thread ${thread.replyTo}`);
       const [row] = await tx
         .insert(threads)
         .values({

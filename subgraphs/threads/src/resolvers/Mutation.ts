@@ -74,7 +74,11 @@ function reloadProfile({ loaders }: Context, id: number): Promise<ProfileModel> 
 }
 
 /** The other profile of a follow mutation: must exist and not be the viewer's own. */
-async function otherProfile(context: Context, id: string, verb: string): Promise<{ viewerId: number; target: ProfileModel }> {
+async function otherProfile(
+  context: Context,
+  id: string,
+  verb: string,
+): Promise<{ viewerId: number; target: ProfileModel }> {
   const viewerId = requireViewer(context);
   const target = await otherParty(viewerId, id, 'id', context.loaders.profileById, {
     self: `You cannot ${verb} yourself.`,
@@ -121,9 +125,15 @@ export const Mutation: MutationResolvers = {
     }
     try {
       const thread = await context.db.transaction(async (tx) => {
-        const [row] = await tx.insert(threads).values({ authorId: author.id, text: body, replyToId: parentId, isReply: parentId !== null }).returning();
+        const [row] = await tx
+          .insert(threads)
+          .values({ authorId: author.id, text: body, replyToId: parentId, isReply: parentId !== null })
+          .returning();
         if (parentId !== null) {
-          await tx.update(threads).set({ replyCount: sql`${threads.replyCount} + 1` }).where(eq(threads.id, parentId));
+          await tx
+            .update(threads)
+            .set({ replyCount: sql`${threads.replyCount} + 1` })
+            .where(eq(threads.id, parentId));
         }
         return row!;
       });
@@ -170,7 +180,8 @@ export const Mutation: MutationResolvers = {
         // this like right after.
         if (thread.authorId !== profile.id) {
           await lockProfiles(tx, [profile.id, thread.authorId]);
-          if (await blockedEitherWay(tx, blocks, profile.id, thread.authorId)) throw forbidden('You cannot like this thread.');
+          if (await blockedEitherWay(tx, blocks, profile.id, thread.authorId))
+            throw forbidden('You cannot like this thread.');
         }
         const inserted = await tx
           .insert(likes)
@@ -178,7 +189,10 @@ export const Mutation: MutationResolvers = {
           .onConflictDoNothing()
           .returning({ threadId: likes.threadId });
         if (!inserted.length) return;
-        await tx.update(threads).set({ likeCount: sql`${threads.likeCount} + 1` }).where(eq(threads.id, threadId));
+        await tx
+          .update(threads)
+          .set({ likeCount: sql`${threads.likeCount} + 1` })
+          .where(eq(threads.id, threadId));
       });
     } catch (error) {
       if (sqlState(error) === FOREIGN_KEY_VIOLATION) throw notFound(`No thread has id ${id}.`);
@@ -198,7 +212,10 @@ export const Mutation: MutationResolvers = {
         .where(and(eq(likes.threadId, threadId), eq(likes.profileId, viewerId)))
         .returning({ threadId: likes.threadId });
       if (!removed.length) return;
-      await tx.update(threads).set({ likeCount: sql`${threads.likeCount} - 1` }).where(eq(threads.id, threadId));
+      await tx
+        .update(threads)
+        .set({ likeCount: sql`${threads.likeCount} - 1` })
+        .where(eq(threads.id, threadId));
     });
     context.loaders.likedByViewer.clear(threadId);
     return reloadThread(context, threadId);
@@ -219,8 +236,14 @@ export const Mutation: MutationResolvers = {
         .onConflictDoNothing()
         .returning({ followerId: profileFollows.followerId });
       if (!inserted.length) return;
-      await tx.update(profiles).set({ followingCount: sql`${profiles.followingCount} + 1` }).where(eq(profiles.id, viewerId));
-      await tx.update(profiles).set({ followerCount: sql`${profiles.followerCount} + 1` }).where(eq(profiles.id, target.id));
+      await tx
+        .update(profiles)
+        .set({ followingCount: sql`${profiles.followingCount} + 1` })
+        .where(eq(profiles.id, viewerId));
+      await tx
+        .update(profiles)
+        .set({ followerCount: sql`${profiles.followerCount} + 1` })
+        .where(eq(profiles.id, target.id));
     });
     context.loaders.profileById.clear(viewerId);
     return reloadProfile(context, target.id);
@@ -236,8 +259,14 @@ export const Mutation: MutationResolvers = {
         .where(and(eq(profileFollows.followerId, viewerId), eq(profileFollows.followeeId, target.id)))
         .returning({ followerId: profileFollows.followerId });
       if (!removed.length) return;
-      await tx.update(profiles).set({ followingCount: sql`${profiles.followingCount} - 1` }).where(eq(profiles.id, viewerId));
-      await tx.update(profiles).set({ followerCount: sql`${profiles.followerCount} - 1` }).where(eq(profiles.id, target.id));
+      await tx
+        .update(profiles)
+        .set({ followingCount: sql`${profiles.followingCount} - 1` })
+        .where(eq(profiles.id, viewerId));
+      await tx
+        .update(profiles)
+        .set({ followerCount: sql`${profiles.followerCount} - 1` })
+        .where(eq(profiles.id, target.id));
     });
     context.loaders.profileById.clear(viewerId);
     return reloadProfile(context, target.id);

@@ -16,10 +16,13 @@ export const Profile: ProfileResolvers = {
   },
   // Only the key: Instagram resolves the rest of the account through federation.
   user: (profile) => ({ id: String(profile.id) }),
-  followerCount: (profile, _args, { loaders }) => visibleCount(profile.followerCount, loaders.hiddenFollowerCount.load(profile.id)),
-  followingCount: (profile, _args, { loaders }) => visibleCount(profile.followingCount, loaders.hiddenFollowingCount.load(profile.id)),
+  followerCount: (profile, _args, { loaders }) =>
+    visibleCount(profile.followerCount, loaders.hiddenFollowerCount.load(profile.id)),
+  followingCount: (profile, _args, { loaders }) =>
+    visibleCount(profile.followingCount, loaders.hiddenFollowingCount.load(profile.id)),
   followedByViewer: (profile, _args, { loaders }) => loaders.followedByViewer.load(profile.id),
-  threads: (profile, args, { loaders }) => ownedThreadPage(loaders, loaders.threadsByAuthor, 'threads', profile.id, args),
+  threads: (profile, args, { loaders }) =>
+    ownedThreadPage(loaders, loaders.threadsByAuthor, 'threads', profile.id, args),
   messageAction: (profile) => messageActionFor(profile.id),
   joinedAt: (profile) => profile.createdAt.toISOString(),
 };

@@ -20,7 +20,8 @@ export const Thread: ThreadResolvers = {
     return author;
   },
   // Null too when the parent's author blocked the viewer: the reply stays visible, the thread it answers does not.
-  replyTo: (thread, _args, { loaders }) => (thread.replyToId === null ? null : visibleThread(loaders, thread.replyToId)),
+  replyTo: (thread, _args, { loaders }) =>
+    thread.replyToId === null ? null : visibleThread(loaders, thread.replyToId),
   replies: (thread, args, { loaders }) => ownedThreadPage(loaders, loaders.repliesByThread, 'replies', thread.id, args),
   // Counts what `replies` lists: replies by someone who blocked the viewer are left out of both.
   replyCount: (thread, _args, { loaders }) => visibleCount(thread.replyCount, loaders.hiddenReplyCount.load(thread.id)),
