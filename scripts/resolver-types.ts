@@ -11,38 +11,15 @@ import { SUBGRAPHS } from './supergraph.js';
 type SubgraphName = (typeof SUBGRAPHS)[number];
 
 /**
- * Per subgraph: which model each GraphQL type's resolvers receive as parent (paths relative to the generated file).
- * Types not listed receive the GraphQL shape itself.
+ * Which model each GraphQL type's resolvers receive as parent, from the subgraph's own `codegen.json` (paths relative
+ * to the generated file). Types not listed receive the GraphQL shape itself.
  */
-const MAPPERS: Record<SubgraphName, Record<string, string>> = {
-  instagram: {
-    User: '../models.js#UserModel',
-    Status: '../models.js#StatusModel',
-    UserConnection: '../models.js#UserConnectionModel',
-    UserEdge: '../models.js#UserEdgeModel',
-    AuthPayload: '../models.js#AuthPayloadModel',
-  },
-  threads: {
-    Profile: '../models.js#ProfileModel',
-    Thread: '../models.js#ThreadModel',
-    ThreadConnection: '../models.js#ThreadConnectionModel',
-    ThreadEdge: '../models.js#ThreadEdgeModel',
-    MessageAction: '../models.js#MessageActionModel',
-    User: '../models.js#UserReference',
-  },
-  messaging: {
-    Conversation: '../models.js#ConversationModel',
-    ConversationConnection: '../models.js#ConversationConnectionModel',
-    ConversationEdge: '../models.js#ConversationEdgeModel',
-    Message: '../models.js#MessageModel',
-    MessageConnection: '../models.js#MessageConnectionModel',
-    MessageEdge: '../models.js#MessageEdgeModel',
-    MessageAction: '../models.js#MessageActionModel',
-    Reaction: '../models.js#ReactionModel',
-    SendDirectMessagePayload: '../models.js#SendDirectMessagePayloadModel',
-    User: '../models.js#UserReference',
-  },
-};
+const mappersOf = (name: SubgraphName): Record<string, string> =>
+  (
+    JSON.parse(readFileSync(new URL(`../subgraphs/${name}/codegen.json`, import.meta.url), 'utf8')) as {
+      mappers: Record<string, string>;
+    }
+  ).mappers;
 
 /** Where the generated resolver types of a subgraph live. */
 export const resolverTypesPath = (name: SubgraphName) =>
@@ -79,7 +56,7 @@ export async function generateResolverTypes(name: SubgraphName): Promise<string>
       federation: true,
       useTypeImports: true,
       contextType: '../context.js#Context',
-      mappers: MAPPERS[name],
+      mappers: mappersOf(name),
       enumsAsTypes: true,
       scalars: { ID: { input: 'string', output: 'string | number' } },
       resolverTypeWrapperSignature: 'T | Promise<T>',

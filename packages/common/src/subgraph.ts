@@ -6,7 +6,6 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
@@ -55,7 +54,7 @@ export interface SubgraphContext<TSchema extends Record<string, unknown>, TLoade
 export interface SubgraphOptions<TContext extends BaseContext & { requestId: string }> {
   name: string;
   typeDefs: DocumentNode;
-  resolvers: GraphQLResolverMap<TContext>;
+  resolvers: SubgraphResolvers;
   /** Shared with the gateway; verifies the identity it asserts on each request. */
   gatewaySecret: string;
   logger: Logger;
@@ -84,6 +83,9 @@ export interface Subgraph {
 
 /** WebSocket close code for a server going away (RFC 6455): clients reconnect, to another instance if there is one. */
 export const CLOSE_GOING_AWAY = 1001;
+
+/** A subgraph's resolver map, as `buildSubgraphSchema` takes it (its package exports the type only from a deep path). */
+export type SubgraphResolvers = NonNullable<Exclude<Extract<Parameters<typeof buildSubgraphSchema>[0], unknown[]>[number], DocumentNode>['resolvers']>;
 
 /** What a subgraph keeps of one graphql-ws connection: what the gateway vouches for, and until when. */
 type SocketAssertion = {

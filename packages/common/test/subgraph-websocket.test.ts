@@ -57,7 +57,7 @@ beforeAll(async () => {
   subgraph = await createSubgraph({
     name: 'websocket-test',
     typeDefs,
-    resolvers: resolvers as never,
+    resolvers,
     gatewaySecret: SECRET,
     logger: createLogger('websocket-test', 'silent'),
     createContext: (request) => request,

@@ -10,7 +10,6 @@ import {
   type SqlClient,
   type Subgraph,
 } from '@igt/common';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
 import type { Context } from './context.js';
@@ -63,7 +62,7 @@ export async function createInstagramSubgraph(options: InstagramOptions): Promis
   return createSubgraph<Context>({
     name: 'instagram',
     typeDefs,
-    resolvers: resolvers as GraphQLResolverMap<Context>,
+    resolvers,
     gatewaySecret,
     logger,
     checkReady: async () => {

@@ -15,7 +15,6 @@ import {
   type SqlClient,
   type Subgraph,
 } from '@igt/common';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
 import type { Context } from './context.js';
@@ -91,7 +90,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
   const subgraph = await createSubgraph<Context>({
     name: 'messaging',
     typeDefs,
-    resolvers: resolvers as GraphQLResolverMap<Context>,
+    resolvers,
     gatewaySecret,
     logger,
     subscriptions: true,

@@ -11,7 +11,6 @@ import {
   type SqlClient,
   type Subgraph,
 } from '@igt/common';
-import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { createBlockProjection } from './blockProjection.js';
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
@@ -56,7 +55,7 @@ export async function createThreadsSubgraph(options: ThreadsOptions): Promise<Su
   const subgraph = await createSubgraph<Context>({
     name: 'threads',
     typeDefs,
-    resolvers: resolvers as GraphQLResolverMap<Context>,
+    resolvers,
     gatewaySecret,
     logger,
     checkReady: async () => {
