@@ -85,7 +85,9 @@ export interface Subgraph {
 export const CLOSE_GOING_AWAY = 1001;
 
 /** A subgraph's resolver map, as `buildSubgraphSchema` takes it (its package exports the type only from a deep path). */
-export type SubgraphResolvers = NonNullable<Exclude<Extract<Parameters<typeof buildSubgraphSchema>[0], unknown[]>[number], DocumentNode>['resolvers']>;
+export type SubgraphResolvers = NonNullable<
+  Exclude<Extract<Parameters<typeof buildSubgraphSchema>[0], unknown[]>[number], DocumentNode>['resolvers']
+>;
 
 /** What a subgraph keeps of one graphql-ws connection: what the gateway vouches for, and until when. */
 type SocketAssertion = {
