@@ -75,7 +75,7 @@ type ConnectionExtra = {
 };
 
 /** Subscriptions one WebSocket connection may run at once (each one holds a subscription on a subgraph). */
-export const MAX_SUBSCRIPTIONS_PER_SOCKET = 20;
+const MAX_SUBSCRIPTIONS_PER_SOCKET = 20;
 
 /** The longest delay setTimeout takes. */
 const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -71,7 +71,7 @@ export async function signUserToken(viewer: Viewer, secret: string, ttlSeconds: 
 }
 
 /** Verifies a client's bearer token; a malformed, forged or expired token is UNAUTHENTICATED. */
-export async function verifyUserToken(token: string, secret: string): Promise<VerifiedViewer> {
+async function verifyUserToken(token: string, secret: string): Promise<VerifiedViewer> {
   try {
     const { payload } = await jwtVerify(token, await key(secret), {
       issuer: ISSUER,

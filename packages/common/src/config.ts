@@ -35,7 +35,7 @@ export const portVar = (fallback: number) =>
     .default(fallback);
 
 /** An optional URL with one of the given schemes (empty counts as unset). */
-export const urlVar = (schemes: string[]) =>
+const urlVar = (schemes: string[]) =>
   z
     .string()
     .optional()
@@ -77,10 +77,10 @@ export const flagVar = (fallback: boolean) => optionalFlagVar.transform((value) 
 export const nodeEnvVar = z.enum(['development', 'production', 'test']).default('development');
 
 /** LOG_LEVEL, one of pino's levels; checked at start-up so a typo is reported with the other bad variables. */
-export const logLevelVar = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
+const logLevelVar = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info');
 
 /** Development-only values for the secrets; start-up refuses them when NODE_ENV=production. */
-export const DEV_SECRETS = {
+const DEV_SECRETS = {
   JWT_SECRET: 'development-only-jwt-secret-do-not-use-in-production',
   GATEWAY_SECRET: 'development-only-gateway-secret-do-not-use-in-production',
 } as const;
@@ -137,5 +137,3 @@ export const sharedEnv = z
     LOG_LEVEL: logLevelVar,
   })
   .and(runtimeEnv);
-/** What every service gets from `sharedEnv`: checked, with defaults applied. */
-export type SharedEnv = z.infer<typeof sharedEnv>;

@@ -57,7 +57,7 @@ export const internalError = (message = 'Something went wrong on our side. Pleas
   codedError(ErrorCode.Internal, message);
 
 /** The database is away for now: nothing was done, and the same request can be sent again shortly. */
-export const databaseUnavailable = () =>
+const databaseUnavailable = () =>
   codedError(
     ErrorCode.ServiceUnavailable,
     'This cannot be done right now (our database is unavailable). Nothing was changed; try again in a moment.',

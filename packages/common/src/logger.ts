@@ -81,7 +81,7 @@ function loggable(value: unknown, depth: number): unknown {
  * except those that may hold private data (see OMITTED_FIELDS), and `cause` and AggregateError's `errors` serialized
  * the same way. Strings are capped, so one error cannot flood the logs.
  */
-export function serializeError(error: unknown, depth = 0): unknown {
+function serializeError(error: unknown, depth = 0): unknown {
   if (!(error instanceof Error)) return loggable(error, depth);
   if (depth >= MAX_DEPTH) return { type: error.name, message: '[nested too deep]' };
   const message = loggedMessage(error);

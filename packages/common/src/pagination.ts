@@ -16,9 +16,9 @@ export interface Connection<T> {
 }
 
 /** Page size when a list field is asked for without `first` (or `last`). */
-export const DEFAULT_PAGE_SIZE = 20;
+const DEFAULT_PAGE_SIZE = 20;
 /** Largest page a client may ask for: it bounds the rows, and loader work, one list field can cost. */
-export const MAX_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 100;
 
 /** Validates a page size (`first` or `last`): 1 to 100, 20 when omitted. */
 export function pageSize(value: number | null | undefined, argument = 'first'): number {
@@ -38,7 +38,7 @@ export function encodeCursor(kind: string, position: string): string {
 }
 
 /** Decodes a cursor made by `encodeCursor` for `kind`; anything else is BAD_USER_INPUT naming `argument`. */
-export function decodeCursor(kind: string, cursor: string | null | undefined, argument = 'after'): string | null {
+function decodeCursor(kind: string, cursor: string | null | undefined, argument = 'after'): string | null {
   if (cursor === null || cursor === undefined) return null;
   const decoded = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   const prefix = `${kind}:`;

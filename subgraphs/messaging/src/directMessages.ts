@@ -11,7 +11,7 @@ import { replayThenLive, type LiveEvent } from './replayThenLive.js';
 const { mailboxes, messages, participants } = schema;
 
 /** The pub/sub channel that carries new messages of one person's inbox. */
-export const directMessageChannel = (userId: number | string) => `dm:${userId}`;
+const directMessageChannel = (userId: number | string) => `dm:${userId}`;
 
 /** A message as it travels over pub/sub (JSON has no dates). */
 type WireMessage = Omit<MessageModel, 'sentAt' | 'unsentAt'> & { sentAt: string; unsentAt: string | null };
@@ -66,7 +66,7 @@ export async function publishDelivery(
  * Messages of `viewerId`'s conversations with an id greater than `afterId`, oldest first, leaving out those sent by
  * someone who has blocked the viewer (hiddenFrom.ts).
  */
-export function messagesAfter(
+function messagesAfter(
   db: Db<typeof schema>,
   viewerId: number,
   afterId: number,

@@ -27,9 +27,9 @@ import { deliverMessage, findByIdempotencyKey } from '../mailbox.js';
 import { publishDelivery } from '../directMessages.js';
 
 /** Longest message, in characters (code points, as Postgres counts them). */
-export const MAX_MESSAGE_LENGTH = 1000;
+const MAX_MESSAGE_LENGTH = 1000;
 /** Longest idempotency key a client may choose. */
-export const MAX_IDEMPOTENCY_KEY_LENGTH = 100;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 100;
 /** Longest reaction, in code points: one emoji can be several (skin tone, ZWJ sequences). */
 const MAX_EMOJI_LENGTH = 16;
 
