@@ -1,3 +1,4 @@
+/** Who is asking: clients' bearer tokens, the gateway's signed assertions to subgraphs, and the request id. */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { unauthenticated } from './errors.js';

@@ -1,3 +1,4 @@
+/** Configuration from the environment: variable parsers, the variables every service shares, errors naming each. */
 import { z } from 'zod';
 import type { RateLimit } from './rateLimits.js';
 

@@ -1,3 +1,4 @@
+/** The HTTP layer every service shares: Apollo Server on Node's http, routing, CORS, the body limit, listening. */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';

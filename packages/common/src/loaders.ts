@@ -1,3 +1,4 @@
+/** Helpers over DataLoader for every subgraph: batched row and membership loads, reloads, a mutation's other party. */
 import DataLoader from 'dataloader';
 import { badUserInput, notFound } from './errors.js';
 import { parseId } from './ids.js';

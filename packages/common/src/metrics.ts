@@ -1,3 +1,4 @@
+/** Prometheus metrics: each service's registry, its `/metrics` route, the plugin that counts and logs operations. */
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from './logger.js';

@@ -1,3 +1,4 @@
+/** How a service's entry point runs: until SIGTERM or SIGINT, then a graceful stop; the values it needs standalone. */
 import type { Logger } from './logger.js';
 
 // Ctrl-C reaches npm, tsx and node together and tsx relays it too, so one keypress can arrive twice at once.

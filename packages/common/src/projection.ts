@@ -1,3 +1,4 @@
+/** Stream projections: a service's own copy of facts another publishes on a stream, applied with its position. */
 import { eq } from 'drizzle-orm';
 import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db, DbTransaction } from './db.js';

@@ -1,3 +1,4 @@
+/** Pub/sub for live notifications, in memory or on Redis behind one interface: at-most-once, reconnects reported. */
 import { EventEmitter } from 'node:events';
 import { createClient } from 'redis';
 import type { Metrics } from './metrics.js';
