@@ -1,3 +1,4 @@
+/** Vitest's settings for every spec: which files run, workspace sources, and the timeouts a booted stack needs. */
 import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
 

@@ -1,3 +1,4 @@
+/** Generates a subgraph's resolver types from its SDL and codegen.json (`npm run codegen`, and the schema test). */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { codegen } from '@graphql-codegen/core';

@@ -1,3 +1,4 @@
+/** The whole supergraph in one process: subgraphs, then the gateway, on shared connections (start, tests, bench). */
 import {
   createLogger,
   openEventStream,

@@ -1,3 +1,4 @@
+/** Composes the subgraph SDLs into the supergraph (`npm run compose`, and the test that the committed one is fresh). */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
