@@ -1,3 +1,4 @@
+/** The Instagram subgraph's configuration from the environment: port, token lifetime, sign-in and sign-up limits. */
 import { parseEnv, portVar, rateLimitVar, sharedEnv } from '@igt/common';
 import { z } from 'zod';
 import { ACCOUNT_LIMITS, type AccountLimits } from './loginThrottle.js';

@@ -1,3 +1,4 @@
+/** What Instagram's resolvers receive as parents: the models codegen.json maps GraphQL types to, mostly stored rows. */
 import type { AuthPayload } from './generated/resolvers-types.js';
 import type { Connection } from '@igt/common';
 import type { statuses, users } from './db/schema.js';

@@ -1,3 +1,4 @@
+/** Password hashing for Instagram accounts: scrypt, its parameters stored in each hash, checked in constant time. */
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>

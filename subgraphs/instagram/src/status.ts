@@ -1,3 +1,4 @@
+/** Instagram's status rules: what a manual status may say and when it expires; how activities read as auto-status. */
 import { badUserInput } from '@igt/common';
 import type { Activity, SetStatusInput } from './generated/resolvers-types.js';
 

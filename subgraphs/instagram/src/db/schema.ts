@@ -1,3 +1,7 @@
+/**
+ * Instagram's tables (drizzle): accounts, follows, follow requests, blocks, close friends, statuses, the relationship
+ * outbox, and sign-in failures.
+ */
 import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 

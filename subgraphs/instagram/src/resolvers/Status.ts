@@ -1,3 +1,4 @@
+/** Resolvers of Instagram's Status type: a person's emoji-and-text status, manual or automatic. */
 import type { StatusResolvers } from '../generated/resolvers-types.js';
 import type { Activity } from '../generated/resolvers-types.js';
 

@@ -1,3 +1,4 @@
+/** The Instagram subgraph's resolver map: one file per GraphQL type, merged here. */
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { Mutation } from './Mutation.js';
 import { Query } from './Query.js';
