@@ -1,3 +1,4 @@
+/** The viewer's own conversations and messages for mutations (anyone else's is NOT_FOUND), and parsing `after`. */
 import { badUserInput, notFound, parseId, reload, requireViewer } from '@igt/common';
 import type { Context } from './context.js';
 import type { ConversationModel, MessageModel } from './models.js';

@@ -1,3 +1,4 @@
+/** The Messaging subgraph's configuration from the environment: its port and its limits on sending direct messages. */
 import { parseEnv, portVar, rateLimitVar, sharedEnv } from '@igt/common';
 import { z } from 'zod';
 import { SEND_LIMITS, type SendLimits } from './sendLimits.js';

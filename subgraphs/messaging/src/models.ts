@@ -1,3 +1,4 @@
+/** What Messaging's resolvers receive as parents: the models codegen.json maps GraphQL types to. */
 import type { Connection } from '@igt/common';
 import type { conversations, messages, participants, reactions } from './db/schema.js';
 

@@ -1,3 +1,4 @@
+/** Messaging's directMessageReceived on the subgraph itself: replay after `after`, then live, only the viewer's own. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';

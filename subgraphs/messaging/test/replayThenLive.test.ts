@@ -1,3 +1,4 @@
+/** The replay-then-live stream: no gap or duplicate through lost or reordered announcements, a slow reader, a stop. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryPubSub, type PubSub } from '@igt/common';
 import { replayThenLive, type LiveEvent } from '../src/replayThenLive.js';

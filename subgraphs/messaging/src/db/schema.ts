@@ -1,3 +1,4 @@
+/** Messaging's tables (drizzle): conversations and their sides, messages, reactions, mailboxes, and its projections. */
 import { sql } from 'drizzle-orm';
 import {
   bigint,

@@ -1,3 +1,4 @@
+/** Resolvers of Messaging's Message type: a direct message, its conversation, reactions and who has seen it. */
 import { tryParseId } from '@igt/common';
 import type { MessageResolvers } from '../generated/resolvers-types.js';
 

@@ -1,3 +1,4 @@
+/** The Messaging subgraph's resolver map: one file per GraphQL type, merged here. */
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { Conversation } from './Conversation.js';
 import { Message } from './Message.js';
