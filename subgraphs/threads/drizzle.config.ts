@@ -1,3 +1,4 @@
+/** drizzle-kit's settings for Threads: migrations into `drizzle/` from `src/db/schema.ts` (`npm run db:generate`). */
 import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({

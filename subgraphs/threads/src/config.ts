@@ -1,3 +1,4 @@
+/** The Threads subgraph's configuration from the environment: the shared variables and its port. */
 import { parseEnv, portVar, sharedEnv } from '@igt/common';
 import { z } from 'zod';
 

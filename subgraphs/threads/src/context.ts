@@ -1,3 +1,4 @@
+/** The context every Threads resolver receives: the request, its loaders, and the catch-up with Instagram's blocks. */
 import type { SubgraphContext } from '@igt/common';
 import type * as schema from './db/schema.js';
 import type { Loaders } from './loaders.js';

@@ -1,3 +1,4 @@
+/** What Threads' resolvers receive as parents (the models codegen.json maps types to), and its Message button half. */
 import type { Connection } from '@igt/common';
 import type { profiles, threads } from './db/schema.js';
 

@@ -1,3 +1,4 @@
+/** Paging of Threads' thread lists (feed, a profile's threads, a thread's replies): arguments, id cursors, batches. */
 import type DataLoader from 'dataloader';
 import { decodeIdCursor, encodeCursor, forwardConnection, pageSize } from '@igt/common';
 import type { Loaders, ThreadPageKey } from './loaders.js';

@@ -1,3 +1,4 @@
+/** Threads' tables (drizzle): profiles, threads and replies, likes, Threads follows, its copy of Instagram blocks. */
 import { sql } from 'drizzle-orm';
 import {
   bigint,

@@ -1,3 +1,4 @@
+/** Threads' demo data: profiles of the demo people (all but frank), their Threads follows, threads, replies, likes. */
 import { count, sql } from 'drizzle-orm';
 import { DEMO_PEOPLE, demoId, type Db } from '@igt/common';
 import * as schema from './schema.js';

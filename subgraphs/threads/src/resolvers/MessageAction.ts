@@ -1,3 +1,4 @@
+/** Resolvers of MessageAction in Threads: its half of the Message button on a profile. */
 import type { MessageActionResolvers } from '../generated/resolvers-types.js';
 import { messageActionFor } from '../models.js';
 

@@ -1,3 +1,4 @@
+/** The Threads subgraph's resolver map: one file per GraphQL type, merged here. */
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { MessageAction } from './MessageAction.js';
 import { Mutation } from './Mutation.js';
