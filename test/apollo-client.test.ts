@@ -1,3 +1,4 @@
+/** Apollo Client 4 as an app uses it: a Threads profile's Message button, the DM, received live and in the inbox. */
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { getMainDefinition } from '@apollo/client/utilities';

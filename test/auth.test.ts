@@ -1,3 +1,4 @@
+/** Authentication through the gateway: bearer tokens, and subgraphs refusing what the gateway did not vouch for. */
 import { SignJWT } from 'jose';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';

@@ -1,3 +1,4 @@
+/** Instagram through the gateway: accounts and sign-in, follows, requests and blocks, close friends and status. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectError, ok, startStack, type TestStack, type TestUser } from './support/harness.js';
 

@@ -1,3 +1,4 @@
+/** Observability: metrics on the gateway and each subgraph, and logs that follow a request id and keep secrets out. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';

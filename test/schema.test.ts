@@ -1,3 +1,4 @@
+/** The schema stays in step: supergraph and resolver types match the SDLs, all is described, DESIGN.md's names hold. */
 import { readFileSync } from 'node:fs';
 import { buildSchema, isObjectType, isEnumType, isInputObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+/** directMessageReceived through the gateway: live delivery, replay, auth, connection limits, keep-alive, shutdown. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { signUserToken } from '@igt/common';

@@ -1,3 +1,4 @@
+/** The bounded queue over a subgraph subscription: events in order, how it ended, overflow past its limit, closing. */
 import { describe, expect, it } from 'vitest';
 import type { Sink } from 'graphql-ws';
 import { boundedSubscription } from '../src/boundedSubscription.js';

@@ -1,3 +1,4 @@
+/** The gateway context's assertions: reused while young, re-signed before expiry, for anonymous viewers too. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GATEWAY_ASSERTION_REFRESH_MS, verifyGatewayAssertion } from '@igt/common';
 import { createGatewayContext } from '../src/context.js';

@@ -1,3 +1,4 @@
+/** The gateway's subgraph WebSockets: a subscription ends when a subgraph stops answering its handshake or pings. */
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createGatewayContext } from '../src/context.js';
