@@ -44,7 +44,7 @@ async function state() {
   };
 }
 
-describe('relationships projection', () => {
+describe("Messaging's relationship projection", () => {
   it('should apply the stream in batches, last state per pair winning, and record its position', async () => {
     const events = createMemoryEventStream();
     for (const event of [

@@ -58,7 +58,7 @@ async function state() {
   };
 }
 
-describe('blocks projection', () => {
+describe("Threads' block projection", () => {
   it('should keep each pair’s last block state and end follows for any pair blocked in the batch, counters included', async () => {
     const events = createMemoryEventStream();
     const entries: RelationshipEvent[] = [
