@@ -1,14 +1,7 @@
 /** The gateway's configuration (loadConfig): bad variables named, CORS origins, development and production defaults. */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '@igt/gateway/config';
-
-/** A complete production environment for the gateway's config, with secrets of its own and one allowed origin. */
-const PRODUCTION_ENV = {
-  NODE_ENV: 'production',
-  JWT_SECRET: 'j'.repeat(40),
-  GATEWAY_SECRET: 'g'.repeat(40),
-  CORS_ORIGINS: 'https://app.example.com',
-};
+import { PRODUCTION_ENV } from './support/harness.js';
 
 describe('configuration', () => {
   it('should name the variable and what was expected when a value is bad', () => {

@@ -11,6 +11,7 @@ import {
   subscribe,
   type GraphQLResponse,
   type TestStack,
+  PRODUCTION_ENV,
 } from './support/harness.js';
 
 let stack: TestStack;
@@ -22,14 +23,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-/** A complete production environment for the gateway's config, with secrets of its own and one allowed origin. */
-const PRODUCTION_ENV = {
-  NODE_ENV: 'production',
-  JWT_SECRET: 'j'.repeat(40),
-  GATEWAY_SECRET: 'g'.repeat(40),
-  CORS_ORIGINS: 'https://app.example.com',
-};
 
 describe('gateway HTTP endpoint', () => {
   it('should show the Apollo Sandbox landing page to a browser on / and /graphql', async () => {

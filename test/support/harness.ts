@@ -17,6 +17,14 @@ export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-0123456789';
 /** Gateway secret of every test stack; tests start a second gateway with it in front of the stack's subgraphs. */
 export const TEST_GATEWAY_SECRET = 'test-gateway-secret-that-is-long-enough-0123456789';
 
+/** A complete production environment for the gateway's config, with secrets of its own and one allowed origin. */
+export const PRODUCTION_ENV = {
+  NODE_ENV: 'production',
+  JWT_SECRET: 'j'.repeat(40),
+  GATEWAY_SECRET: 'g'.repeat(40),
+  CORS_ORIGINS: 'https://app.example.com',
+};
+
 /** What `query` resolves to: the body as sent, so tests assert on `errors[0].extensions.code` as well as data. */
 export interface GraphQLResponse<T = any> {
   data?: T | null;
