@@ -110,7 +110,9 @@ function pruneCache(keep: string): void {
   for (const name of readdirSync(CACHE_DIR)) {
     const path = join(CACHE_DIR, name);
     if (path === keep || name.endsWith('.lock')) continue;
-    if (Date.now() - statSync(path).mtimeMs > CACHE_KEEP_MS) rmSync(path, { recursive: true, force: true });
+    // Another test file may remove its own build directory between the listing and this look.
+    const stats = statSync(path, { throwIfNoEntry: false });
+    if (stats && Date.now() - stats.mtimeMs > CACHE_KEEP_MS) rmSync(path, { recursive: true, force: true });
   }
 }
 
