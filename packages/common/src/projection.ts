@@ -88,16 +88,37 @@ export function createStreamProjection<TSchema extends Record<string, unknown>, 
       return { applied: entries.length, position: last.id };
     });
 
-  return {
-    async catchUp() {
-      if (known !== undefined && !(await read(known, 1)).length) return;
-      for (;;) {
-        const { applied, position } = await applyBatch();
-        known = position;
-        if (applied < batchSize) return;
-      }
-    },
+  const catchUpOnce = async () => {
+    if (known !== undefined && !(await read(known, 1)).length) return;
+    for (;;) {
+      const { applied, position } = await applyBatch();
+      known = position;
+      if (applied < batchSize) return;
+    }
   };
+
+  // One catch-up at a time per process: concurrent requests would otherwise each open a transaction and queue on the
+  // position row's lock, to find nothing left to apply. A caller must see everything published before it asked, which
+  // a run already under way may have read too early: callers arriving meanwhile share one more run, after it.
+  let running: Promise<void> | undefined;
+  let queued: Promise<void> | undefined;
+  const catchUp = (): Promise<void> => {
+    if (!running) {
+      running = catchUpOnce().finally(() => (running = undefined));
+      return running;
+    }
+    queued ??= running
+      .then(
+        () => {},
+        () => {},
+      )
+      .then(() => {
+        queued = undefined;
+        return catchUp();
+      });
+    return queued;
+  };
+  return { catchUp };
 }
 
 /**

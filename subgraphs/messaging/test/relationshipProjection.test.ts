@@ -94,4 +94,32 @@ describe("Messaging's relationship projection", () => {
     await expect(projection.catchUp()).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
     expect(await state()).toEqual(before);
   });
+  it('should run one catch-up at a time however many requests ask at once, and still see what each was asked after', async () => {
+    let positionLocks = 0;
+    const counted = await openSqlClient({
+      onQuery: (text) => void (/stream_positions.*for update/.test(text) && (positionLocks += 1)),
+    });
+    try {
+      await counted.migrate({
+        migrationsFolder: fileURLToPath(new URL('../drizzle', import.meta.url)),
+        service: 'messaging',
+      });
+      const countedDb = counted.db(schema);
+      const events = createMemoryEventStream();
+      const projection = createRelationshipProjection(countedDb, events, logger);
+      await events.append(RELATIONSHIPS_STREAM, followEvent(21, 22, true));
+      const first = Array.from({ length: 20 }, () => projection.catchUp());
+      // Published while those run: the callers after it must see it.
+      await events.append(RELATIONSHIPS_STREAM, followEvent(22, 21, true));
+      const later = Array.from({ length: 20 }, () => projection.catchUp());
+      await Promise.all([...first, ...later]);
+      expect(positionLocks).toBeLessThanOrEqual(2);
+      const follows = (await countedDb.select().from(schema.follows))
+        .map((row) => `${row.followerId}->${row.followeeId}`)
+        .sort();
+      expect(follows).toEqual(['21->22', '22->21']);
+    } finally {
+      await counted.close();
+    }
+  });
 });
