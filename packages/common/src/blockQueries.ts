@@ -1,5 +1,5 @@
 // Query helpers for the "blocked either way" rule over any service's own copy of the blocks table.
-import { and, eq, inArray, or } from 'drizzle-orm';
+import { and, eq, exists, inArray, not, or, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from './db.js';
 
@@ -51,4 +51,32 @@ export async function blockedEitherWay<TSchema extends Record<string, unknown>>(
   b: number,
 ): Promise<boolean> {
   return (await blocksBetween(db, table, a, [b])).length > 0;
+}
+
+/**
+ * SQL condition over rows whose `person` column names a user: that user has blocked `viewerId` (the rule each
+ * service's hiddenFrom.ts applies with its own blocks table).
+ */
+export function blockedBy<TSchema extends Record<string, unknown>>(
+  db: Reader<TSchema>,
+  table: BlockTable,
+  person: AnyPgColumn,
+  viewerId: number,
+): SQL {
+  return exists(
+    db
+      .select({ blockerId: table.blockerId })
+      .from(table)
+      .where(and(eq(table.blockerId, person), eq(table.blockedId, viewerId))),
+  );
+}
+
+/** The opposite of `blockedBy`, for lists: rows whose `person` has not blocked the viewer; no condition when anonymous. */
+export function notBlockedBy<TSchema extends Record<string, unknown>>(
+  db: Reader<TSchema>,
+  table: BlockTable,
+  person: AnyPgColumn,
+  viewerId: number | null,
+): SQL | undefined {
+  return viewerId === null ? undefined : not(blockedBy(db, table, person, viewerId));
 }

@@ -1,7 +1,7 @@
 // Instagram's rule "a person who has blocked the viewer is hidden from the viewer", in one place.
-import { and, eq, exists, not, type SQL } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import type { Db } from '@igt/common';
+import { blockedBy, notBlockedBy, type Db } from '@igt/common';
 import * as schema from './db/schema.js';
 import type { Loaders } from './loaders.js';
 import type { UserModel } from './models.js';
@@ -20,22 +20,15 @@ const { blocks } = schema;
  * SQL condition over rows whose `person` column names a user: that user has blocked `viewerId`, so a stored counter
  * that includes them shows the viewer one too many.
  */
-export function hiddenFrom(db: Db<typeof schema>, person: AnyPgColumn, viewerId: number): SQL {
-  return exists(
-    db
-      .select({ blockerId: blocks.blockerId })
-      .from(blocks)
-      .where(and(eq(blocks.blockerId, person), eq(blocks.blockedId, viewerId))),
-  );
-}
+export const hiddenFrom = (db: Db<typeof schema>, person: AnyPgColumn, viewerId: number): SQL =>
+  blockedBy(db, blocks, person, viewerId);
 
 /**
  * SQL condition for lists of people: keeps the rows whose `person` column names someone visible to the viewer.
  * Undefined (no condition) for anonymous viewers.
  */
-export function visibleTo(db: Db<typeof schema>, person: AnyPgColumn, viewerId: number | null): SQL | undefined {
-  return viewerId === null ? undefined : not(hiddenFrom(db, person, viewerId));
-}
+export const visibleTo = (db: Db<typeof schema>, person: AnyPgColumn, viewerId: number | null): SQL | undefined =>
+  notBlockedBy(db, blocks, person, viewerId);
 
 /** A user the viewer may see, by id: null when there is none or they have blocked the viewer. */
 export async function visibleUser(loaders: Loaders, id: number): Promise<UserModel | null> {

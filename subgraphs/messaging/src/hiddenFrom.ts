@@ -1,7 +1,7 @@
 // Messaging's rule "a person who has blocked the viewer is hidden from the viewer", in one place.
-import { and, eq, notExists, type SQL } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import type { Db, Logger } from '@igt/common';
+import { notBlockedBy, type Db, type Logger } from '@igt/common';
 import * as schema from './db/schema.js';
 import type { Loaders } from './loaders.js';
 import type { ConversationModel, MessageModel, UserReference } from './models.js';
@@ -26,15 +26,8 @@ const { blocks } = schema;
  * SQL condition over rows whose `person` column names a user: that user has not blocked the viewer. Undefined (no
  * condition) for anonymous viewers.
  */
-export function visibleTo(db: Db<typeof schema>, person: AnyPgColumn, viewerId: number | null): SQL | undefined {
-  if (viewerId === null) return undefined;
-  return notExists(
-    db
-      .select({ blockerId: blocks.blockerId })
-      .from(blocks)
-      .where(and(eq(blocks.blockerId, person), eq(blocks.blockedId, viewerId))),
-  );
-}
+export const visibleTo = (db: Db<typeof schema>, person: AnyPgColumn, viewerId: number | null): SQL | undefined =>
+  notBlockedBy(db, blocks, person, viewerId);
 
 /**
  * Brings the blocks projection up to date before a read that applies the rule, at most once per request. Best effort:

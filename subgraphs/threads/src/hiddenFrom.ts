@@ -1,7 +1,7 @@
 // Threads' rule "a person who has blocked the viewer on Instagram is hidden from the viewer", in one place.
-import { and, eq, exists, not, type SQL } from 'drizzle-orm';
+import type { SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import type { Db } from '@igt/common';
+import { blockedBy, notBlockedBy, type Db } from '@igt/common';
 import * as schema from './db/schema.js';
 import type { Loaders } from './loaders.js';
 import type { ProfileModel, ThreadModel } from './models.js';
@@ -21,22 +21,15 @@ const { blocks } = schema;
  * SQL condition over rows whose `person` column names an author or a profile owner: that person has blocked
  * `viewerId`, so a stored counter that includes them shows the viewer one too many.
  */
-export function hiddenFrom(db: Db<typeof schema>, person: AnyPgColumn, viewerId: number): SQL {
-  return exists(
-    db
-      .select({ blockerId: blocks.blockerId })
-      .from(blocks)
-      .where(and(eq(blocks.blockerId, person), eq(blocks.blockedId, viewerId))),
-  );
-}
+export const hiddenFrom = (db: Db<typeof schema>, person: AnyPgColumn, viewerId: number): SQL =>
+  blockedBy(db, blocks, person, viewerId);
 
 /**
  * SQL condition for lists: keeps the rows whose `person` column names someone visible to the viewer. Undefined (no
  * condition) for anonymous viewers.
  */
-export function visibleTo(db: Db<typeof schema>, person: AnyPgColumn, viewerId: number | null): SQL | undefined {
-  return viewerId === null ? undefined : not(hiddenFrom(db, person, viewerId));
-}
+export const visibleTo = (db: Db<typeof schema>, person: AnyPgColumn, viewerId: number | null): SQL | undefined =>
+  notBlockedBy(db, blocks, person, viewerId);
 
 /** A thread the viewer may see: it exists and its author has not blocked the viewer. Null otherwise. */
 export async function visibleThread(loaders: Loaders, id: number): Promise<ThreadModel | null> {
