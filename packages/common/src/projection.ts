@@ -4,7 +4,7 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db, DbTransaction } from './db.js';
 import { codedError, ErrorCode } from './errors.js';
 import type { Logger } from './logger.js';
-import type { EventStream, StreamEntry } from './streams.js';
+import { StreamPositionTrimmedError, type EventStream, type StreamEntry } from './streams.js';
 
 /**
  * The table where a service records how far it has applied each stream it consumes. Each service declares its own, in
@@ -28,6 +28,11 @@ export interface StreamProjectionOptions<TSchema extends Record<string, unknown>
   stream: string;
   /** The service's own position table (see `StreamPositionTable`). */
   positions: StreamPositionTable;
+  /**
+   * This service's name among the stream's consumers, and all of them (`RELATIONSHIPS_CONSUMERS`): after each batch
+   * commits, the position is acknowledged to the stream, which trims what every consumer has applied.
+   */
+  consumer: { name: string; all: readonly string[] };
   /**
    * Applies a batch of entries, oldest first, inside the transaction that also records the new position. Entries can
    * be applied again after a stale position (an in-process stream restarted), so applying must be idempotent.
@@ -57,14 +62,22 @@ export interface StreamProjection {
 export function createStreamProjection<TSchema extends Record<string, unknown>, TEvent>(
   options: StreamProjectionOptions<TSchema, TEvent>,
 ): StreamProjection {
-  const { db, events, stream, positions, apply, batchSize = 500, logger } = options;
+  const { db, events, stream, positions, consumer, apply, batchSize = 500, logger } = options;
+  /** What a request gets when the stream cannot be read, once the cause is logged. */
+  const unreadable = (error: unknown) => {
+    // A trimmed position means missed events that no one can replay: the projection refuses, loudly, until it is
+    // rebuilt (see StreamPositionTrimmedError), rather than go on without them.
+    if (error instanceof StreamPositionTrimmedError)
+      logger.error({ err: error, stream }, 'projection fell behind a trim');
+    else logger.warn({ err: error, stream }, 'cannot read the stream');
+    return codedError(
+      ErrorCode.ServiceUnavailable,
+      'This cannot be done right now (the latest follows and blocks cannot be confirmed). Try again in a moment.',
+    );
+  };
   const read = (position: string | null, count: number) =>
     events.read<TEvent>(stream, position, count).catch((error: unknown) => {
-      logger.warn({ err: error, stream }, 'cannot read the stream');
-      throw codedError(
-        ErrorCode.ServiceUnavailable,
-        'This cannot be done right now (the latest follows and blocks cannot be confirmed). Try again in a moment.',
-      );
+      throw unreadable(error);
     });
   // The last position this process saw committed: a cheap look at the stream tells whether there is anything to do
   // without opening a transaction. Another instance may be further ahead; the locked read below settles that.
@@ -88,11 +101,27 @@ export function createStreamProjection<TSchema extends Record<string, unknown>, 
       return { applied: entries.length, position: last.id };
     });
 
+  // Only this process's view can be trimmed past (another instance moved the stored position on): that is news too.
+  const hasNews = (position: string | null) =>
+    events.read(stream, position, 1).then(
+      (entries) => entries.length > 0,
+      (error: unknown) => {
+        if (error instanceof StreamPositionTrimmedError) return true;
+        throw unreadable(error);
+      },
+    );
+
   const catchUpOnce = async () => {
-    if (known !== undefined && !(await read(known, 1)).length) return;
+    if (known !== undefined && !(await hasNews(known))) return;
     for (;;) {
       const { applied, position } = await applyBatch();
       known = position;
+      if (applied && position) {
+        // Committed, so the entries can go. Trimming waits for the next batch if this fails; the request need not.
+        await events
+          .acknowledge(stream, consumer.name, position, consumer.all)
+          .catch((error: unknown) => logger.warn({ err: error, stream }, 'cannot acknowledge the stream position'));
+      }
       if (applied < batchSize) return;
     }
   };

@@ -8,6 +8,13 @@ import type { StreamEntry } from './streams.js';
  */
 export const RELATIONSHIPS_STREAM = 'instagram.relationships';
 
+/**
+ * Every service that keeps a projection of the relationships stream, by the name it acknowledges its position under.
+ * An entry is trimmed once all of them have applied it; one that is down (or new, never acknowledged) holds trimming
+ * back rather than miss events. A new consumer joins this list before it is deployed, and one that is retired leaves it.
+ */
+export const RELATIONSHIPS_CONSUMERS = ['messaging', 'threads'] as const;
+
 /** On the wire: `userId`'s account now exists (and so can be followed, blocked and messaged). */
 export interface AccountEvent {
   kind: 'account';

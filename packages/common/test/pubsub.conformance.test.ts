@@ -14,6 +14,7 @@ import {
   createMemoryPubSub,
   createRedisEventStream,
   createRedisPubSub,
+  StreamPositionTrimmedError,
   type EventStream,
   type PubSub,
 } from '../src/index.js';
@@ -238,6 +239,58 @@ describe.each([memory, redis])('the $name back end', (backend) => {
         expect(await reader.read('log', null, 10)).toEqual([{ id, event: { n: 1 } }]);
       },
     );
+
+    describe('trimming', () => {
+      const BOTH = ['first', 'second'] as const;
+      /** A stream holding `n` entries, and their ids. */
+      const filled = async (n: number) => {
+        const log = await stream();
+        const ids: string[] = [];
+        for (let i = 1; i <= n; i += 1) ids.push(await log.append('log', { n: i }));
+        return { log, ids };
+      };
+
+      it('should keep every entry a consumer of the set has not acknowledged, even one that never read', async () => {
+        const { log, ids } = await filled(5);
+        expect(await log.acknowledge('log', 'first', ids[4]!, BOTH)).toBe(5);
+        expect(await log.acknowledge('log', 'second', ids[1]!, BOTH)).toBe(3);
+        expect(await log.length('log')).toBe(3);
+        expect((await log.read('log', ids[1]!, 10)).map((entry) => entry.id)).toEqual(ids.slice(2));
+      });
+
+      it('should trim everything once every consumer has acknowledged the last entry, and go on appending', async () => {
+        const { log, ids } = await filled(4);
+        await log.acknowledge('log', 'second', ids[3]!, BOTH);
+        expect(await log.acknowledge('log', 'first', ids[3]!, BOTH)).toBe(0);
+        const next = await log.append('log', { n: 5 });
+        expect(await log.read('log', ids[3]!, 10)).toEqual([{ id: next, event: { n: 5 } }]);
+        expect(await log.length('log')).toBe(1);
+      });
+
+      it('should never move a position back, so a late acknowledgement of an older batch trims nothing less', async () => {
+        const { log, ids } = await filled(4);
+        await log.acknowledge('log', 'first', ids[2]!, BOTH);
+        await log.acknowledge('log', 'first', ids[0]!, BOTH);
+        expect(await log.acknowledge('log', 'second', ids[3]!, BOTH)).toBe(1);
+      });
+
+      it('should refuse to read from a position whose following entries were trimmed, rather than skip them', async () => {
+        const { log, ids } = await filled(4);
+        await log.acknowledge('log', 'first', ids[2]!, BOTH);
+        await log.acknowledge('log', 'second', ids[2]!, BOTH);
+        await expect(log.read('log', ids[0]!, 10)).rejects.toBeInstanceOf(StreamPositionTrimmedError);
+        await expect(log.read('log', null, 10)).rejects.toBeInstanceOf(StreamPositionTrimmedError);
+        expect((await log.read('log', ids[2]!, 10)).map((entry) => entry.id)).toEqual([ids[3]]);
+      });
+
+      it('should trim nothing for an empty set of consumers, and keep streams apart', async () => {
+        const { log, ids } = await filled(2);
+        await log.append('other', { n: 1 });
+        expect(await log.acknowledge('log', 'first', ids[1]!, [])).toBe(2);
+        await log.acknowledge('log', 'first', ids[1]!, ['first']);
+        expect([await log.length('log'), await log.length('other')]).toEqual([0, 1]);
+      });
+    });
 
     it('should close, and close twice, without throwing', async () => {
       const log = await stream();

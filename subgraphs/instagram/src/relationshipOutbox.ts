@@ -1,5 +1,5 @@
 // Instagram's side of the relationship event flow: the transactional outbox and the publisher that empties it.
-import { asc, inArray, isNull, sql } from 'drizzle-orm';
+import { asc, inArray } from 'drizzle-orm';
 import {
   RELATIONSHIPS_STREAM,
   type Db,
@@ -30,7 +30,9 @@ export interface RelationshipPublisher {
  * Moves committed relationship changes from the outbox to the relationships stream, oldest first. Mutations await
  * `flush()` after committing, so by the time a follow or block returns, Messaging can read it; start-up flushes
  * whatever an earlier run committed but did not publish. Rows are claimed with SKIP LOCKED so several instances can
- * flush at once without publishing a row twice.
+ * flush at once without publishing a row twice, and deleted once appended, so the outbox stays as small as what is
+ * waiting (should the commit fail after the append, the rows are appended again: events carry a pair's state after
+ * the change, so a repeat is harmless). The stream is trimmed by its consumers (see `EventStream.acknowledge`).
  */
 export function createRelationshipPublisher(
   db: Db<typeof schema>,
@@ -44,21 +46,17 @@ export function createRelationshipPublisher(
         const rows = await tx
           .select()
           .from(outbox)
-          .where(isNull(outbox.publishedAt))
           .orderBy(asc(outbox.id))
           .limit(100)
           .for('update', { skipLocked: true });
         for (const row of rows) await stream.append(RELATIONSHIPS_STREAM, row.event);
         if (rows.length) {
-          await tx
-            .update(outbox)
-            .set({ publishedAt: sql`now()` })
-            .where(
-              inArray(
-                outbox.id,
-                rows.map((row) => row.id),
-              ),
-            );
+          await tx.delete(outbox).where(
+            inArray(
+              outbox.id,
+              rows.map((row) => row.id),
+            ),
+          );
         }
         return rows.length;
       });

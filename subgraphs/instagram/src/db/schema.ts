@@ -2,7 +2,6 @@
  * Instagram's tables (drizzle): accounts, follows, follow requests, blocks, close friends, statuses, the relationship
  * outbox, and sign-in failures.
  */
-import { sql } from 'drizzle-orm';
 import { bigint, boolean, index, integer, jsonb, pgSchema, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /** Everything the Instagram subgraph stores lives in the `instagram` Postgres schema. */
@@ -111,22 +110,14 @@ export const statuses = instagram.table('statuses', {
 
 /**
  * Relationship changes waiting to be published to the relationships stream (transactional outbox): written in the
- * same transaction as the change, so a committed follow or block is never lost on its way to Messaging.
+ * same transaction as the change, so a committed follow or block is never lost on its way to Messaging. A row is
+ * deleted in the transaction that appends it to the stream, so the table holds only what is not published yet.
  */
-export const outbox = instagram.table(
-  'outbox',
-  {
-    id: id().primaryKey().generatedAlwaysAsIdentity(),
-    event: jsonb('event').notNull(),
-    createdAt: createdAt(),
-    publishedAt: timestamp('published_at', { withTimezone: true, mode: 'date' }),
-  },
-  (t) => [
-    index('outbox_unpublished_idx')
-      .on(t.id)
-      .where(sql`${t.publishedAt} is null`),
-  ],
-);
+export const outbox = instagram.table('outbox', {
+  id: id().primaryKey().generatedAlwaysAsIdentity(),
+  event: jsonb('event').notNull(),
+  createdAt: createdAt(),
+});
 
 /**
  * Sign-in attempts at one username from one client address in the current window, to stop password guessing. Each
