@@ -6,7 +6,9 @@ import {
   openRateLimitStore,
   openSqlClient,
   type DestinationStream,
+  type EventStream,
   type HttpService,
+  type SqlClient,
   type Subgraph,
 } from '@igt/common';
 import { createGateway, type GatewayOptions } from '@igt/gateway';
@@ -58,6 +60,8 @@ export interface Stack {
   gatewayInternalUrl: string | undefined;
   subgraphUrls: { instagram: string; threads: string; messaging: string };
   subgraphs: { instagram: Subgraph; threads: Subgraph; messaging: Subgraph };
+  /** The database connection and the event stream the subgraphs share (for tests that look at what they store). */
+  shared: { sql: SqlClient; events: EventStream };
   stop(): Promise<void>;
 }
 
@@ -129,6 +133,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     gatewayInternalUrl: gateway.internalUrl,
     subgraphUrls,
     subgraphs: { instagram, threads, messaging },
+    shared: { sql, events },
     async stop() {
       await gateway.stop();
       await Promise.all([instagram.stop(), threads.stop(), messaging.stop()]);

@@ -1,0 +1,83 @@
+// Bounded growth: the relationships stream and Instagram's outbox stay small under steady traffic (either back end).
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RELATIONSHIPS_STREAM } from '@igt/common';
+import { BLOCK, FOLLOW, JOIN_THREADS, SEND_DM, UNBLOCK, UNFOLLOW } from './support/documents.js';
+import { ok, startStack, type TestStack, type TestUser } from './support/harness.js';
+
+/** Many rounds of requests through the whole stack on a busy machine. */
+const TRAFFIC_TIMEOUT_MS = 300_000;
+
+/** Asks both consumers to catch up: Threads resolves the profile, Messaging its Message button. */
+const PROFILE = `#graphql
+  query Profile($username: String!) { profile(username: $username) { messageAction { enabled } } }`;
+
+let stack: TestStack;
+let viewer: TestUser;
+let other: TestUser;
+
+beforeAll(async () => {
+  stack = await startStack({ seed: false });
+  [viewer, other] = [await stack.signUp('grow'), await stack.signUp('grow')];
+  ok(await stack.query(JOIN_THREADS, {}, { token: other.token }));
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+const as = (user: TestUser, document: string, variables: Record<string, unknown> = {}) =>
+  stack.query(document, variables, { token: user.token }).then(ok);
+
+/** Entries the relationships stream holds (XLEN on Redis). */
+const streamLength = () => stack.shared.events.length(RELATIONSHIPS_STREAM);
+
+/** Rows in Instagram's outbox. */
+async function outboxRows(): Promise<number> {
+  const result = await stack.shared.sql.db({}).execute(sql`select count(*)::int as n from instagram.outbox`);
+  return (result as unknown as { rows: { n: number }[] }).rows[0]!.n;
+}
+
+/** Both consumers read everything published so far. */
+const bothRead = () => as(viewer, PROFILE, { username: other.username });
+
+describe('the relationships stream and the outbox under steady traffic', () => {
+  it(
+    'should stay within a small bound while both consumers read, however many changes go through',
+    { timeout: TRAFFIC_TIMEOUT_MS },
+    async () => {
+      const ROUNDS = 75;
+      const toggles = [FOLLOW, UNFOLLOW, BLOCK, UNBLOCK];
+      await bothRead();
+      let longest = 0;
+      let fullestOutbox = 0;
+      for (let round = 0; round < ROUNDS; round += 1) {
+        for (const toggle of toggles) {
+          await as(viewer, toggle, { userId: other.id });
+          fullestOutbox = Math.max(fullestOutbox, await outboxRows());
+        }
+        longest = Math.max(longest, await streamLength());
+        await bothRead();
+        longest = Math.max(longest, await streamLength());
+      }
+      // 300 changes went through; at most one round's worth was ever waiting, and nothing once both had read.
+      expect(longest).toBeGreaterThan(0);
+      expect(longest).toBeLessThanOrEqual(toggles.length);
+      expect(await streamLength()).toBe(0);
+      expect(fullestOutbox).toBe(0);
+    },
+  );
+
+  it('should keep every entry a consumer has not read: Threads not reading holds trimming back', async () => {
+    await bothRead();
+    const TOGGLES = 20;
+    for (let n = 0; n < TOGGLES; n += 1) {
+      await as(viewer, n % 2 ? UNFOLLOW : FOLLOW, { userId: other.id });
+      // Only Messaging reads (and acknowledges) here.
+      await as(viewer, SEND_DM, { input: { recipientId: other.id, text: `hello ${n}` } });
+    }
+    expect(await streamLength()).toBe(TOGGLES);
+    await bothRead();
+    expect(await streamLength()).toBe(0);
+  });
+});
