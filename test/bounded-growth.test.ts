@@ -1,9 +1,9 @@
 // Bounded growth: the relationships stream and Instagram's outbox stay small under steady traffic (either back end).
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RELATIONSHIPS_STREAM } from '@igt/common';
+import { blockEvent, RELATIONSHIPS_CONSUMERS, RELATIONSHIPS_STREAM } from '@igt/common';
 import { BLOCK, FOLLOW, JOIN_THREADS, SEND_DM, UNBLOCK, UNFOLLOW } from './support/documents.js';
-import { ok, startStack, type TestStack, type TestUser } from './support/harness.js';
+import { expectError, ok, startStack, type TestStack, type TestUser } from './support/harness.js';
 
 /** Many rounds of requests through the whole stack on a busy machine. */
 const TRAFFIC_TIMEOUT_MS = 300_000;
@@ -79,5 +79,22 @@ describe('the relationships stream and the outbox under steady traffic', () => {
     expect(await streamLength()).toBe(TOGGLES);
     await bothRead();
     expect(await streamLength()).toBe(0);
+  });
+
+  // Last: it leaves both projections refusing, as they should.
+  it('should refuse, rather than skip, when events a consumer has not applied were trimmed', async () => {
+    await bothRead();
+    // A block that reached the stream, then was trimmed as if both consumers had applied it (as when a consumer's
+    // database comes back from an older backup): neither may go on as if it never happened.
+    const { events } = stack.shared;
+    const id = await events.append(RELATIONSHIPS_STREAM, blockEvent(Number(other.id), Number(viewer.id), true));
+    for (const consumer of RELATIONSHIPS_CONSUMERS) {
+      await events.acknowledge(RELATIONSHIPS_STREAM, consumer, id, RELATIONSHIPS_CONSUMERS);
+    }
+    expect(await streamLength()).toBe(0);
+    const send = { input: { recipientId: other.id, text: 'did the block reach you?' } };
+    expectError(await stack.query(SEND_DM, send, { token: viewer.token }), 'SERVICE_UNAVAILABLE');
+    const profile = await stack.query(PROFILE, { username: other.username }, { token: viewer.token });
+    expectError(profile, 'SERVICE_UNAVAILABLE');
   });
 });
