@@ -7,6 +7,7 @@ import {
   createMemoryEventStream,
   followEvent,
   openSqlClient,
+  RELATIONSHIPS_CONSUMERS,
   RELATIONSHIPS_STREAM,
   type Db,
   type EventStream,
@@ -82,6 +83,28 @@ describe("Messaging's relationship projection", () => {
     const next = await events.append(RELATIONSHIPS_STREAM, blockEvent(11, 15, true));
     await projection.catchUp();
     expect(await state()).toMatchObject({ blocks: ['11-x-15', '14-x-11'], position: next });
+  });
+
+  it('should catch up an instance whose last look at the stream another instance has moved past and trimmed', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a new epoch
+    const events = createMemoryEventStream();
+    const [one, two] = [
+      createRelationshipProjection(db, events, logger),
+      createRelationshipProjection(db, events, logger),
+    ];
+    await events.append(RELATIONSHIPS_STREAM, followEvent(16, 17, true));
+    await one.catchUp();
+    await two.catchUp();
+    const last = await events.append(RELATIONSHIPS_STREAM, blockEvent(17, 16, true));
+    await one.catchUp();
+    await events.acknowledge(RELATIONSHIPS_STREAM, 'threads', last, RELATIONSHIPS_CONSUMERS);
+    expect(await events.length(RELATIONSHIPS_STREAM)).toBe(0);
+
+    // Only `two`'s own memory of the position is behind the trim; the stored position is not.
+    await two.catchUp();
+    const after = await state();
+    expect(after.blocks).toContain('17-x-16');
+    expect(after.position).toBe(last);
   });
 
   it('should refuse with SERVICE_UNAVAILABLE, changing nothing, while the stream cannot be read', async () => {
