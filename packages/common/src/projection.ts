@@ -55,6 +55,9 @@ export interface StreamProjection {
   catchUp(): Promise<void>;
 }
 
+/** Entries past which a stream is reported as long: a consumer of it is down, or falling behind. */
+const LONG_STREAM = 10_000;
+
 /**
  * Keeps a projection in step with a stream. The stored position and the projection change in one transaction, under
  * a lock on the position row, so several instances (or concurrent requests) never apply a batch twice or skip one.
@@ -118,9 +121,10 @@ export function createStreamProjection<TSchema extends Record<string, unknown>, 
       known = position;
       if (applied && position) {
         // Committed, so the entries can go. Trimming waits for the next batch if this fails; the request need not.
-        await events
+        const held = await events
           .acknowledge(stream, consumer.name, position, consumer.all)
           .catch((error: unknown) => logger.warn({ err: error, stream }, 'cannot acknowledge the stream position'));
+        if (held && held > LONG_STREAM) logger.warn({ stream, held }, 'a consumer that is behind holds trimming back');
       }
       if (applied < batchSize) return;
     }
