@@ -23,7 +23,7 @@ import {
   markConversationSeen,
   moveConversation,
 } from '../conversationSides.js';
-import { deliverMessage, findByIdempotencyKey } from '../mailbox.js';
+import { findByIdempotencyKey, sendMessage } from '../mailbox.js';
 import { publishDelivery } from '../directMessages.js';
 
 /** Longest message, in characters (code points, as Postgres counts them). */
@@ -111,25 +111,26 @@ export const Mutation: MutationResolvers = {
     const { db, loaders, knownUsers, pubsub, logger } = context;
     await context.sendThrottle.admit(senderId, context.clientAddress);
 
-    // A retry answers with the first message whatever has changed since, so it needs no catch-up.
-    if (idempotencyKey !== null) {
-      const first = await findByIdempotencyKey(db, senderId, idempotencyKey);
-      if (first) return replayFirstSend(context, first, recipientId);
-    }
     // A follow or block Instagram has acknowledged must count for this very send: canMessage catches up strictly,
     // which also brings the follows that decide the first message's folder (firstMessageFolder.ts) up to date.
-    const permission = (await canMessage(context, senderId, [recipientId])).get(recipientId);
-    if (!permission) throw new Error(`canMessage gave no answer for recipient ${recipientId}.`);
-    if (!permission.allowed) throw refusedSend(permission.reason, input.recipientId);
+    // Whatever stops a send (a refusal, a stream that cannot be read), a retry of one that went through answers with
+    // the first message, as it would have before anything changed; the key is only looked up on that path.
+    try {
+      const permission = (await canMessage(context, senderId, [recipientId])).get(recipientId);
+      if (!permission) throw new Error(`canMessage gave no answer for recipient ${recipientId}.`);
+      if (!permission.allowed) throw refusedSend(permission.reason, input.recipientId);
+    } catch (error) {
+      const first = idempotencyKey === null ? null : await findByIdempotencyKey(db, senderId, idempotencyKey);
+      if (first) return replayFirstSend(context, first, recipientId);
+      throw error;
+    }
     await knownUsers.remember([senderId]);
 
     let delivery;
     try {
-      delivery = await db.transaction((tx) =>
-        deliverMessage(tx, { senderId, recipientId, text, source, idempotencyKey }),
-      );
+      delivery = await sendMessage(db, { senderId, recipientId, text, source, idempotencyKey });
     } catch (error) {
-      // The mailbox lock serialises one sender's sends, so this only happens if that ever changes; stay correct.
+      // Two sends with one key at the same moment: the unique index lets only the first one in.
       const first =
         idempotencyKey !== null && isUniqueViolation(error)
           ? await findByIdempotencyKey(db, senderId, idempotencyKey)
@@ -141,8 +142,10 @@ export const Mutation: MutationResolvers = {
 
     // Committed first, announced second: a subscriber that misses the announcement replays it from the database.
     await publishDelivery(pubsub, delivery, logger);
-    loaders.messageById.prime(delivery.message.id, delivery.message);
-    return { message: delivery.message, conversation: await reloadConversation(context, delivery.conversation.id) };
+    const { message, conversation } = delivery;
+    loaders.messageById.prime(message.id, message);
+    loaders.conversationById.prime(conversation.id, conversation);
+    return { message, conversation };
   },
 
   async markConversationSeen(_parent, { conversationId }, context) {
