@@ -76,6 +76,19 @@ async function replayFirstSend(
   return { message: first, conversation };
 }
 
+/** A send that failed with `error`: a retry of one that went through answers with the first message instead. */
+async function replayOrFail(
+  context: Context,
+  senderId: number,
+  idempotencyKey: string | null,
+  recipientId: number,
+  error: unknown,
+): Promise<SendDirectMessagePayloadModel> {
+  const first = idempotencyKey === null ? null : await findByIdempotencyKey(context.db, senderId, idempotencyKey);
+  if (first) return replayFirstSend(context, first, recipientId);
+  throw error;
+}
+
 /** What a send answers when canMessage refuses: the codes of the contract (see MessageRefusal). */
 function refusedSend(reason: MessageRefusal, recipientId: string): Error {
   switch (reason) {
@@ -120,9 +133,7 @@ export const Mutation: MutationResolvers = {
       if (!permission) throw new Error(`canMessage gave no answer for recipient ${recipientId}.`);
       if (!permission.allowed) throw refusedSend(permission.reason, input.recipientId);
     } catch (error) {
-      const first = idempotencyKey === null ? null : await findByIdempotencyKey(db, senderId, idempotencyKey);
-      if (first) return replayFirstSend(context, first, recipientId);
-      throw error;
+      return replayOrFail(context, senderId, idempotencyKey, recipientId, error);
     }
     await knownUsers.remember([senderId]);
 
@@ -131,12 +142,8 @@ export const Mutation: MutationResolvers = {
       delivery = await sendMessage(db, { senderId, recipientId, text, source, idempotencyKey });
     } catch (error) {
       // Two sends with one key at the same moment: the unique index lets only the first one in.
-      const first =
-        idempotencyKey !== null && isUniqueViolation(error)
-          ? await findByIdempotencyKey(db, senderId, idempotencyKey)
-          : null;
-      if (first) return replayFirstSend(context, first, recipientId);
-      throw error;
+      if (!isUniqueViolation(error)) throw error;
+      return replayOrFail(context, senderId, idempotencyKey, recipientId, error);
     }
     if (delivery.kind === 'duplicate') return replayFirstSend(context, delivery.message, recipientId);
 
