@@ -1,6 +1,7 @@
 // Messaging through the gateway: sending, seen state and unread counts, reactions and unsend.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FOLLOW } from './support/documents.js';
+import { createClient } from 'redis';
+import { BLOCK, FOLLOW } from './support/documents.js';
 import { expectError, ok, startStack, type TestStack } from './support/harness.js';
 import { MARK_SEEN, REACT, UNSEND, messagingHelpers } from './support/messaging.js';
 
@@ -84,6 +85,78 @@ describe('sendDirectMessage', () => {
     // The same key from another sender is another message.
     const other = await sent(b, a, 'mine', { idempotencyKey: 'send-1' });
     expect(other.message.id).not.toBe(first.message.id);
+  });
+
+  it('should answer a retry with the first message even after a block, and refuse a key reused for someone else', async () => {
+    const [a, b, c] = await Promise.all([person(), person(), person()]);
+    const first = await sent(a, b, 'before the block', { idempotencyKey: 'retry-1' });
+    await sent(a, c, 'hello c');
+    expectError(await send(a, c, 'to c', { idempotencyKey: 'retry-1' }), 'CONFLICT', 'input.idempotencyKey');
+    expectError(await send(a, await person(), 'to a stranger', { idempotencyKey: 'retry-1' }), 'CONFLICT');
+
+    ok(await mutate(b, BLOCK, { userId: a.id }));
+    const retry = await sent(a, b, 'before the block', { idempotencyKey: 'retry-1' });
+    expect(retry.message.id).toBe(first.message.id);
+    expectError(await send(a, b, 'after the block', { idempotencyKey: 'retry-2' }), 'NOT_FOUND');
+    expectError(await send(a, b, 'after the block'), 'NOT_FOUND');
+  });
+});
+
+/**
+ * The Redis commands that `work` makes the stack run, as MONITOR sees them (the scripts' own commands left out):
+ * those naming the stack's prefix. A marker sent after `work` tells when MONITOR has shown everything before it.
+ */
+async function redisCommandsDuring(prefix: string, work: () => Promise<void>): Promise<string[]> {
+  const url = process.env.REDIS_URL!;
+  const [monitor, marker] = [createClient({ url }), createClient({ url })];
+  await Promise.all([monitor.connect(), marker.connect()]);
+  try {
+    const end = `${prefix}end-of-work`;
+    const seen: string[] = [];
+    let sawEnd!: () => void;
+    const ended = new Promise<void>((resolve) => (sawEnd = resolve));
+    await monitor.monitor((line) => {
+      if (line.includes(end)) sawEnd();
+      else if (line.includes(prefix) && !line.includes(' lua]')) seen.push(line);
+    });
+    await work();
+    await marker.echo(end);
+    await ended;
+    return seen.map((line) => /\] "(\w+)"/.exec(line)?.[1]?.toUpperCase() ?? line);
+  } finally {
+    await Promise.all([monitor.close(), marker.close()]);
+  }
+}
+
+describe('cost of a send', () => {
+  it('should append to an existing conversation in two SQL statements and, with Redis, five Redis commands', async () => {
+    const [a, b] = await Promise.all([person(), person()]);
+    await sent(a, b, 'opens the conversation');
+    await sent(b, a, 'and a reply');
+    // Only fields Messaging resolves, so that every statement counted is the send's.
+    const SEND = `#graphql
+      mutation ($to: ID!, $key: String) {
+        sendDirectMessage(input: { recipientId: $to, text: "steady", idempotencyKey: $key }) {
+          message { id text source } conversation { id folder }
+        }
+      }`;
+    const statementsOfSends: number[] = [];
+    const commandsOfSends: string[][] = [];
+    for (let n = 0; n < 3; n++) {
+      const before = stack.sqlStatements();
+      const send = async () => void ok(await stack.query(SEND, { to: b.id, key: `steady-${n}` }, { token: a.token }));
+      if (stack.redisPrefix) commandsOfSends.push(await redisCommandsDuring(stack.redisPrefix, send));
+      else await send();
+      statementsOfSends.push(stack.sqlStatements() - before);
+    }
+    // The blocks between the two, then the message with both sides and both mailboxes (mailbox.ts). The least of
+    // three sends: a relationship change Instagram publishes meanwhile would add the statements that apply it.
+    expect(Math.min(...statementsOfSends)).toBe(2);
+    if (stack.redisPrefix) {
+      // Both sending limits, one look at the relationships stream, and the announcement to each participant.
+      const fewest = commandsOfSends.reduce((least, commands) => (commands.length < least.length ? commands : least));
+      expect(fewest.sort()).toEqual(['EVAL', 'EVAL', 'PUBLISH', 'PUBLISH', 'XRANGE']);
+    }
   });
 });
 

@@ -55,6 +55,8 @@ export interface TestStack extends Stack {
   signUp(prefix?: string): Promise<TestUser>;
   /** SQL statements run by all subgraphs so far. */
   sqlStatements(): number;
+  /** The prefix of every Redis key and channel this stack uses; undefined without Redis. */
+  redisPrefix: string | undefined;
   /**
    * Resolves once Messaging holds exactly `count` new-message streams that are listening, so that a message sent next
    * is delivered live (an open socket alone is not enough: the subscription may not have started yet).
@@ -168,6 +170,7 @@ export async function startStack(
       return { id: result.data.signUp.user.id, username, token: result.data.signUp.token };
     },
     sqlStatements: () => statements,
+    redisPrefix: redisUrl ? redisPrefix : undefined,
     liveSubscriptions: (count) =>
       eventually(
         async () => (await stack.subgraphs.messaging.metrics.activeSubscriptions.get()).values[0]?.value === count,

@@ -1,9 +1,9 @@
 // Storing a direct message: the mailbox locks that order each inbox's messages, the conversation, both sides.
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, getTableColumns, inArray, sql, type Table } from 'drizzle-orm';
 import type { Db } from '@igt/common';
 import * as schema from './db/schema.js';
 import { firstMessageFolder } from './firstMessageFolder.js';
-import type { ConversationRow, MessageModel } from './models.js';
+import type { ConversationModel, MessageModel } from './models.js';
 
 const { conversations, mailboxes, messages, participants } = schema;
 
@@ -31,12 +31,15 @@ export interface NewMessage {
   recipientFolder?: InboxFolder;
 }
 
-/** What a delivery did. `previousMessageId` is each participant's newest message before this one, by user id. */
+/**
+ * What a delivery did. `conversation` is seen from the sender's side; `previousMessageId` is each participant's newest
+ * message before this one, by user id.
+ */
 export type Delivery =
   | {
       kind: 'delivered';
       message: MessageModel;
-      conversation: ConversationRow;
+      conversation: ConversationModel;
       previousMessageId: Map<number, number | null>;
     }
   | { kind: 'duplicate'; message: MessageModel };
@@ -107,15 +110,16 @@ export async function deliverMessage(tx: Tx, input: NewMessage): Promise<Deliver
     .returning();
 
   // Both sides show the conversation again (a decliner sees a new message from the same person as a request again),
-  // and a reply to a request accepts it for the person replying.
-  await tx
+  // and a reply to a request accepts it for the person replying. appendMessage below does the same in SQL.
+  const sides = await tx
     .update(participants)
     .set({
       lastMessageId: message!.id,
       declined: false,
       folder: sql`case when ${participants.userId} = ${senderId} and ${participants.folder} = 'REQUESTS' then 'PRIMARY' else ${participants.folder} end`,
     })
-    .where(eq(participants.conversationId, conversationId));
+    .where(eq(participants.conversationId, conversationId))
+    .returning();
   await tx
     .update(mailboxes)
     .set({ lastMessageId: message!.id })
@@ -124,7 +128,94 @@ export async function deliverMessage(tx: Tx, input: NewMessage): Promise<Deliver
   return {
     kind: 'delivered',
     message: message!,
-    conversation: conversation!,
+    conversation: { ...conversation!, side: sides.find((side) => side.userId === senderId)! },
     previousMessageId: new Map(boxes.map((box) => [box.userId, box.lastMessageId])),
   };
+}
+
+/** A row of `table` as `to_jsonb` gives it (column names as stored), as drizzle would have read it. */
+function fromJson<T extends Table>(table: T, json: Record<string, unknown>): T['$inferSelect'] {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of Object.entries(getTableColumns(table))) {
+    const value = json[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as T['$inferSelect'];
+}
+
+/** What appendMessage's statement answers: the rows it wrote, as JSON, and each mailbox's newest message before. */
+interface AppendedRow {
+  message: Record<string, unknown>;
+  conversation: Record<string, unknown>;
+  side: Record<string, unknown>;
+  previous: Record<string, number | null>;
+}
+
+/**
+ * A message in a conversation that exists, in one statement: what deliverMessage does in a transaction, in the same
+ * order and under the same locks. The mailbox rows are locked first, lowest user id first (ORDER BY sits below the
+ * row locking in the plan); the message only takes its id once the count of locked rows is known, so after both
+ * locks. Those locks are held until the statement commits. Null when there is nothing to append to (no conversation
+ * or mailbox yet) or the sender already used the key: deliverMessage sorts those out. The key check reads the
+ * statement's snapshot, taken before any wait for a lock, so two concurrent sends with one key can both pass it; the
+ * unique index on (sender, key) then refuses the second, which its caller answers with the first message.
+ */
+async function appendMessage(
+  db: Db<typeof schema>,
+  input: Omit<NewMessage, 'sentAt' | 'recipientFolder'>,
+): Promise<Delivery | null> {
+  const { senderId, recipientId, text, source, idempotencyKey = null } = input;
+  const [low, high] = senderId < recipientId ? [senderId, recipientId] : [recipientId, senderId];
+  const result = await db.execute(sql`
+    with boxes as materialized (
+      select user_id, last_message_id from ${mailboxes}
+      where user_id in (${low}, ${high}) order by user_id for update
+    ),
+    conversation as materialized (
+      select * from ${conversations}
+      where user_low_id = ${low} and user_high_id = ${high} and (select count(*) from boxes) = 2
+    ),
+    message as (
+      insert into ${messages} (conversation_id, sender_id, text, source, idempotency_key)
+      select id, ${senderId}::bigint, ${text}::text, ${source}::text, ${idempotencyKey}::text from conversation
+      where not exists (
+        select from ${messages} where sender_id = ${senderId} and idempotency_key = ${idempotencyKey}::text
+      )
+      returning *
+    ),
+    sides as (
+      update ${participants} side
+      set last_message_id = message.id, declined = false,
+        folder = case when side.user_id = ${senderId} and side.folder = 'REQUESTS' then 'PRIMARY' else side.folder end
+      from message where side.conversation_id = message.conversation_id
+      returning side.*
+    ),
+    inboxes as (
+      update ${mailboxes} box set last_message_id = message.id
+      from message where box.user_id in (${low}, ${high})
+    )
+    select to_jsonb(message) as message, to_jsonb(conversation) as conversation,
+      (select to_jsonb(sides) from sides where user_id = ${senderId}) as side,
+      (select jsonb_object_agg(user_id, last_message_id) from boxes) as previous
+    from message, conversation`);
+  // Both drivers (node-postgres and PGlite) answer a raw statement with its rows under `rows`.
+  const [row] = (result as { rows: AppendedRow[] }).rows;
+  if (!row) return null;
+  return {
+    kind: 'delivered',
+    message: fromJson(messages, row.message),
+    conversation: { ...fromJson(conversations, row.conversation), side: fromJson(participants, row.side) },
+    previousMessageId: new Map(Object.entries(row.previous).map(([userId, id]) => [Number(userId), id])),
+  };
+}
+
+/**
+ * Sends a message: one statement when the conversation exists (appendMessage), otherwise a transaction that opens it
+ * or finds the earlier message with the same key (deliverMessage).
+ */
+export async function sendMessage(
+  db: Db<typeof schema>,
+  input: Omit<NewMessage, 'sentAt' | 'recipientFolder'>,
+): Promise<Delivery> {
+  return (await appendMessage(db, input)) ?? (await db.transaction((tx) => deliverMessage(tx, input)));
 }

@@ -28,8 +28,19 @@ export function createSendThrottle(store: RateLimitStore, limits: Partial<SendLi
   const byAccount = store.limiter('dm:account', perAccount, 'You are sending messages too fast');
   return {
     async admit(senderId, clientAddress) {
-      await fromAddress.consume(addressKey(clientAddress));
-      await byAccount.consume(String(senderId));
+      // Both counts at once (one round trip to Redis). A send refused for its address does not count against the
+      // account, as if the address had been asked first; one refused for the account still counts for the address.
+      const account = String(senderId);
+      const [address, own] = await Promise.allSettled([
+        fromAddress.consume(addressKey(clientAddress)),
+        byAccount.consume(account),
+      ]);
+      if (address.status === 'rejected') {
+        // The account's count went up even if it refused too.
+        await byAccount.refund(account);
+        throw address.reason;
+      }
+      if (own.status === 'rejected') throw own.reason;
     },
   };
 }

@@ -23,7 +23,7 @@ import {
   markConversationSeen,
   moveConversation,
 } from '../conversationSides.js';
-import { deliverMessage, findByIdempotencyKey } from '../mailbox.js';
+import { findByIdempotencyKey, sendMessage } from '../mailbox.js';
 import { publishDelivery } from '../directMessages.js';
 
 /** Longest message, in characters (code points, as Postgres counts them). */
@@ -76,6 +76,19 @@ async function replayFirstSend(
   return { message: first, conversation };
 }
 
+/** A send that failed with `error`: a retry of one that went through answers with the first message instead. */
+async function replayOrFail(
+  context: Context,
+  senderId: number,
+  idempotencyKey: string | null,
+  recipientId: number,
+  error: unknown,
+): Promise<SendDirectMessagePayloadModel> {
+  const first = idempotencyKey === null ? null : await findByIdempotencyKey(context.db, senderId, idempotencyKey);
+  if (first) return replayFirstSend(context, first, recipientId);
+  throw error;
+}
+
 /** What a send answers when canMessage refuses: the codes of the contract (see MessageRefusal). */
 function refusedSend(reason: MessageRefusal, recipientId: string): Error {
   switch (reason) {
@@ -111,38 +124,35 @@ export const Mutation: MutationResolvers = {
     const { db, loaders, knownUsers, pubsub, logger } = context;
     await context.sendThrottle.admit(senderId, context.clientAddress);
 
-    // A retry answers with the first message whatever has changed since, so it needs no catch-up.
-    if (idempotencyKey !== null) {
-      const first = await findByIdempotencyKey(db, senderId, idempotencyKey);
-      if (first) return replayFirstSend(context, first, recipientId);
-    }
     // A follow or block Instagram has acknowledged must count for this very send: canMessage catches up strictly,
     // which also brings the follows that decide the first message's folder (firstMessageFolder.ts) up to date.
-    const permission = (await canMessage(context, senderId, [recipientId])).get(recipientId);
-    if (!permission) throw new Error(`canMessage gave no answer for recipient ${recipientId}.`);
-    if (!permission.allowed) throw refusedSend(permission.reason, input.recipientId);
+    // Whatever stops a send (a refusal, a stream that cannot be read), a retry of one that went through answers with
+    // the first message, as it would have before anything changed; the key is only looked up on that path.
+    try {
+      const permission = (await canMessage(context, senderId, [recipientId])).get(recipientId);
+      if (!permission) throw new Error(`canMessage gave no answer for recipient ${recipientId}.`);
+      if (!permission.allowed) throw refusedSend(permission.reason, input.recipientId);
+    } catch (error) {
+      return replayOrFail(context, senderId, idempotencyKey, recipientId, error);
+    }
     await knownUsers.remember([senderId]);
 
     let delivery;
     try {
-      delivery = await db.transaction((tx) =>
-        deliverMessage(tx, { senderId, recipientId, text, source, idempotencyKey }),
-      );
+      delivery = await sendMessage(db, { senderId, recipientId, text, source, idempotencyKey });
     } catch (error) {
-      // The mailbox lock serialises one sender's sends, so this only happens if that ever changes; stay correct.
-      const first =
-        idempotencyKey !== null && isUniqueViolation(error)
-          ? await findByIdempotencyKey(db, senderId, idempotencyKey)
-          : null;
-      if (first) return replayFirstSend(context, first, recipientId);
-      throw error;
+      // Two sends with one key at the same moment: the unique index lets only the first one in.
+      if (!isUniqueViolation(error)) throw error;
+      return replayOrFail(context, senderId, idempotencyKey, recipientId, error);
     }
     if (delivery.kind === 'duplicate') return replayFirstSend(context, delivery.message, recipientId);
 
     // Committed first, announced second: a subscriber that misses the announcement replays it from the database.
     await publishDelivery(pubsub, delivery, logger);
-    loaders.messageById.prime(delivery.message.id, delivery.message);
-    return { message: delivery.message, conversation: await reloadConversation(context, delivery.conversation.id) };
+    const { message, conversation } = delivery;
+    loaders.messageById.prime(message.id, message);
+    loaders.conversationById.prime(conversation.id, conversation);
+    return { message, conversation };
   },
 
   async markConversationSeen(_parent, { conversationId }, context) {
