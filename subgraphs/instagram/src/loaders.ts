@@ -1,12 +1,16 @@
 // The Instagram subgraph's DataLoaders, made per request.
-import { and, count, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, gt, inArray, isNull, or } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { membershipLoader as membership, rowLoader, type Db } from '@igt/common';
 import * as schema from './db/schema.js';
-import { hiddenFrom } from './hiddenFrom.js';
+import { hiddenFrom, visibleTo } from './hiddenFrom.js';
 import type { StatusModel, UserModel } from './models.js';
 
 const { users, follows, followRequests, blocks, closeFriends, statuses } = schema;
+
+/** A user's columns as reads select them: all but the password hash, which only signing in reads. */
+const { passwordHash: _passwordHash, ...userColumns } = getTableColumns(users);
+export { userColumns };
 
 /**
  * How many of each user's follows (by `owner`, the other side being `other`) involve someone hidden from the viewer,
@@ -32,7 +36,19 @@ function hiddenFollowCount(db: Db<typeof schema>, viewerId: number | null, owner
 export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
   return {
     userById: rowLoader<number, UserModel>(
-      (ids) => db.select().from(users).where(inArray(users.id, ids)),
+      (ids) => db.select(userColumns).from(users).where(inArray(users.id, ids)),
+      (row) => row.id,
+    ),
+    /**
+     * A user the viewer may see (hiddenFrom.ts): null when there is none or they have blocked the viewer. One statement
+     * for both questions, which every reference from another subgraph asks.
+     */
+    visibleUserById: rowLoader<number, UserModel>(
+      (ids) =>
+        db
+          .select(userColumns)
+          .from(users)
+          .where(and(inArray(users.id, ids), visibleTo(db, users.id, viewerId))),
       (row) => row.id,
     ),
     /** Current (unexpired) status by user id. */
