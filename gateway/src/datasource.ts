@@ -1,6 +1,6 @@
-/** How the gateway calls a subgraph over HTTP: pooled connections, a deadline, its assertion, mapped failures. */
+/** How the gateway calls a subgraph over HTTP: pooled connections, batches, a deadline, its assertion, mapped failures. */
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
 import {
   codedError,
   ErrorCode,
@@ -12,6 +12,15 @@ import {
 } from '@igt/common';
 import type { GatewayContext } from './context.js';
 
+type Fetcher = RemoteGraphQLDataSource['fetcher'];
+type FetcherResponse = Awaited<ReturnType<Fetcher>>;
+
+/** What RemoteGraphQLDataSource hands its fetcher: headers as a plain object, the operation as a JSON string. */
+interface SentInit {
+  headers: Record<string, string>;
+  body: string;
+}
+
 /** How long the gateway waits for a subgraph, and how many connections it may hold to one. */
 export interface SubgraphFetchLimits {
   /** A subgraph fetch that has not finished by then fails with SUBGRAPH_UNAVAILABLE (default 10 s). */
@@ -20,13 +29,48 @@ export interface SubgraphFetchLimits {
   maxConnections?: number;
 }
 
+/** A subgraph's answer to one fetch: its status and body, as text or, out of a batch, already parsed. */
+type SubgraphAnswer = { status: number } & ({ text: string } | { value: unknown });
+
+const isOk = (status: number) => status >= 200 && status < 300;
+/** Subgraphs answer JSON, including their errors. */
+const JSON_HEADERS = new Headers({ 'content-type': 'application/json' });
+
+/** What RemoteGraphQLDataSource reads of a fetch response, made from an answer already read in full. */
+function fetcherResponse(url: string, answer: SubgraphAnswer): FetcherResponse {
+  const text = () => ('text' in answer ? answer.text : JSON.stringify(answer.value));
+  return {
+    ok: isOk(answer.status),
+    status: answer.status,
+    statusText: String(answer.status),
+    url,
+    headers: JSON_HEADERS,
+    json: async () => ('value' in answer ? answer.value : (JSON.parse(answer.text) as unknown)),
+    text: async () => text(),
+  } as unknown as FetcherResponse;
+}
+
+/** Fetches of one gateway request to one subgraph that wait for the same POST. */
+interface Batch {
+  headers: Record<string, string>;
+  bodies: string[];
+  answers: { resolve(answer: SubgraphAnswer): void; reject(error: unknown): void }[];
+}
+
 /**
  * Sends every subgraph request with the gateway's signed assertion of the viewer and the request id. This is the one
  * place per-request headers to subgraphs are set.
+ *
+ * The fetches a query plan runs side by side against one subgraph (a profile's `user` and its Message button's
+ * `recipient` both go to Instagram, say) leave as one batched POST: one round trip, one assertion check, and one
+ * request context in the subgraph, whose DataLoaders then read each row once for both.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly timeoutMs: number;
   private readonly agent: Agent;
+  private readonly target: URL;
+  /** Batches still collecting, by assertion and request id (the fetches of one gateway request). */
+  private readonly batches = new Map<string, Batch>();
 
   constructor(
     private readonly subgraph: string,
@@ -35,21 +79,70 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     private readonly logger: Logger,
     { timeoutMs = 10_000, maxConnections = 64 }: SubgraphFetchLimits = {},
   ) {
+    super({ url });
     // A pooled keep-alive client per subgraph: bounded, so an overload queues requests here instead of opening
     // connections without limit, and every fetch has a deadline, so a subgraph that never answers hangs nothing.
-    // The gateway always sends a string body, which is all the cast covers.
-    const agent = new Agent({ connections: maxConnections });
-    super({
-      url,
-      fetcher: (input, init) =>
-        undiciFetch(input, {
-          ...(init as object),
-          dispatcher: agent,
-          signal: AbortSignal.timeout(timeoutMs),
-        }) as unknown as ReturnType<NonNullable<RemoteGraphQLDataSource['fetcher']>>,
-    });
+    this.agent = new Agent({ connections: maxConnections });
     this.timeoutMs = timeoutMs;
-    this.agent = agent;
+    this.target = new URL(url);
+    // undici's request API, not fetch: the body is a string and the answer is read whole, so fetch's streams are
+    // pure cost. The cast covers the headers and body the data source always sends: a plain object and a string.
+    this.fetcher = (_input, init) => this.enqueue(init as unknown as SentInit);
+  }
+
+  /** Joins the batch of this fetch's gateway request, or sends it alone when it belongs to none (health checks). */
+  private async enqueue(init: SentInit): Promise<FetcherResponse> {
+    const { headers, body } = init;
+    const assertion = headers[GATEWAY_ASSERTION_HEADER];
+    if (!assertion) return fetcherResponse(this.url!, await this.post(headers, body));
+    const key = `${assertion}\n${headers[REQUEST_ID_HEADER] ?? ''}`;
+    let batch = this.batches.get(key);
+    if (!batch) {
+      const opened: Batch = { headers, bodies: [], answers: [] };
+      this.batches.set(key, opened);
+      // Fetches of one plan step reach here in the same turn of the event loop; the next turn sends them together.
+      setImmediate(() => {
+        this.batches.delete(key);
+        void this.send(opened);
+      });
+      batch = opened;
+    }
+    batch.bodies.push(body);
+    const answer = await new Promise<SubgraphAnswer>((resolve, reject) => batch.answers.push({ resolve, reject }));
+    return fetcherResponse(this.url!, answer);
+  }
+
+  /** Sends a batch: one operation as a plain POST, several as Apollo Server's batched array of operations. */
+  private async send({ headers, bodies, answers }: Batch): Promise<void> {
+    try {
+      if (bodies.length === 1) {
+        answers[0]!.resolve(await this.post(headers, bodies[0]!));
+        return;
+      }
+      const { status, text } = await this.post(headers, `[${bodies.join(',')}]`);
+      const results = isOk(status) ? (JSON.parse(text) as unknown) : null;
+      if (!Array.isArray(results) || results.length !== answers.length) {
+        // Refused as a whole (an assertion the subgraph does not accept, say): each fetch fails as it would alone.
+        for (const answer of answers) answer.resolve({ status: isOk(status) ? 502 : status, text });
+        return;
+      }
+      answers.forEach((answer, index) => answer.resolve({ status, value: results[index] }));
+    } catch (error) {
+      for (const answer of answers) answer.reject(error);
+    }
+  }
+
+  /** One POST to the subgraph on the pooled connections, read in full before the deadline. */
+  private async post(headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
+    const response = await this.agent.request({
+      origin: this.target.origin,
+      path: this.target.pathname + this.target.search,
+      method: 'POST',
+      headers,
+      body,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    return { status: response.statusCode, text: await response.body.text() };
   }
 
   /** Closes the pooled connections (the gateway is stopping). */

@@ -71,8 +71,50 @@ export async function signUserToken(viewer: Viewer, secret: string, ttlSeconds: 
     .sign(await key(secret));
 }
 
+/**
+ * A bounded map of values that stop being valid at a moment of their own (epoch milliseconds): verified tokens and
+ * signed assertions, so that a busy client costs one HMAC per token rather than one per request. The oldest entry
+ * makes room once `max` are held; an entry past its moment is never returned.
+ */
+export class ExpiringCache<V> {
+  private readonly entries = new Map<string, { value: V; validUntil: number }>();
+
+  constructor(private readonly max = 10_000) {}
+
+  /** The value under `key` while it is still valid. */
+  get(key: string, now = Date.now()): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.validUntil > now) return entry.value;
+    this.entries.delete(key);
+    return undefined;
+  }
+
+  /** Keeps `value` under `key` until `validUntil`. */
+  set(key: string, value: V, validUntil: number): void {
+    this.entries.delete(key);
+    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value!);
+    this.entries.set(key, { value, validUntil });
+  }
+
+  /** Forgets what is held under `key`. */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+}
+
+/**
+ * Tokens already verified, by secret and token: a token verifies the same way until it expires, so the HMAC need not
+ * run again for it. Only successes are kept.
+ */
+const verifiedTokens = new ExpiringCache<VerifiedViewer>();
+const verifiedAssertions = new ExpiringCache<GatewayAssertion>();
+const cacheKey = (secret: string, token: string) => `${secret}\0${token}`;
+
 /** Verifies a client's bearer token; a malformed, forged or expired token is UNAUTHENTICATED. */
 async function verifyUserToken(token: string, secret: string): Promise<VerifiedViewer> {
+  const cached = verifiedTokens.get(cacheKey(secret, token));
+  if (cached) return cached;
   try {
     const { payload } = await jwtVerify(token, await key(secret), {
       issuer: ISSUER,
@@ -82,7 +124,9 @@ async function verifyUserToken(token: string, secret: string): Promise<VerifiedV
     if (typeof payload.sub !== 'string' || typeof payload.username !== 'string' || typeof payload.exp !== 'number') {
       throw unauthenticated('The token does not name a user.');
     }
-    return { id: payload.sub, username: payload.username, expiresAt: payload.exp * 1000 };
+    const viewer = { id: payload.sub, username: payload.username, expiresAt: payload.exp * 1000 };
+    verifiedTokens.set(cacheKey(secret, token), viewer, viewer.expiresAt);
+    return viewer;
   } catch (error) {
     if (error instanceof joseErrors.JWTExpired) throw unauthenticated('The token has expired; sign in again.');
     if (error instanceof joseErrors.JOSEError) throw unauthenticated('The token is invalid; sign in again.');
@@ -144,6 +188,9 @@ export async function verifyGatewayAssertion(
   secret: string,
 ): Promise<GatewayAssertion> {
   if (!value) throw unauthenticated('This service only answers requests that come through the gateway.');
+  // The gateway reuses an assertion for a viewer over many requests (see signedAssertion), so most arrive verified.
+  const cached = verifiedAssertions.get(cacheKey(secret, value));
+  if (cached) return cached;
   try {
     const { payload } = await jwtVerify(value, await key(secret), {
       issuer: ISSUER,
@@ -151,11 +198,14 @@ export async function verifyGatewayAssertion(
       algorithms: ['HS256'],
     });
     const clientAddress = typeof payload.addr === 'string' ? payload.addr : null;
-    if (payload.anonymous === true) return { viewer: null, clientAddress };
-    if (typeof payload.sub !== 'string' || !payload.sub || typeof payload.username !== 'string') {
+    let assertion: GatewayAssertion;
+    if (payload.anonymous === true) assertion = { viewer: null, clientAddress };
+    else if (typeof payload.sub !== 'string' || !payload.sub || typeof payload.username !== 'string') {
       throw unauthenticated('The gateway assertion does not name a viewer.');
-    }
-    return { viewer: { id: payload.sub, username: payload.username }, clientAddress };
+    } else assertion = { viewer: { id: payload.sub, username: payload.username }, clientAddress };
+    // Verified, so `exp` is a number (jose refuses one that is not).
+    verifiedAssertions.set(cacheKey(secret, value), assertion, payload.exp! * 1000);
+    return assertion;
   } catch (error) {
     if (error instanceof joseErrors.JOSEError) {
       throw unauthenticated('This service only answers requests that come through the gateway.');

@@ -176,6 +176,9 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
     // Shutdown is ours: runUntilSignalled stops every service in order.
     stopOnTerminationSignals: false,
     formatError,
+    // The gateway sends the fetches one plan step makes to this subgraph as one batch, which shares one context (and
+    // so one set of DataLoaders): see the gateway's datasource.ts.
+    allowBatchedHttpRequests: true,
     plugins: [
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),

@@ -32,8 +32,9 @@ export const visibleTo = (db: Db<typeof schema>, person: AnyPgColumn, viewerId: 
 
 /** A user the viewer may see, by id: null when there is none or they have blocked the viewer. */
 export async function visibleUser(loaders: Loaders, id: number): Promise<UserModel | null> {
-  const [user, hidden] = await Promise.all([loaders.userById.load(id), loaders.hasBlockedViewer.load(id)]);
-  return user && !hidden ? user : null;
+  const user = await loaders.visibleUserById.load(id);
+  if (user) loaders.userById.prime(id, user);
+  return user;
 }
 
 /** A stored follower or following count as the viewer may see it: without the people hidden from them. */

@@ -1,12 +1,16 @@
 // The Instagram subgraph's DataLoaders, made per request.
-import { and, count, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { and, count, eq, getTableColumns, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { membershipLoader as membership, rowLoader, type Db } from '@igt/common';
 import * as schema from './db/schema.js';
-import { hiddenFrom } from './hiddenFrom.js';
+import { hiddenFrom, visibleTo } from './hiddenFrom.js';
 import type { StatusModel, UserModel } from './models.js';
 
 const { users, follows, followRequests, blocks, closeFriends, statuses } = schema;
+
+/** A user's columns as reads select them: all but the password hash, which only signing in reads. */
+const { passwordHash: _passwordHash, ...userColumns } = getTableColumns(users);
+export { userColumns };
 
 /**
  * How many of each user's follows (by `owner`, the other side being `other`) involve someone hidden from the viewer,
@@ -25,14 +29,56 @@ function hiddenFollowCount(db: Db<typeof schema>, viewerId: number | null, owner
     },
     (row) => row.id,
   );
-  return { load: async (id: number): Promise<number> => (await counts.load(id))?.hidden ?? 0 };
+  return {
+    load: async (id: number): Promise<number> => (await counts.load(id))?.hidden ?? 0,
+    /** Takes a count read with the user (see visibleUserById), so it costs no statement of its own. */
+    prime: (id: number, hidden: number) => counts.prime(id, { id, hidden }),
+  };
+}
+
+/**
+ * How many of the people `user` follows (`side` 'following') or is followed by ('followers') have blocked the viewer,
+ * as a column of a users query. Read from the viewer's blockers (few) through the follows key, so it costs next to
+ * nothing when nobody has blocked the viewer.
+ */
+function hiddenFollowColumn(viewerId: number, side: 'followers' | 'following') {
+  const [owner, other] =
+    side === 'followers' ? [follows.followeeId, follows.followerId] : [follows.followerId, follows.followeeId];
+  return sql<number>`(select count(*)::int from ${blocks} join ${follows} on ${other} = ${blocks.blockerId} and ${owner} = ${users.id} where ${blocks.blockedId} = ${viewerId})`;
 }
 
 /** Creates the DataLoaders of one request (or one subscription event); never shared between requests. */
 export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
+  const hiddenFollowerCount = hiddenFollowCount(db, viewerId, follows.followeeId, follows.followerId);
+  const hiddenFollowingCount = hiddenFollowCount(db, viewerId, follows.followerId, follows.followeeId);
   return {
     userById: rowLoader<number, UserModel>(
-      (ids) => db.select().from(users).where(inArray(users.id, ids)),
+      (ids) => db.select(userColumns).from(users).where(inArray(users.id, ids)),
+      (row) => row.id,
+    ),
+    /**
+     * A user the viewer may see (hiddenFrom.ts): null when there is none or they have blocked the viewer. One statement
+     * for both questions, which every reference from another subgraph asks.
+     */
+    visibleUserById: rowLoader<number, UserModel>(
+      async (ids) => {
+        const where = and(inArray(users.id, ids), visibleTo(db, users.id, viewerId));
+        if (viewerId === null) return db.select(userColumns).from(users).where(where);
+        // The counts beside the user's lists come in the same statement: a profile or a feed shows them with the user.
+        const rows = await db
+          .select({
+            ...userColumns,
+            hiddenFollowers: hiddenFollowColumn(viewerId, 'followers'),
+            hiddenFollowing: hiddenFollowColumn(viewerId, 'following'),
+          })
+          .from(users)
+          .where(where);
+        return rows.map(({ hiddenFollowers, hiddenFollowing, ...user }) => {
+          hiddenFollowerCount.prime(user.id, hiddenFollowers);
+          hiddenFollowingCount.prime(user.id, hiddenFollowing);
+          return user;
+        });
+      },
       (row) => row.id,
     ),
     /** Current (unexpired) status by user id. */
@@ -47,9 +93,9 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
       (row) => row.userId,
     ),
     /** How many of the user's followers have blocked the viewer: counted in `followerCount`, hidden from the viewer. */
-    hiddenFollowerCount: hiddenFollowCount(db, viewerId, follows.followeeId, follows.followerId),
+    hiddenFollowerCount,
     /** How many of the people the user follows have blocked the viewer: counted in `followingCount`, hidden from them. */
-    hiddenFollowingCount: hiddenFollowCount(db, viewerId, follows.followerId, follows.followeeId),
+    hiddenFollowingCount,
     /** The viewer follows the user. */
     followedByViewer: membership(viewerId, async (viewer, ids) =>
       (

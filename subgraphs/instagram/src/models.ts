@@ -3,8 +3,8 @@ import type { AuthPayload } from './generated/resolvers-types.js';
 import type { Connection } from '@igt/common';
 import type { statuses, users } from './db/schema.js';
 
-/** A User as resolvers receive it: the stored row. */
-export type UserModel = typeof users.$inferSelect;
+/** A User as resolvers receive it: the stored row, less the password hash (only signing in reads it). */
+export type UserModel = Omit<typeof users.$inferSelect, 'passwordHash'>;
 /** A Status as resolvers receive it: the stored row. */
 export type StatusModel = typeof statuses.$inferSelect;
 /** A page of users (followers, following, close friends, follow requests), as list fields return it. */

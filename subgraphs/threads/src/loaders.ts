@@ -86,18 +86,17 @@ interface CounterSpec {
 
 /**
  * How many of the rows a stored counter counts (by owner) name someone hidden from the viewer, for a batch of owners
- * in one statement, after `before`. Zero, without a query, for anonymous viewers.
+ * in one statement. Zero, without a query, for anonymous viewers and for a viewer nobody has blocked.
  */
 function hiddenCount(
   db: Db<typeof schema>,
   viewerId: number | null,
   spec: CounterSpec,
-  before: (() => Promise<void>) | undefined,
+  anyoneBlockedViewer: () => Promise<boolean>,
 ) {
   const counts = rowLoader<number, { id: number; hidden: number }>(
     async (ids) => {
-      if (viewerId === null) return [];
-      await before?.();
+      if (viewerId === null || !(await anyoneBlockedViewer())) return [];
       const rows = await db
         .select({ id: spec.owner, hidden: count() })
         .from(spec.table)
@@ -118,6 +117,20 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
   // Nobody can block an anonymous viewer, so their requests never wait for the projection.
   const before = viewerId === null ? undefined : catchUpBlocks;
   const visibleAuthor = visibleTo(db, threads.authorId, viewerId);
+  // Most viewers are blocked by nobody: one look (at most one row, after catching up) then spares every hidden
+  // counter and "has blocked the viewer" question of the request its own statement.
+  let blockedByAnyone: Promise<boolean> | undefined;
+  const anyoneBlockedViewer = () =>
+    (blockedByAnyone ??= (async () => {
+      if (viewerId === null) return false;
+      await catchUpBlocks();
+      const [row] = await db
+        .select({ id: blocks.blockerId })
+        .from(blocks)
+        .where(eq(blocks.blockedId, viewerId))
+        .limit(1);
+      return row !== undefined;
+    })());
   return {
     profileById: rowLoader<number, ProfileModel>(
       (ids) => db.select().from(profiles).where(inArray(profiles.id, ids)),
@@ -149,25 +162,25 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
       db,
       viewerId,
       { table: threads, owner: threads.replyToId, person: threads.authorId },
-      before,
+      anyoneBlockedViewer,
     ),
     /** How many of a profile's Threads followers blocked the viewer: counted in `followerCount`, hidden from them. */
     hiddenFollowerCount: hiddenCount(
       db,
       viewerId,
       { table: profileFollows, owner: profileFollows.followeeId, person: profileFollows.followerId },
-      before,
+      anyoneBlockedViewer,
     ),
     /** How many profiles a profile follows on Threads are of people who blocked the viewer: hidden from them. */
     hiddenFollowingCount: hiddenCount(
       db,
       viewerId,
       { table: profileFollows, owner: profileFollows.followerId, person: profileFollows.followeeId },
-      before,
+      anyoneBlockedViewer,
     ),
     /** The person (by Instagram user id) has blocked the viewer on Instagram, so Threads hides them from the viewer. */
     hasBlockedViewer: membership(viewerId, async (viewer, ids) => {
-      await catchUpBlocks();
+      if (!(await anyoneBlockedViewer())) return [];
       return (
         await db
           .select({ id: blocks.blockerId })

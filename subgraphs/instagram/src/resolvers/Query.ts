@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { users } from '../db/schema.js';
 import type { QueryResolvers } from '../generated/resolvers-types.js';
 import { visibleTo } from '../hiddenFrom.js';
+import { userColumns } from '../loaders.js';
 
 /** Instagram's root queries: the signed-in viewer, and a user by username (null to anyone that user has blocked). */
 export const Query: QueryResolvers = {
@@ -10,7 +11,7 @@ export const Query: QueryResolvers = {
 
   async user(_parent, { username }, { db, loaders, viewerId }) {
     const [row] = await db
-      .select()
+      .select(userColumns)
       .from(users)
       // Someone who blocked the viewer is invisible to them.
       .where(and(eq(users.username, username.trim().toLowerCase()), visibleTo(db, users.id, viewerId)))

@@ -5,6 +5,7 @@ import { closeFriends, followRequests, follows, users } from '../db/schema.js';
 import type { UserResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import { visibleCount, visibleTo, visibleUser } from '../hiddenFrom.js';
+import { userColumns } from '../loaders.js';
 import type { UserModel } from '../models.js';
 
 const isSelf = (user: UserModel, { viewerId }: Context) => viewerId === user.id;
@@ -41,7 +42,7 @@ async function relationshipPage(
               other: followRequests.requesterId,
             };
   const rows = await db
-    .select({ seq: link.seq, user: users })
+    .select({ seq: link.seq, user: userColumns })
     .from(link.table)
     .innerJoin(users, eq(users.id, link.other))
     .where(
