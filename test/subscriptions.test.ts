@@ -1,7 +1,8 @@
-/** directMessageReceived through the gateway: live delivery, replay, auth, connection limits, keep-alive, shutdown. */
+/** directMessageReceived through the gateway: live delivery, replay, auth, limits, shared upstream connections, shutdown. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { signUserToken } from '@igt/common';
+import { createClient, type Client } from 'graphql-ws';
+import { GATEWAY_ASSERTION_PARAM, signGatewayAssertion, signUserToken } from '@igt/common';
 import { FOLLOW, NEW_MESSAGES } from './support/documents.js';
 import { mutualPair, sendDm } from './support/dms.js';
 import {
@@ -10,6 +11,7 @@ import {
   startExtraGateway,
   startStack,
   subscribe,
+  TEST_GATEWAY_SECRET,
   TEST_JWT_SECRET,
   type TestStack,
   type TestUser,
@@ -246,6 +248,127 @@ describe('directMessageReceived through the gateway', () => {
       client.subscribe({ query: '{ viewer { username } }' }, { next: resolve, error: reject, complete: () => {} });
     });
     expect(result.data).toEqual({ viewer: { username: 'carol' } });
+  });
+
+  it("should multiplex many clients' subscriptions over at most the pool size of connections to Messaging", async () => {
+    const gateway = await startExtraGateway(stack, { upstreamSocketsPerSubgraph: 2 });
+    try {
+      const [a, b] = await pair();
+      const [c, d] = await pair();
+      const subscriptions = [b, b, b, d, d, d, a, c].map((who) => subscribe(gateway.wsClient(who.token), NEW_MESSAGES));
+      await stack.liveSubscriptions(subscriptions.length);
+      expect(stack.subgraphs.messaging.openSockets()).toBe(2);
+      // Each subscription still hears its own viewer's conversations only (a sender hears what they sent).
+      await send(a, b.id, 'between a and b');
+      await send(c, d.id, 'between c and d');
+      for (const subscription of subscriptions) await subscription.waitFor(1);
+      expect(subscriptions.map((subscription) => subscription.events[0].directMessageReceived.text)).toEqual([
+        ...Array(3).fill('between a and b'),
+        ...Array(3).fill('between c and d'),
+        'between a and b',
+        'between c and d',
+      ]);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it("should end only the client that leaves, misbehaves or whose token expires, never another's subscription on the shared connection", async () => {
+    const gateway = await startExtraGateway(stack, { upstreamSocketsPerSubgraph: 1 });
+    try {
+      const [a, b] = await pair();
+      const steady = subscribe(gateway.wsClient(b.token), NEW_MESSAGES);
+      const shortLived = await signUserToken({ id: b.id, username: b.username }, TEST_JWT_SECRET, 2);
+      const expiring = subscribe(gateway.wsClient(shortLived), NEW_MESSAGES);
+      const leaving = gateway.wsClient(b.token);
+      subscribe(leaving, NEW_MESSAGES);
+      const unsubscribing = subscribe(gateway.wsClient(b.token), NEW_MESSAGES);
+      // A subscription whose variables would make a frame too large for Messaging fails alone.
+      const oversized = subscribe(gateway.wsClient(b.token), NEW_MESSAGES, { after: '9'.repeat(1_048_000) });
+      await stack.liveSubscriptions(4);
+      expect(stack.subgraphs.messaging.openSockets()).toBe(1);
+      await oversized.ended();
+      expect(oversized.errors[0]?.extensions?.code).toBe('BAD_REQUEST');
+
+      // A client that breaks the protocol is closed by the gateway (4400); its neighbours stay.
+      const rude = new WebSocket(gateway.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+      await new Promise((resolve) => rude.once('open', resolve));
+      rude.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${b.token}` } }));
+      await new Promise((resolve) => rude.once('message', resolve));
+      rude.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: NEW_MESSAGES } }));
+      await stack.liveSubscriptions(5);
+      const rudeClosed = new Promise<number>((resolve) => rude.once('close', (code: number) => resolve(code)));
+      rude.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: NEW_MESSAGES } }));
+      expect(await rudeClosed).toBe(4409);
+
+      unsubscribing.unsubscribe();
+      await leaving.dispose();
+      await expiring.ended(10_000);
+      expect(expiring.errors[0]?.extensions?.closeCode).toBe(4401);
+      await stack.liveSubscriptions(1);
+
+      await send(a, b.id, 'still here');
+      expect((await steady.waitFor(1))[0].directMessageReceived.text).toBe('still here');
+      expect(steady.completed).toBe(false);
+      expect(steady.errors).toEqual([]);
+      expect(stack.subgraphs.messaging.openSockets()).toBe(1);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it("should refuse a subscription sent straight to Messaging without the gateway's valid assertion for it, and only that one", async () => {
+    const [a, b] = await pair();
+    const direct: Client = createClient({
+      url: stack.subgraphUrls.messaging.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      // The connection is the gateway's own: what it vouches for at connect names nobody.
+      connectionParams: async () => ({
+        [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, TEST_GATEWAY_SECRET),
+      }),
+    });
+    try {
+      const viewer = { id: b.id, username: b.username };
+      const refused: Record<string, unknown>[] = [
+        {},
+        { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(viewer, 'a-guessed-secret-that-is-not-the-gateways') },
+        { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(viewer, TEST_GATEWAY_SECRET, undefined, 0) },
+        { [GATEWAY_ASSERTION_PARAM]: b.token },
+      ];
+      const kept = new Promise<unknown>((resolve) => {
+        direct.subscribe(
+          { query: 'subscription { directMessageReceived { id } }', extensions: {} },
+          { next: resolve, error: resolve, complete: () => resolve('complete') },
+        );
+      });
+      for (const extensions of refused) {
+        const outcome = await new Promise<unknown>((resolve) => {
+          direct.subscribe(
+            { query: 'subscription { directMessageReceived { id text } }', extensions },
+            { next: resolve, error: resolve, complete: () => resolve('complete') },
+          );
+        });
+        expect(outcome).toEqual([expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })]);
+      }
+      expect(await kept).toEqual([expect.objectContaining({ extensions: { code: 'UNAUTHENTICATED' } })]);
+      // The same connection still serves a subscription the gateway signed for its viewer.
+      const signed = await signGatewayAssertion(viewer, TEST_GATEWAY_SECRET);
+      const received = new Promise<unknown>((resolve, reject) => {
+        direct.subscribe(
+          {
+            query: 'subscription { directMessageReceived { text } }',
+            extensions: { [GATEWAY_ASSERTION_PARAM]: signed },
+          },
+          { next: resolve, error: reject, complete: () => reject(new Error('completed')) },
+        );
+      });
+      await stack.liveSubscriptions(1);
+      await send(a, b.id, 'signed for b');
+      expect(await received).toEqual({ data: { directMessageReceived: { text: 'signed for b' } } });
+    } finally {
+      await direct.dispose();
+    }
   });
 
   // Last: it stops the Messaging subgraph of this file's stack.

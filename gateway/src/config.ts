@@ -80,6 +80,8 @@ const gatewayEnv = sharedEnv.and(
       SUBGRAPH_TIMEOUT_MS: positiveIntVar(10_000, 'milliseconds'),
       /** Connections the gateway holds to one subgraph at most; further requests wait for a free one. */
       SUBGRAPH_MAX_CONNECTIONS: positiveIntVar(64, 'connections'),
+      /** WebSocket connections to one subgraph that all clients' subscriptions share (multiplexed over them). */
+      SUBGRAPH_WEBSOCKETS: positiveIntVar(4, 'connections'),
       /** Port of the internal listener (Prometheus /metrics, /health/subgraphs), apart from the public GATEWAY_PORT. */
       INTERNAL_PORT: portVar(9400),
       /** Address the internal listener binds: only this machine by default; 0.0.0.0 for a scraper elsewhere. */

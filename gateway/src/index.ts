@@ -15,6 +15,7 @@ await runUntilSignalled(logger, async () => {
     corsOrigins: config.CORS_ORIGINS,
     subgraphTimeoutMs: config.SUBGRAPH_TIMEOUT_MS,
     maxSubgraphConnections: config.SUBGRAPH_MAX_CONNECTIONS,
+    upstreamSocketsPerSubgraph: config.SUBGRAPH_WEBSOCKETS,
     internalPort: config.INTERNAL_PORT,
     internalHost: config.INTERNAL_HOST,
     trustedProxies: config.TRUSTED_PROXIES,

@@ -58,6 +58,8 @@ export interface GatewayOptions {
   subgraphTimeoutMs?: number;
   /** Connections the gateway holds to one subgraph at most (default 64). */
   maxSubgraphConnections?: number;
+  /** WebSocket connections to one subgraph that all clients' subscriptions share (default 4). */
+  upstreamSocketsPerSubgraph?: number;
   /**
    * Port of the internal listener, apart from the public one (0 for a free one): Prometheus `/metrics` and
    * `/health/subgraphs`, for operators. Unset serves neither. It listens on `internalHost` (default 127.0.0.1: only
@@ -206,6 +208,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         logger,
         formatError,
         upstreamTiming: { ...UPSTREAM_TIMING, answerMs: subgraphTimeoutMs },
+        ...(options.upstreamSocketsPerSubgraph
+          ? { upstreamSocketsPerSubgraph: options.upstreamSocketsPerSubgraph }
+          : {}),
         clientAddressOf,
         ...(options.maxSocketsPerAddress ? { maxSocketsPerAddress: options.maxSocketsPerAddress } : {}),
         ...(options.maxSocketsPerAccount ? { maxSocketsPerAccount: options.maxSocketsPerAccount } : {}),

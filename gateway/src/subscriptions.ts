@@ -12,7 +12,7 @@ import {
 import { codedError, ErrorCode, type Logger, type Metrics } from '@igt/common';
 import { MAX_PENDING_EVENTS, type UpstreamEvent } from './boundedSubscription.js';
 import type { GatewayContext } from './context.js';
-import type { UpstreamConnections } from './upstream.js';
+import type { SocketSubscriptions } from './upstream.js';
 
 /** Pauses before trying again to complete an event (a subgraph restarting takes about a second to answer again). */
 const COMPLETION_RETRY_DELAYS_MS = [250, 1_000];
@@ -76,7 +76,7 @@ export class SubscriptionExecutor {
     variables: Record<string, unknown>,
     operationName: string | null | undefined,
     context: GatewayContext,
-    upstream: UpstreamConnections,
+    upstream: Pick<SocketSubscriptions, 'subscribe'>,
   ): AsyncIterableIterator<ExecutionResult> {
     const { node, operationContext } = this.plan(document, operationName);
     const primary = node.primary;

@@ -1,7 +1,17 @@
-/** The gateway's WebSocket connections to subgraphs, per client socket: deadlines, fresh assertions, a count. */
+/**
+ * The gateway's WebSocket connections to subgraphs: a small pool per subgraph shared by every client socket, with
+ * deadlines, fresh connection assertions, and each subscription's own signed viewer.
+ */
 import { createClient, MessageType, stringifyMessage, type Client, type SubscribePayload } from 'graphql-ws';
 import WebSocket from 'ws';
-import { GATEWAY_ASSERTION_PARAM, GATEWAY_ASSERTION_REFRESH_MS, MAX_BODY_BYTES, REQUEST_ID_PARAM } from '@igt/common';
+import {
+  codedError,
+  ErrorCode,
+  GATEWAY_ASSERTION_PARAM,
+  GATEWAY_ASSERTION_REFRESH_MS,
+  MAX_BODY_BYTES,
+  REQUEST_ID_PARAM,
+} from '@igt/common';
 import { boundedSubscription, MAX_PENDING_EVENTS, type BoundedSubscription } from './boundedSubscription.js';
 import type { GatewayContext } from './context.js';
 
@@ -12,6 +22,9 @@ export interface UpstreamTiming {
 }
 /** The defaults: a ping every 10 s, and as long to answer as any subgraph fetch has (SUBGRAPH_TIMEOUT_MS). */
 export const UPSTREAM_TIMING: UpstreamTiming = { pingMs: 10_000, answerMs: 10_000 };
+
+/** WebSocket connections to one subgraph that all client subscriptions of a gateway share, by default. */
+export const UPSTREAM_SOCKETS_PER_SUBGRAPH = 4;
 
 /**
  * `ws` with a deadline on the HTTP upgrade too (graphql-ws times only the answer to connection_init, which a subgraph
@@ -25,53 +38,71 @@ function deadlinedWebSocket(handshakeTimeout: number) {
   };
 }
 
+/** One pooled connection: its lazy graphql-ws client and the subscriptions running over it. */
+interface PooledClient {
+  client: Client;
+  running: number;
+}
+
 /**
- * The subgraph connections of one client's WebSocket: one lazy graphql-ws client per subgraph, closed with it, and
- * the count of subscriptions running over them.
+ * The gateway's connections to subgraphs, shared by every client socket: at most `size` per subgraph, each opened on
+ * first use and closed when its last subscription ends. A connection authenticates as the gateway itself; each
+ * subscription carries its own viewer's signed assertion and request id in its `extensions`, which the subgraph
+ * verifies per subscription, so a shared connection never lends one client's identity to another.
  */
-export class UpstreamConnections {
-  private readonly clients = new Map<string, Client>();
-  private running = 0;
+export class UpstreamPool {
+  private readonly pools = new Map<string, PooledClient[]>();
+  private readonly webSocketImpl: ReturnType<typeof deadlinedWebSocket>;
 
   constructor(
     private readonly urls: Record<string, string>,
-    private readonly context: GatewayContext,
+    /** The gateway's own context (no viewer): it signs the assertions the connections open with. */
+    private readonly gateway: Pick<GatewayContext, 'assertion'>,
     private readonly timing: UpstreamTiming = UPSTREAM_TIMING,
+    private readonly size = UPSTREAM_SOCKETS_PER_SUBGRAPH,
   ) {
     this.webSocketImpl = deadlinedWebSocket(timing.answerMs);
   }
 
-  private readonly webSocketImpl: ReturnType<typeof deadlinedWebSocket>;
-
-  /** Subscriptions of this client's socket running now. */
-  get active(): number {
-    return this.running;
-  }
-
   /**
-   * Starts a subscription on `subgraph`, read through a queue of at most MAX_PENDING_EVENTS; it counts as running
-   * until closed or ended.
+   * Starts a subscription on `subgraph` as `context`'s viewer, read through a queue of at most MAX_PENDING_EVENTS, on
+   * the pooled connection running the fewest subscriptions.
    */
-  subscribe(subgraph: string, payload: SubscribePayload): BoundedSubscription {
-    const events = boundedSubscription(this.client(subgraph), payload, MAX_PENDING_EVENTS);
-    this.running += 1;
+  subscribe(subgraph: string, payload: SubscribePayload, context: GatewayContext): BoundedSubscription {
+    const pooled = this.leastBusy(subgraph);
+    pooled.running += 1;
+    const events = boundedSubscription(viewerSubscriber(pooled.client, context), payload, MAX_PENDING_EVENTS);
     let closed = false;
     return {
       next: () => events.next(),
       close: () => {
         if (!closed) {
           closed = true;
-          this.running -= 1;
+          pooled.running -= 1;
         }
         events.close();
       },
     };
   }
 
-  /** The graphql-ws client for `subgraph`, connected on first use and closed when its last subscription ends. */
-  private client(subgraph: string): Client {
-    let client = this.clients.get(subgraph);
-    if (client) return client;
+  private leastBusy(subgraph: string): PooledClient {
+    let pool = this.pools.get(subgraph);
+    if (!pool) {
+      pool = [];
+      this.pools.set(subgraph, pool);
+    }
+    const idle = pool.reduce<PooledClient | undefined>(
+      (best, next) => (best && best.running <= next.running ? best : next),
+      undefined,
+    );
+    if (idle && (idle.running === 0 || pool.length >= this.size)) return idle;
+    const added = { client: this.connect(subgraph), running: 0 };
+    pool.push(added);
+    return added;
+  }
+
+  /** A graphql-ws client for `subgraph`, connected on first use and closed when its last subscription ends. */
+  private connect(subgraph: string): Client {
     const url = this.urls[subgraph];
     if (!url) throw new Error(`No URL configured for subgraph "${subgraph}"`);
     // A subgraph that stops answering (its host gone without closing the connection) is noticed: the handshake and
@@ -83,7 +114,7 @@ export class UpstreamConnections {
     // fresh one follows in a ping's payload as often as the gateway signs one.
     let refreshTimer: NodeJS.Timeout | undefined;
     const sendFreshAssertion = () =>
-      this.context
+      this.gateway
         .assertion()
         .then((assertion) => {
           if (socket?.readyState !== WebSocket.OPEN) return;
@@ -92,7 +123,7 @@ export class UpstreamConnections {
         // Signing does not fail; if it ever did, the subgraph would close the socket at expiry, and its subscriptions end
         // as any lost subgraph connection ends them (resumably).
         .catch(() => {});
-    client = createClient({
+    return createClient({
       url: url.replace(/^http/, 'ws'),
       webSocketImpl: this.webSocketImpl,
       lazy: true,
@@ -100,10 +131,7 @@ export class UpstreamConnections {
       retryAttempts: 0,
       keepAlive: this.timing.pingMs,
       connectionAckWaitTimeout: this.timing.answerMs,
-      connectionParams: async () => ({
-        [GATEWAY_ASSERTION_PARAM]: await this.context.assertion(),
-        [REQUEST_ID_PARAM]: this.context.requestId,
-      }),
+      connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await this.gateway.assertion() }),
       on: {
         connected: (connected) => {
           socket = connected as WebSocket;
@@ -125,17 +153,91 @@ export class UpstreamConnections {
         },
       },
     });
-    this.clients.set(subgraph, client);
-    return client;
   }
 
   /**
-   * Closes every subgraph connection (the client left). Never rejects: a connection that was still being opened may
-   * fail as it is disposed, and that must not surface as an unhandled rejection.
+   * Closes every subgraph connection (the gateway is stopping). Never rejects: a connection that was still being
+   * opened may fail as it is disposed, and that must not surface as an unhandled rejection.
    */
   async dispose(): Promise<void> {
-    const clients = [...this.clients.values()];
-    this.clients.clear();
+    const clients = [...this.pools.values()].flat().map((pooled) => pooled.client);
+    this.pools.clear();
     await Promise.allSettled(clients.map((client) => client.dispose()));
+  }
+}
+
+/**
+ * Subscribes on `client` as `context`'s viewer: the subscription's `extensions` carry the viewer's signed assertion
+ * and the request id. A subscribe frame the subgraph would refuse for its size would close the whole shared
+ * connection (1009), ending other clients' subscriptions: such a subscription fails alone, here.
+ */
+function viewerSubscriber(client: Client, context: GatewayContext): Pick<Client, 'subscribe'> {
+  return {
+    subscribe(payload, sink) {
+      let stop: (() => void) | undefined;
+      let stopped = false;
+      context.assertion().then(
+        (assertion) => {
+          if (stopped) return;
+          const signed: SubscribePayload = {
+            ...payload,
+            extensions: {
+              ...payload.extensions,
+              [GATEWAY_ASSERTION_PARAM]: assertion,
+              [REQUEST_ID_PARAM]: context.requestId,
+            },
+          };
+          // The frame adds its id and type to the payload: a margin of a few bytes.
+          if (Buffer.byteLength(JSON.stringify(signed)) > MAX_BODY_BYTES - 256) {
+            const message = `A subscription's query and variables must stay under ${MAX_BODY_BYTES} bytes.`;
+            sink.error([codedError(ErrorCode.BadRequest, message)]);
+            return;
+          }
+          stop = client.subscribe(signed, sink);
+        },
+        (error: unknown) => sink.error(error),
+      );
+      return () => {
+        stopped = true;
+        stop?.();
+      };
+    },
+  };
+}
+
+/**
+ * The subscriptions of one client's socket, over the gateway's shared pool: counted for the per-socket limit, and
+ * all closed when the socket closes, without touching anyone else's on the same connections.
+ */
+export class SocketSubscriptions {
+  private readonly open = new Set<BoundedSubscription>();
+
+  constructor(
+    private readonly pool: UpstreamPool,
+    private readonly context: GatewayContext,
+  ) {}
+
+  /** Subscriptions of this client's socket running now. */
+  get active(): number {
+    return this.open.size;
+  }
+
+  /** Starts a subscription on `subgraph` as this socket's viewer; it counts as running until closed or ended. */
+  subscribe(subgraph: string, payload: SubscribePayload): BoundedSubscription {
+    const events = this.pool.subscribe(subgraph, payload, this.context);
+    const subscription: BoundedSubscription = {
+      next: () => events.next(),
+      close: () => {
+        this.open.delete(subscription);
+        events.close();
+      },
+    };
+    this.open.add(subscription);
+    return subscription;
+  }
+
+  /** Closes every subscription of this socket (the client left). */
+  dispose(): void {
+    for (const subscription of [...this.open]) subscription.close();
   }
 }

@@ -33,7 +33,7 @@ import {
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { conditionalSubscriptionField, unresolvedOperation } from './operationResolution.js';
 import type { SubscriptionExecutor } from './subscriptions.js';
-import { UpstreamConnections, type UpstreamTiming } from './upstream.js';
+import { SocketSubscriptions, UpstreamPool, type UpstreamTiming } from './upstream.js';
 
 /**
  * What `serveWebSocket` needs; `createGateway` hands over what it built for HTTP, so both transports
@@ -57,6 +57,8 @@ export interface WebSocketOptions {
   keepAliveMs?: number;
   /** Pings to subgraphs and the deadlines of their answers. */
   upstreamTiming: UpstreamTiming;
+  /** WebSocket connections to one subgraph that every client's subscriptions share (default 4). */
+  upstreamSocketsPerSubgraph?: number;
   /** The client's address behind the upgrade request, as over HTTP (trusted proxies believed). */
   clientAddressOf(request: IncomingMessage): string;
   /** Open WebSockets one client address may hold at once (default 100: many people can share one address). */
@@ -65,9 +67,9 @@ export interface WebSocketOptions {
   maxSocketsPerAccount?: number;
 }
 
-/** The context of one WebSocket connection: the viewer, and its connections to subgraphs. */
+/** The context of one WebSocket connection: the viewer, and its subscriptions on subgraphs. */
 interface SocketContext extends GatewayContext {
-  upstream: UpstreamConnections;
+  upstream: SocketSubscriptions;
 }
 
 type ConnectionExtra = {
@@ -148,14 +150,23 @@ export function serveWebSocket(options: WebSocketOptions) {
     formatError,
     keepAliveMs = 12_000,
     upstreamTiming,
+    upstreamSocketsPerSubgraph,
     clientAddressOf,
     maxSocketsPerAddress = 100,
     maxSocketsPerAccount = 10,
   } = options;
   // Frames are bounded like HTTP bodies: `ws` would otherwise buffer (and graphql-ws parse) a frame of any size.
   const wss = new WebSocketServer({ server, path: '/graphql', maxPayload: MAX_BODY_BYTES });
+  // Every client's subscriptions share a few connections per subgraph: a connection per client would cost the gateway
+  // and the subgraph a socket per subscriber.
+  const pool = new UpstreamPool(
+    subgraphUrls,
+    createGatewayContext(null, gatewaySecret),
+    upstreamTiming,
+    upstreamSocketsPerSubgraph,
+  );
   const alive = new WeakMap<WebSocket, boolean>();
-  // Each socket holds gateway memory and an upstream connection per subgraph: without a bound per client, one address
+  // Each socket holds gateway memory and subscriptions on subgraphs: without a bound per client, one address
   // or one account could open them until the gateway runs out of memory.
   const perAddress = new SocketCounts(maxSocketsPerAddress);
   const perAccount = new SocketCounts(maxSocketsPerAccount);
@@ -234,7 +245,7 @@ export function serveWebSocket(options: WebSocketOptions) {
             requestId: requestIdOr(ctx.extra.request.headers[REQUEST_ID_HEADER]),
           });
           ctx.extra.context = Object.assign(context, {
-            upstream: new UpstreamConnections(subgraphUrls, context, upstreamTiming),
+            upstream: new SocketSubscriptions(pool, context),
           });
           return true;
         } catch (error) {
@@ -281,7 +292,7 @@ export function serveWebSocket(options: WebSocketOptions) {
         }
       },
       ...webSocketErrorHooks(formatError),
-      // The client left: close its subgraph subscriptions too (dispose never rejects).
+      // The client left: close its subgraph subscriptions too, and only those.
       onClose: (ctx) => ctx.extra.context?.upstream.dispose(),
     },
     wss,
@@ -298,6 +309,7 @@ export function serveWebSocket(options: WebSocketOptions) {
       clearInterval(heartbeat);
       for (const socket of wss.clients) socket.close(CLOSE_GOING_AWAY, 'Gateway is shutting down');
       await disposable.dispose();
+      await pool.dispose();
     },
   };
 }

@@ -8,7 +8,7 @@ import { createGatewayContext } from '../src/context.js';
 import { SUPERGRAPH_PATH } from '../src/server.js';
 import { boundedSubscription } from '../src/boundedSubscription.js';
 import { SubscriptionExecutor } from '../src/subscriptions.js';
-import type { UpstreamConnections } from '../src/upstream.js';
+import type { SocketSubscriptions } from '../src/upstream.js';
 
 /** Upstream connections whose one subscription the test feeds by hand. */
 function fakeUpstream() {
@@ -19,10 +19,10 @@ function fakeUpstream() {
       return () => {};
     },
   };
-  const upstream = {
+  const upstream: Pick<SocketSubscriptions, 'subscribe'> = {
     subscribe: (_subgraph: string, payload: SubscribePayload) => boundedSubscription(client, payload, 10),
   };
-  return { upstream: upstream as unknown as UpstreamConnections, next: (value: unknown) => sink!.next(value as never) };
+  return { upstream, next: (value: unknown) => sink!.next(value as never) };
 }
 
 const executor = new SubscriptionExecutor(

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { createGatewayContext } from '../src/context.js';
-import { UpstreamConnections } from '../src/upstream.js';
+import { UpstreamPool } from '../src/upstream.js';
 
 const SECRET = 'upstream-test-gateway-secret-0123456789-0123456789';
 const servers: WebSocketServer[] = [];
@@ -32,15 +32,13 @@ async function silentSubgraph(silentFrom: 'handshake' | 'pings'): Promise<string
 describe('upstream connections', () => {
   for (const silentFrom of ['handshake', 'pings'] as const) {
     it(`should end the subscription when the subgraph stops answering its ${silentFrom}`, async () => {
-      const upstream = new UpstreamConnections(
-        { messaging: await silentSubgraph(silentFrom) },
-        createGatewayContext(null, SECRET),
-        {
-          pingMs: 50,
-          answerMs: 200,
-        },
-      );
-      const events = upstream.subscribe('messaging', { query: 'subscription { directMessageReceived { id } }' });
+      const gateway = createGatewayContext(null, SECRET);
+      const upstream = new UpstreamPool({ messaging: await silentSubgraph(silentFrom) }, gateway, {
+        pingMs: 50,
+        answerMs: 200,
+      });
+      const query = 'subscription { directMessageReceived { id } }';
+      const events = upstream.subscribe('messaging', { query }, gateway);
       expect((await events.next()).kind).toBe('error');
       await upstream.dispose();
     });

@@ -25,13 +25,14 @@ const SUBGRAPH_AUDIENCE = 'subgraphs';
 /** Header the gateway sets on every subgraph request; subgraphs refuse requests without a valid one. */
 export const GATEWAY_ASSERTION_HEADER = 'x-gateway-assertion';
 /**
- * Key under which the gateway sends its assertion over graphql-ws: in `connectionParams` at connect, then a fresh one
- * in the payload of a ping at least every GATEWAY_ASSERTION_REFRESH_MS.
+ * Key under which the gateway sends its assertions over graphql-ws: its own (no viewer) in `connectionParams` at
+ * connect, then a fresh one in the payload of a ping at least every GATEWAY_ASSERTION_REFRESH_MS; and the viewer's in
+ * the `extensions` of each subscribe message, since clients share the gateway's connections.
  */
 export const GATEWAY_ASSERTION_PARAM = 'gatewayAssertion';
 /** Header carrying the request id from the gateway to subgraphs, so one request can be followed in the logs. */
 export const REQUEST_ID_HEADER = 'x-request-id';
-/** Key of the request id in graphql-ws `connectionParams`, from the gateway to a subgraph, for a WebSocket's life. */
+/** Key of the request id in a graphql-ws subscribe message's `extensions`, from the gateway to a subgraph. */
 export const REQUEST_ID_PARAM = 'requestId';
 
 /** `value` when it looks like a request id a client or the gateway would send (8–64 word characters), else a new one. */

@@ -6,7 +6,7 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
@@ -21,7 +21,7 @@ import {
   type GatewayAssertion,
   type Viewer,
 } from './auth.js';
-import { createErrorFormatter, unauthenticated, webSocketErrorHooks } from './errors.js';
+import { codedError, createErrorFormatter, ErrorCode, unauthenticated, webSocketErrorHooks } from './errors.js';
 import { graphqlHandler, listen, MAX_BODY_BYTES, router, type HttpService } from './http.js';
 import type { Db } from './db.js';
 import type { Logger } from './logger.js';
@@ -143,6 +143,12 @@ async function refreshSocketAssertion(extra: SocketExtra, value: unknown, secret
   }
 }
 
+/** The viewer's assertion the gateway signed for one subscription, from its subscribe message's `extensions`. */
+function subscriptionAssertion(extensions: Record<string, unknown> | null | undefined): string | undefined {
+  const value = extensions?.[GATEWAY_ASSERTION_PARAM];
+  return typeof value === 'string' ? value : undefined;
+}
+
 function unauthenticatedHttp(error: unknown): never {
   if (error instanceof GraphQLError) {
     throw new GraphQLError(error.message, { extensions: { ...error.extensions, http: { status: 401 } } });
@@ -260,32 +266,44 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
                 await refreshSocketAssertion(ctx.extra, payload[GATEWAY_ASSERTION_PARAM], gatewaySecret);
               }
             },
-            // Checked again per subscription, in case the expiry timer has not run yet; and text is checked as over HTTP.
-            onSubscribe: (ctx, _id, payload) => {
+            // Checked again per subscription, in case the expiry timer has not run yet. The connection is the
+            // gateway's, shared by many clients: who is asking comes with each subscription, signed by the gateway,
+            // and a refusal ends that subscription alone, never the connection the others run on.
+            onSubscribe: async (ctx, _id, payload) => {
               if ((ctx.extra.expiresAt ?? 0) <= Date.now()) {
                 ctx.extra.socket.close(CloseCode.Unauthorized, ASSERTION_EXPIRED);
                 return [unauthenticated(ASSERTION_EXPIRED)];
               }
+              let assertion: GatewayAssertion;
+              try {
+                assertion = await verifyGatewayAssertion(subscriptionAssertion(payload.extensions), gatewaySecret);
+              } catch (error) {
+                if (error instanceof GraphQLError) return [error];
+                throw error;
+              }
               let document: DocumentNode;
               try {
                 document = parse(payload.query);
-              } catch {
-                return undefined; // graphql-ws reports the syntax error itself
+              } catch (error) {
+                // Thrown to graphql-ws, a syntax error would close the shared connection (4500).
+                return [
+                  codedError(ErrorCode.ParseFailed, error instanceof GraphQLError ? error.message : 'Unparsable'),
+                ];
               }
-              const error = unstorableTextIn(document, payload.variables ?? {});
-              return error ? [error] : undefined;
-            },
-            context: (ctx) => {
-              // The gateway names the client socket this one serves, so its subscriptions can be followed in the logs.
-              const requestId = requestIdOr(ctx.connectionParams?.[REQUEST_ID_PARAM]);
-              const { viewer = null, clientAddress = null } = ctx.extra.assertion ?? {};
-              return createContext({
-                viewer,
-                viewerId: viewerIdOf(viewer),
-                clientAddress,
+              const variableValues = payload.variables ?? {};
+              const invalid = validate(schema, document);
+              if (invalid.length) return invalid.map((error) => codedError(ErrorCode.ValidationFailed, error.message));
+              const error = unstorableTextIn(document, variableValues);
+              if (error) return [error];
+              // The gateway names the client socket this subscription serves, so it can be followed in the logs.
+              const requestId = requestIdOr(payload.extensions?.[REQUEST_ID_PARAM]);
+              const contextValue = createContext({
+                ...assertion,
+                viewerId: viewerIdOf(assertion.viewer),
                 requestId,
                 logger: logger.child({ requestId }),
               });
+              return { schema, document, operationName: payload.operationName, variableValues, contextValue };
             },
             // Errors go through the same masking as over HTTP: coded errors as they are, nothing else.
             ...webSocketErrorHooks(formatError),
