@@ -23,9 +23,10 @@ export interface Result {
 /** Tallies failures: under overload a request may time out, which is a result to report, not a reason to stop. */
 function failures() {
   const tally = { errors: 0, firstError: undefined as string | undefined };
-  const record = (error: unknown) => {
+  const record = (error: unknown): undefined => {
     tally.errors++;
     tally.firstError ??= error instanceof Error ? error.message : String(error);
+    return undefined;
   };
   return { tally, record };
 }
