@@ -134,47 +134,63 @@ const sendRun = (n = 1) =>
     sendInPair((w) => instanceOf(w, n)),
   );
 
-const baselineAtStart = await baselineRun();
-const results: Result[] = [];
-if (selected('reads')) results.push(await profileRun(), await feedRun());
+/**
+ * Each scenario runs between two baselines and is compared with their mean: on a machine others share, a slowdown
+ * while it runs moves both sides of its ratio.
+ */
+const rows: { result: Result; baseline: number }[] = [];
+const baselines: Result[] = [await baselineRun()];
+const measure = async (run: () => Promise<Result>) => {
+  const result = await run();
+  const before = baselines.at(-1)!;
+  const after = await baselineRun();
+  baselines.push(after);
+  rows.push({ result, baseline: (before.perSecond + after.perSecond) / 2 });
+  return result;
+};
+if (selected('reads')) {
+  await measure(profileRun);
+  await measure(feedRun);
+}
 let overhead: string | undefined;
 if (selected('overhead')) {
-  const viaGateway = await closedLoop(
-    'feed(20), Threads fields only',
-    concurrency,
-    timing,
-    read(FEED_LOCAL, alice, () => main),
+  const viaGateway = await measure(() =>
+    closedLoop(
+      'feed(20), Threads fields only',
+      concurrency,
+      timing,
+      read(FEED_LOCAL, alice, () => main),
+    ),
   );
   const assertion = {
     [GATEWAY_ASSERTION_HEADER]: await signGatewayAssertion({ id: '1', username: 'alice' }, deployment.gatewaySecret),
   };
-  const direct = await closedLoop('  the same, straight to Threads', concurrency, timing, () => ({
-    url: main.subgraphUrls.threads,
-    body: { query: FEED_LOCAL },
-    headers: assertion,
-  }));
-  results.push(viaGateway, direct);
+  const direct = await measure(() =>
+    closedLoop('  the same, straight to Threads', concurrency, timing, () => ({
+      url: main.subgraphUrls.threads,
+      body: { query: FEED_LOCAL },
+      headers: assertion,
+    })),
+  );
   overhead = `federation overhead on the same feed query: through the gateway at ${(viaGateway.perSecond / direct.perSecond).toFixed(3)}× the subgraph's own throughput`;
 }
 let halfSaturation: Result | undefined;
 if (selected('send')) {
-  const distinct = await sendRun();
+  const distinct = await measure(sendRun);
   // Everyone writes to one person: the sends serialise on that recipient's mailbox.
   const [, recipient] = pairs[0]!;
-  const sameRecipient = await closedLoop('sendDirectMessage, 12 senders → 1 recipient', concurrency, timing, (w, n) =>
-    dm(main.gatewayUrl, pairs[w]![0], recipient, `bench same ${w}-${n}`),
+  await measure(() =>
+    closedLoop('sendDirectMessage, 12 senders → 1 recipient', concurrency, timing, (w, n) =>
+      dm(main.gatewayUrl, pairs[w]![0], recipient, `bench same ${w}-${n}`),
+    ),
   );
   const rate = distinct.perSecond / 2;
-  halfSaturation = await openLoop(
-    `sendDirectMessage, open loop at ${rate.toFixed(0)}/s (½ saturation)`,
-    rate,
-    timing.seconds,
-    (n) => sendInPair(() => main)(n % pairCount, Math.floor(n / pairCount)),
+  halfSaturation = await measure(() =>
+    openLoop(`sendDirectMessage, open loop at ${rate.toFixed(0)}/s (½ saturation)`, rate, timing.seconds, (n) =>
+      sendInPair(() => main)(n % pairCount, Math.floor(n / pairCount)),
+    ),
   );
-  results.push(distinct, sameRecipient, halfSaturation);
 }
-const baselineAtEnd = await baselineRun();
-const baseline = (baselineAtStart.perSecond + baselineAtEnd.perSecond) / 2;
 
 let fanOutResult: FanOutResult | undefined;
 if (selected('fanout')) {
@@ -201,7 +217,7 @@ await deployment.stop();
 
 const pad = (text: string, width: number) => text.padStart(width);
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
-const ratio = (perSecond: number) => fixed(perSecond / baseline, 3);
+const ratio = (perSecond: number, baseline: number) => fixed(perSecond / baseline, 3);
 const kib = (bytes: number | undefined) => (bytes === undefined ? '—' : `${(bytes / 1024).toFixed(1)} KiB`);
 const failed = (r: Result) => (r.errors ? `  ${r.errors} failed, first: ${r.firstError}` : '');
 const row = (name: string, r: Result, times: string) =>
@@ -212,10 +228,15 @@ console.log(
   `${concurrency} in flight, ${timing.warmupSeconds} s warm-up + ${timing.seconds} s per scenario; set-up ${setUpSeconds.toFixed(0)} s, total ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
 );
 console.log(`${'scenario'.padEnd(56)}${pad('req/s', 8)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('× baseline', 12)}`);
-console.log(row('baseline: { __typename } (start)', baselineAtStart, ratio(baselineAtStart.perSecond)));
-console.log(row('baseline: { __typename } (end)', baselineAtEnd, ratio(baselineAtEnd.perSecond)));
-for (const r of results) console.log(row(r.name, r, ratio(r.perSecond)));
-console.log(`(× baseline: against the mean of the two baselines, ${baseline.toFixed(0)}/s)`);
+const rates = baselines.map((b) => b.perSecond).sort((a, b) => a - b);
+const baseline = rates[Math.floor(rates.length / 2)]!;
+console.log(
+  row(`baseline: { __typename } (median of ${rates.length})`, { ...baselines[0]!, perSecond: baseline }, '1.000'),
+);
+for (const { result, baseline: around } of rows) console.log(row(result.name, result, ratio(result.perSecond, around)));
+console.log(
+  `(× baseline: against the mean of the baselines right before and after each; they ranged ${fixed(rates[0]!, 0)}–${fixed(rates.at(-1)!, 0)}/s)`,
+);
 if (overhead) console.log(overhead);
 if (halfSaturation) console.log(`send p99 at half saturation: ${fixed(halfSaturation.p99)} ms (goal < 100 ms)`);
 if (fanOutResult) {
@@ -225,7 +246,7 @@ if (fanOutResult) {
     `\nfan-out: ${fanOutOptions.subscribers} subscribers (${fanOutOptions.socketsPerRecipient} sockets each for ${recipientCount} recipients), ${fixed(fanOutOptions.deliveriesPerSecond / fanOutOptions.socketsPerRecipient, 0)} sends/s for ${timing.seconds} s`,
   );
   console.log(
-    `  deliveries ${f.delivered}/${f.expected}, ${fixed(f.deliveriesPerSecond, 0)}/s (${ratio(f.deliveriesPerSecond)}× baseline; goal ≥ 500/s); send → receive p50 ${fixed(f.p50)} ms, p99 ${fixed(f.p99)} ms (goal < 50 ms)`,
+    `  deliveries ${f.delivered}/${f.expected}, ${fixed(f.deliveriesPerSecond, 0)}/s (${ratio(f.deliveriesPerSecond, baseline)}× baseline; goal ≥ 500/s); send → receive p50 ${fixed(f.p50)} ms, p99 ${fixed(f.p99)} ms (goal < 50 ms)`,
   );
   console.log(`  the sends themselves: p50 ${fixed(f.sends.p50)} ms, p99 ${fixed(f.sends.p99)} ms${failed(f.sends)}`);
   console.log(
