@@ -228,11 +228,11 @@ console.log(
   `${concurrency} in flight, ${timing.warmupSeconds} s warm-up + ${timing.seconds} s per scenario; set-up ${setUpSeconds.toFixed(0)} s, total ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
 );
 console.log(`${'scenario'.padEnd(56)}${pad('req/s', 8)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('× baseline', 12)}`);
-const rates = baselines.map((b) => b.perSecond).sort((a, b) => a - b);
-const baseline = rates[Math.floor(rates.length / 2)]!;
-console.log(
-  row(`baseline: { __typename } (median of ${rates.length})`, { ...baselines[0]!, perSecond: baseline }, '1.000'),
-);
+const sortedBaselines = [...baselines].sort((a, b) => a.perSecond - b.perSecond);
+const medianBaseline = sortedBaselines[Math.floor(sortedBaselines.length / 2)]!;
+const baseline = medianBaseline.perSecond;
+const rates = sortedBaselines.map((b) => b.perSecond);
+console.log(row(`baseline: { __typename } (median of ${rates.length})`, medianBaseline, '1.000'));
 for (const { result, baseline: around } of rows) console.log(row(result.name, result, ratio(result.perSecond, around)));
 console.log(
   `(× baseline: against the mean of the baselines right before and after each; they ranged ${fixed(rates[0]!, 0)}–${fixed(rates.at(-1)!, 0)}/s)`,
