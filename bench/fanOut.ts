@@ -6,8 +6,8 @@
  */
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { NEW_MESSAGES } from '../test/support/documents.js';
 import type { Deployment } from './deployment.js';
+import { NEW_MESSAGES } from './documents.js';
 import { openLoop, quantile, send, type Result } from './measure.js';
 import { bearer, dm, type Person } from './people.js';
 

@@ -4,11 +4,11 @@
  * what else runs on it; ratios much less so). On the embedded database by default; with DATABASE_URL and REDIS_URL on
  * PostgreSQL and Redis, every service its own process (see deployment.ts). The knobs are read here, from BENCH_*.
  */
-import { readFileSync } from 'node:fs';
 import { GATEWAY_ASSERTION_HEADER, signGatewayAssertion } from '@igt/common';
 import { handTelemetryChoiceToApollo, loadConfig as loadGatewayConfig } from '@igt/gateway/config';
 import { POST_THREAD } from '../test/support/documents.js';
 import { startDeployment, type Instance } from './deployment.js';
+import { FEED, FEED_LOCAL, PROFILE } from './documents.js';
 import { fanOut, type FanOutResult } from './fanOut.js';
 import { closedLoop, openLoop, progress, send, type Result, type Timing } from './measure.js';
 import { bearer, dm, login, signUpMany } from './people.js';
@@ -51,18 +51,6 @@ const deployment = await startDeployment({ databaseUrl, redisUrl }, instanceCoun
 const main = deployment.instances[0]!;
 const { instances } = deployment;
 
-/** The README's federated profile query, exactly as a newcomer would paste it. */
-const readmeProfileQuery = () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const query = /A federated profile query[^\n]*\n+```graphql\n([\s\S]*?)```/.exec(readme)?.[1];
-  if (!query) throw new Error('README.md: no ```graphql block after "A federated profile query"');
-  return query;
-};
-const PROFILE = readmeProfileQuery();
-const FEED = `query Feed { feed(first: 20) { edges { node { text likeCount replyCount viewerHasLiked author { username user { fullName followerCount } } } } } }`;
-const FEED_LOCAL = `query Feed { feed(first: 20) { edges { node { text likeCount replyCount viewerHasLiked author { username } } } } }`;
-
-progress('setting up: threads, accounts');
 // The profile is alice's, seen by bob (so its Message button is his); the feed is alice's.
 const alice = await login(main.gatewayUrl, 'alice');
 const bob = await login(main.gatewayUrl, 'bob');
