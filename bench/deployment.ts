@@ -199,41 +199,36 @@ async function separateProcesses(databaseUrl: string, redisUrl: string, count: n
     DM_LIMIT_PER_ACCOUNT: LIFTED_RATE,
     DM_LIMIT_PER_ADDRESS: LIFTED_RATE,
   };
-  const instances: Instance[] = [];
-  const gateways: ServiceProcess[] = [];
-  const messagings: ServiceProcess[] = [];
+  /** Starts instance `i`: its subgraphs, then (it reads their schemas at start-up) its gateway. */
+  const startInstance = async (i: number) => {
+    const [instagram, threads, messaging] = [await freePort(), await freePort(), await freePort()];
+    const subgraphUrls = {
+      instagram: graphqlUrl(instagram),
+      threads: graphqlUrl(threads),
+      messaging: graphqlUrl(messaging),
+    };
+    const subgraphs = [
+      service(`instagram-${i}`, 'subgraphs/instagram/src/index.ts', instagram, {
+        ...shared,
+        INSTAGRAM_PORT: String(instagram),
+      }),
+      service(`threads-${i}`, 'subgraphs/threads/src/index.ts', threads, { ...shared, THREADS_PORT: String(threads) }),
+      service(`messaging-${i}`, 'subgraphs/messaging/src/index.ts', messaging, {
+        ...shared,
+        MESSAGING_PORT: String(messaging),
+      }),
+    ];
+    group.processes.push(...subgraphs);
+    await Promise.all(subgraphs.map((subgraph) => ready(subgraph)));
+    const gateway = await startGatewayProcess(`gateway-${i}`, subgraphUrls, shared);
+    group.processes.push(gateway);
+    await ready(gateway);
+    return { gateway, messaging: subgraphs[2]!, instance: { gatewayUrl: graphqlUrl(gateway.port), subgraphUrls } };
+  };
+  let started: Awaited<ReturnType<typeof startInstance>>[];
   try {
-    for (let i = 1; i <= count; i++) {
-      const [instagram, threads, messaging] = [await freePort(), await freePort(), await freePort()];
-      const subgraphUrls = {
-        instagram: graphqlUrl(instagram),
-        threads: graphqlUrl(threads),
-        messaging: graphqlUrl(messaging),
-      };
-      const subgraphs = [
-        service(`instagram-${i}`, 'subgraphs/instagram/src/index.ts', instagram, {
-          ...shared,
-          INSTAGRAM_PORT: String(instagram),
-        }),
-        service(`threads-${i}`, 'subgraphs/threads/src/index.ts', threads, {
-          ...shared,
-          THREADS_PORT: String(threads),
-        }),
-        service(`messaging-${i}`, 'subgraphs/messaging/src/index.ts', messaging, {
-          ...shared,
-          MESSAGING_PORT: String(messaging),
-        }),
-      ];
-      group.processes.push(...subgraphs);
-      messagings.push(subgraphs[2]!);
-      // The gateway reads the subgraphs' schemas at start-up: they must be serving first.
-      await Promise.all(subgraphs.map((subgraph) => ready(subgraph)));
-      const gateway = await startGatewayProcess(`gateway-${i}`, subgraphUrls, shared);
-      group.processes.push(gateway);
-      gateways.push(gateway);
-      await ready(gateway);
-      instances.push({ gatewayUrl: graphqlUrl(gateway.port), subgraphUrls });
-    }
+    // All at once, as an orchestrator would: migrations and demo data cope with instances starting together.
+    started = await Promise.all(Array.from({ length: count }, (_, i) => startInstance(i + 1)));
   } catch (error) {
     await group.stop();
     await database.drop();
@@ -242,9 +237,9 @@ async function separateProcesses(databaseUrl: string, redisUrl: string, count: n
   return {
     description: `PostgreSQL, Redis; every service its own process, ${count} instance${count > 1 ? 's' : ''} of each`,
     gatewaySecret: GATEWAY_SECRET,
-    instances,
-    fanOutGateway: gatewayProcess(gateways[0]!, instances[0]!.subgraphUrls.messaging),
-    messagingMemory: () => probeMemory(messagings[0]!),
+    instances: started.map(({ instance }) => instance),
+    fanOutGateway: gatewayProcess(started[0]!.gateway, started[0]!.instance.subgraphUrls.messaging),
+    messagingMemory: () => probeMemory(started[0]!.messaging),
     async stop() {
       await group.stop();
       await database.drop();

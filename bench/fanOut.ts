@@ -37,8 +37,10 @@ export interface FanOutResult {
   connectionsAfter: number;
 }
 
-/** Sockets opened at once: enough to be quick, few enough that the gateway's handshakes do not time out. */
-const OPEN_BATCH = 100;
+/** Sockets being opened at once: enough to be quick, few enough that the gateway's handshakes rarely time out. */
+const OPENING_AT_ONCE = 25;
+/** Tries at opening one socket before the scenario gives up. */
+const OPEN_ATTEMPTS = 5;
 /** How long deliveries may trail the last send before the scenario stops waiting for them. */
 const DRAIN_MS = 15_000;
 /** Rounds of warm-up DMs before the scenario gives up on sockets that never get one, and the wait after each. */
@@ -89,35 +91,54 @@ export async function fanOut(
   };
 
   const clients: Client[] = [];
-  for (let first = 0; first < options.subscribers; first += OPEN_BATCH) {
-    const batch = Array.from({ length: Math.min(OPEN_BATCH, options.subscribers - first) }, (_, i) => {
-      const socket = first + i;
-      const recipient = recipients[owners[socket]!]!;
-      return new Promise<void>((resolve, reject) => {
-        const client = createClient({
-          url: wsUrl,
-          webSocketImpl: WebSocket,
-          retryAttempts: 0,
-          connectionParams: bearer(recipient.token),
-        });
-        clients.push(client);
-        client.on('connected', () => resolve());
-        client.on('closed', (event) => reject(new Error(`a subscriber's socket closed: ${JSON.stringify(event)}`)));
-        client.subscribe(
-          { query: NEW_MESSAGES },
-          {
-            next: (result) => {
-              if (result.errors) failures.push(result.errors);
-              else onMessage(socket, (result.data as any).directMessageReceived.text);
-            },
-            error: (error) => failures.push(error),
-            complete: () => {},
-          },
-        );
+  /** Opens subscriber `socket`: its connection, then its subscription. A handshake the busy gateway timed out is retried. */
+  const open = async (socket: number) => {
+    const recipient = recipients[owners[socket]!]!;
+    for (let attempt = 1; ; attempt++) {
+      const client = createClient({
+        url: wsUrl,
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: bearer(recipient.token),
       });
-    });
-    await Promise.all(batch);
-  }
+      let opened = false;
+      const outcome = new Promise<string | undefined>((resolve) => {
+        client.on('connected', () => resolve(undefined));
+        client.on('closed', (event) => {
+          const { code, reason } = event as { code?: number; reason?: string };
+          resolve(`${code} ${reason}`);
+        });
+      });
+      client.subscribe(
+        { query: NEW_MESSAGES },
+        {
+          next: (result) => {
+            if (result.errors) failures.push(result.errors);
+            else onMessage(socket, (result.data as any).directMessageReceived.text);
+          },
+          error: (error) => opened && failures.push(error),
+          complete: () => {},
+        },
+      );
+      const closed = await outcome;
+      if (closed === undefined) {
+        opened = true;
+        clients.push(client);
+        return;
+      }
+      await client.dispose();
+      if (attempt === OPEN_ATTEMPTS)
+        throw new Error(
+          `fan-out: subscriber ${socket}'s socket closed ${attempt} times while opening, last with ${closed}`,
+        );
+    }
+  };
+  let nextSocket = 0;
+  await Promise.all(
+    Array.from({ length: OPENING_AT_ONCE }, async () => {
+      for (let socket = nextSocket++; socket < options.subscribers; socket = nextSocket++) await open(socket);
+    }),
+  );
 
   // The server does not acknowledge a subscription: a DM to each recipient, delivered to every one of their sockets,
   // shows they are all live (and warms every path up). A socket may join its upstream subscription after the DM was

@@ -41,7 +41,7 @@ const fanOutOptions = {
 const databaseUrl = process.env.DATABASE_URL || undefined;
 const redisUrl = process.env.REDIS_URL || undefined;
 // Embedded storage lives in one process, so only PostgreSQL + Redis can run a second instance.
-const instanceCount = databaseUrl ? number('BENCH_INSTANCES', 2) : 1;
+const instanceCount = databaseUrl && selected('scaleout') ? number('BENCH_INSTANCES', 2) : 1;
 const scaleOut = selected('scaleout') && instanceCount > 1;
 
 handTelemetryChoiceToApollo(loadGatewayConfig());
