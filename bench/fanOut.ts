@@ -35,6 +35,9 @@ export interface FanOutResult {
   messagingRss: number | undefined;
   connectionsBefore: number;
   connectionsAfter: number;
+  /** Subscriptions that ended in an error (a socket the gateway closed, an error in an event), and the first. */
+  subscriptionFailures: number;
+  firstSubscriptionFailure: string | undefined;
 }
 
 /** Sockets being opened at once: enough to be quick, few enough that the gateway's handshakes rarely time out. */
@@ -46,6 +49,8 @@ const DRAIN_MS = 15_000;
 /** Rounds of warm-up DMs before the scenario gives up on sockets that never get one, and the wait after each. */
 const WARM_UP_ROUNDS = 10;
 const WARM_UP_WAIT_MS = 3_000;
+/** Warm-up DMs in flight at once: few, so the warm-up does not swamp the gateway that is still taking subscriptions. */
+const WARM_UP_AT_ONCE = 4;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -68,6 +73,11 @@ export async function fanOut(
 ): Promise<FanOutResult> {
   const gateway = deployment.fanOutGateway;
   const wsUrl = gateway.url.replace(/^http/, 'ws');
+  // Sends through this gateway first, so its memory before the subscriptions holds what any traffic sets up (plans,
+  // connection pools) and the difference is what the subscriptions cost.
+  for (const [i, sender] of senders.entries()) {
+    await send('fan-out gateway warm-up', dm(gateway.url, sender, recipients[i % recipients.length]!, 'before'));
+  }
   const before = await gateway.memory();
   const messagingBefore = await deployment.messagingMemory?.();
   const connectionsBefore = gateway.connectionsToMessaging();
@@ -149,10 +159,11 @@ export async function fanOut(
     const cold = [...new Set(owners.filter((_, socket) => !warm.has(socket)))];
     let next = 0;
     await Promise.all(
-      Array.from({ length: 12 }, async (_, worker) => {
+      Array.from({ length: WARM_UP_AT_ONCE }, async (_, worker) => {
         for (let i = next++; i < cold.length; i = next++) {
           const sender = senders[worker % senders.length]!;
-          await send('fan-out warm-up', dm(gateway.url, sender, recipients[cold[i]!]!, 'warm'));
+          // One that fails (times out on a busy machine) just leaves its recipient for the next round.
+          await send('fan-out warm-up', dm(gateway.url, sender, recipients[cold[i]!]!, 'warm')).catch(() => undefined);
         }
       }),
     );
@@ -175,7 +186,6 @@ export async function fanOut(
   await until(() => latencies.length >= expected, DRAIN_MS);
   const firstDue = Math.min(...dueOf.values());
   await Promise.all(clients.map((client) => client.dispose()));
-  if (failures.length) throw new Error(`fan-out: ${failures.length} subscriptions failed: ${String(failures[0])}`);
 
   latencies.sort((a, b) => a - b);
   const perSubscriber = (a: number, b: number) => (b - a) / options.subscribers;
@@ -193,5 +203,7 @@ export async function fanOut(
     messagingRss: messagingBefore && messagingAfter && perSubscriber(messagingBefore.rss, messagingAfter.rss),
     connectionsBefore,
     connectionsAfter,
+    subscriptionFailures: failures.length,
+    firstSubscriptionFailure: failures.length ? JSON.stringify(failures[0]) : undefined,
   };
 }

@@ -243,6 +243,8 @@ if (fanOutResult) {
   console.log(
     `  gateway → Messaging TCP connections: ${f.connectionsBefore} before the subscriptions, ${f.connectionsAfter} with them open`,
   );
+  if (f.subscriptionFailures)
+    console.log(`  ${f.subscriptionFailures} subscriptions failed, first: ${f.firstSubscriptionFailure}`);
 }
 if (scaled.length) {
   console.log(
