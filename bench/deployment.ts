@@ -18,6 +18,8 @@ const JWT_SECRET = 'bench-jwt-secret-0123456789-0123456789-0123';
 /** A limit no bench scenario reaches: the bench signs many people up and sends far faster than one person may. */
 const LIFTED = 1_000_000;
 const LIFTED_RATE = `${LIFTED}/1`;
+/** How long a service may take to start: on a busy machine, many services starting together take minutes. */
+const START_TIMEOUT_MS = 300_000;
 
 /** One gateway and the subgraphs behind it. */
 export interface Instance {
@@ -171,7 +173,7 @@ async function embedded(): Promise<Deployment> {
   const group = processGroup();
   const gateway = await startGatewayProcess('gateway', stack.subgraphUrls, common);
   group.processes.push(gateway);
-  await ready(gateway);
+  await ready(gateway, START_TIMEOUT_MS);
   return {
     description: 'embedded PGlite, in-process pub/sub; the stack in one process (fan-out: gateway in its own)',
     gatewaySecret: GATEWAY_SECRET,
@@ -219,10 +221,10 @@ async function separateProcesses(databaseUrl: string, redisUrl: string, count: n
       }),
     ];
     group.processes.push(...subgraphs);
-    await Promise.all(subgraphs.map((subgraph) => ready(subgraph)));
+    await Promise.all(subgraphs.map((subgraph) => ready(subgraph, START_TIMEOUT_MS)));
     const gateway = await startGatewayProcess(`gateway-${i}`, subgraphUrls, shared);
     group.processes.push(gateway);
-    await ready(gateway);
+    await ready(gateway, START_TIMEOUT_MS);
     return { gateway, messaging: subgraphs[2]!, instance: { gatewayUrl: graphqlUrl(gateway.port), subgraphUrls } };
   };
   let started: Awaited<ReturnType<typeof startInstance>>[];
