@@ -8,7 +8,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { Deployment } from './deployment.js';
 import { NEW_MESSAGES } from './documents.js';
-import { openLoop, quantile, send, type Result } from './measure.js';
+import { openLoop, progress, quantile, send, type Result } from './measure.js';
 import { bearer, dm, type Person } from './people.js';
 
 /** What the scenario is asked to do. */
@@ -49,6 +49,8 @@ const DRAIN_MS = 15_000;
 /** Rounds of warm-up DMs before the scenario gives up on sockets that never get one, and the wait after each. */
 const WARM_UP_ROUNDS = 10;
 const WARM_UP_WAIT_MS = 3_000;
+/** Pause before a subscription that ended in an error is started again. */
+const RESUBSCRIBE_MS = 200;
 /** Warm-up DMs in flight at once: few, so the warm-up does not swamp the gateway that is still taking subscriptions. */
 const WARM_UP_AT_ONCE = 4;
 
@@ -101,6 +103,7 @@ export async function fanOut(
   };
 
   const clients: Client[] = [];
+  let disposing = false;
   /** Opens subscriber `socket`: its connection, then its subscription. A handshake the busy gateway timed out is retried. */
   const open = async (socket: number) => {
     const recipient = recipients[owners[socket]!]!;
@@ -119,17 +122,25 @@ export async function fanOut(
           resolve(`${code} ${reason}`);
         });
       });
-      client.subscribe(
-        { query: NEW_MESSAGES },
-        {
-          next: (result) => {
-            if (result.errors) failures.push(result.errors);
-            else onMessage(socket, (result.data as any).directMessageReceived.text);
+      // As a client following the README would: a subscription that ends while its socket is open is started again.
+      const subscribe = (): void =>
+        void client.subscribe(
+          { query: NEW_MESSAGES },
+          {
+            next: (result) => {
+              if (result.errors) failures.push(result.errors);
+              else onMessage(socket, (result.data as any).directMessageReceived.text);
+            },
+            error: (error) => {
+              if (!opened || disposing) return;
+              failures.push(error);
+              // A closed socket ends its subscription with the CloseEvent; only an error in an open one is retried.
+              if (!(error && typeof error === 'object' && 'code' in error)) setTimeout(subscribe, RESUBSCRIBE_MS);
+            },
+            complete: () => {},
           },
-          error: (error) => opened && failures.push(error),
-          complete: () => {},
-        },
-      );
+        );
+      subscribe();
       const closed = await outcome;
       if (closed === undefined) {
         opened = true;
@@ -168,6 +179,7 @@ export async function fanOut(
       }),
     );
     await until(() => warm.size >= options.subscribers, WARM_UP_WAIT_MS);
+    progress(`fan-out: ${warm.size} of ${options.subscribers} sockets live after warm-up round ${round + 1}`);
   }
   const after = await gateway.memory();
   const messagingAfter = await deployment.messagingMemory?.();
@@ -185,6 +197,7 @@ export async function fanOut(
   const expected = (sends.count + sends.errors) * options.socketsPerRecipient;
   await until(() => latencies.length >= expected, DRAIN_MS);
   const firstDue = Math.min(...dueOf.values());
+  disposing = true;
   await Promise.all(clients.map((client) => client.dispose()));
 
   latencies.sort((a, b) => a - b);
