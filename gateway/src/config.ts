@@ -91,6 +91,10 @@ const gatewayEnv = sharedEnv.and(
        * `linklocal` or `uniquelocal`. Default none: the client is whoever opened the connection.
        */
       TRUSTED_PROXIES: trustedProxiesVar,
+      /** Open WebSockets one client address may hold at once. */
+      MAX_SOCKETS_PER_ADDRESS: positiveIntVar(100, 'sockets'),
+      /** Open WebSockets one signed-in account may hold at once. */
+      MAX_SOCKETS_PER_ACCOUNT: positiveIntVar(10, 'sockets'),
     })
     .superRefine(({ NODE_ENV, CORS_ORIGINS }, ctx) => {
       if (NODE_ENV === 'production' && CORS_ORIGINS === undefined) {

@@ -19,6 +19,8 @@ await runUntilSignalled(logger, async () => {
     internalPort: config.INTERNAL_PORT,
     internalHost: config.INTERNAL_HOST,
     trustedProxies: config.TRUSTED_PROXIES,
+    maxSocketsPerAddress: config.MAX_SOCKETS_PER_ADDRESS,
+    maxSocketsPerAccount: config.MAX_SOCKETS_PER_ACCOUNT,
     logger,
   });
   await gateway.listen(config.GATEWAY_PORT);
