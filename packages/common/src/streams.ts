@@ -16,8 +16,10 @@ export interface StreamEntry<T> {
  * Trimming: the stream itself is where consumers report how far they have applied it (`acknowledge`), since a
  * producer may not read a consumer's tables. Entries go once every consumer of a fixed, known set has acknowledged
  * them, so a consumer that is down holds trimming back instead of losing events; there is no cap, and while it stays
- * down the stream grows by one entry per event. A position older than what was trimmed cannot be read from: `read`
- * throws `StreamPositionTrimmedError` rather than silently skipping the entries that are gone.
+ * down the stream grows by one entry per event. Trimming happens inside `acknowledge`, which a consumer calls after
+ * each batch it commits: nothing runs on a timer, and a catch-up that finds nothing new costs nothing more. A position
+ * older than what was trimmed cannot be read from: `read` throws `StreamPositionTrimmedError` rather than silently
+ * skipping the entries that are gone.
  */
 export interface EventStream {
   /** Appends an event at the end of `stream`; resolves with its id once it is stored. */
