@@ -46,7 +46,9 @@ export interface EventStream {
 /**
  * A read from a position whose following entries were trimmed: the consumer missed events it can no longer get. Only
  * a consumer outside the known set (or one whose stored position went back, e.g. a database restored from an old
- * backup) can meet it, since trimming waits for every known consumer.
+ * backup) can meet it, since trimming waits for every known consumer. Its projection then refuses every request that
+ * depends on it; getting the missed facts back means rebuilding it from the producer's own tables, which is not
+ * automated.
  */
 export class StreamPositionTrimmedError extends Error {
   constructor(stream: string, afterId: string | null, trimmedThrough: string) {
