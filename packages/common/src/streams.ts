@@ -16,8 +16,10 @@ export interface StreamEntry<T> {
  * Trimming: the stream itself is where consumers report how far they have applied it (`acknowledge`), since a
  * producer may not read a consumer's tables. Entries go once every consumer of a fixed, known set has acknowledged
  * them, so a consumer that is down holds trimming back instead of losing events; there is no cap, and while it stays
- * down the stream grows by one entry per event. A position older than what was trimmed cannot be read from: `read`
- * throws `StreamPositionTrimmedError` rather than silently skipping the entries that are gone.
+ * down the stream grows by one entry per event. Trimming happens inside `acknowledge`, which a consumer calls after
+ * each batch it commits: nothing runs on a timer, and a catch-up that finds nothing new costs nothing more. A position
+ * older than what was trimmed cannot be read from: `read` throws `StreamPositionTrimmedError` rather than silently
+ * skipping the entries that are gone.
  */
 export interface EventStream {
   /** Appends an event at the end of `stream`; resolves with its id once it is stored. */
@@ -44,7 +46,9 @@ export interface EventStream {
 /**
  * A read from a position whose following entries were trimmed: the consumer missed events it can no longer get. Only
  * a consumer outside the known set (or one whose stored position went back, e.g. a database restored from an old
- * backup) can meet it, since trimming waits for every known consumer.
+ * backup) can meet it, since trimming waits for every known consumer. Its projection then refuses every request that
+ * depends on it; getting the missed facts back means rebuilding it from the producer's own tables, which is not
+ * automated.
  */
 export class StreamPositionTrimmedError extends Error {
   constructor(stream: string, afterId: string | null, trimmedThrough: string) {
