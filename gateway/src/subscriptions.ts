@@ -36,6 +36,11 @@ export class SubscriptionExecutor {
   private readonly supergraphSchema: GraphQLSchema;
   /** The API schema clients see, as graphql-js reads it: the WebSocket endpoint validates against it. */
   readonly apiSchema: GraphQLSchema;
+  /**
+   * Plans by document and operation name: subscribers of one (cached) document share its plan instead of each
+   * holding, and computing, their own.
+   */
+  private readonly plans = new WeakMap<DocumentNode, Map<string, Planned>>();
 
   constructor(
     supergraphSdl: string,
@@ -53,6 +58,20 @@ export class SubscriptionExecutor {
   }
 
   private plan(document: DocumentNode, operationName: string | null | undefined): Planned {
+    let byName = this.plans.get(document);
+    if (!byName) {
+      byName = new Map();
+      this.plans.set(document, byName);
+    }
+    let planned = byName.get(operationName ?? '');
+    if (!planned) {
+      planned = this.buildPlan(document, operationName);
+      byName.set(operationName ?? '', planned);
+    }
+    return planned;
+  }
+
+  private buildPlan(document: DocumentNode, operationName: string | null | undefined): Planned {
     const operation = operationFromDocument(this.plannerSchema, document, {
       operationName: operationName ?? undefined,
     });

@@ -125,6 +125,34 @@ class SocketCounts {
   }
 }
 
+/** Documents kept at most, and the longest query text kept, in a DocumentCache. */
+const CACHED_DOCUMENTS = 500;
+const CACHED_QUERY_CHARS = 10_000;
+
+/**
+ * Documents that parsed and validated, by their text: the subscribers of one query share one document (and so one
+ * plan, see SubscriptionExecutor) rather than each holding their own, and skip parsing and validating again.
+ * Bounded in entries and in the size of each, the least recently used going first.
+ */
+class DocumentCache {
+  private readonly documents = new Map<string, DocumentNode>();
+
+  get(query: string): DocumentNode | undefined {
+    const document = this.documents.get(query);
+    if (document) {
+      this.documents.delete(query);
+      this.documents.set(query, document);
+    }
+    return document;
+  }
+
+  remember(query: string, document: DocumentNode): void {
+    if (query.length > CACHED_QUERY_CHARS) return;
+    this.documents.set(query, document);
+    if (this.documents.size > CACHED_DOCUMENTS) this.documents.delete(this.documents.keys().next().value!);
+  }
+}
+
 /** Reads `Authorization` from graphql-ws connectionParams whatever its case (Apollo Sandbox sends its headers there). */
 function authorizationParam(params: Readonly<Record<string, unknown>> | undefined): string | undefined {
   const entry = Object.entries(params ?? {}).find(([key]) => key.toLowerCase() === 'authorization');
@@ -166,6 +194,7 @@ export function serveWebSocket(options: WebSocketOptions) {
     upstreamSocketsPerSubgraph,
   );
   const alive = new WeakMap<WebSocket, boolean>();
+  const validDocuments = new DocumentCache();
   // Each socket holds gateway memory and subscriptions on subgraphs: without a bound per client, one address
   // or one account could open them until the gateway runs out of memory.
   const perAddress = new SocketCounts(maxSocketsPerAddress);
@@ -200,21 +229,24 @@ export function serveWebSocket(options: WebSocketOptions) {
       // Parsed and validated here, as Apollo Server does over HTTP and with the same codes: graphql-ws would send
       // validation errors uncoded, and close the whole socket on a syntax error.
       onSubscribe: (_ctx, _id, payload) => {
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          return [
-            codedError(
-              ErrorCode.ParseFailed,
-              error instanceof GraphQLError ? error.message : 'The query could not be parsed.',
-            ),
-          ];
+        let document = validDocuments.get(payload.query);
+        if (!document) {
+          try {
+            document = parse(payload.query);
+          } catch (error) {
+            return [
+              codedError(
+                ErrorCode.ParseFailed,
+                error instanceof GraphQLError ? error.message : 'The query could not be parsed.',
+              ),
+            ];
+          }
+          const conditional = conditionalSubscriptionField(document);
+          if (conditional) return [conditional];
+          const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
+          if (errors.length) return errors.map((error) => codedError(ErrorCode.ValidationFailed, error.message));
+          validDocuments.remember(payload.query, document);
         }
-        const conditional = conditionalSubscriptionField(document);
-        if (conditional) return [conditional];
-        const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
-        if (errors.length) return errors.map((error) => codedError(ErrorCode.ValidationFailed, error.message));
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [unresolvedOperation(payload.operationName)];
         if (operation.operation !== 'subscription') {
@@ -247,6 +279,9 @@ export function serveWebSocket(options: WebSocketOptions) {
           ctx.extra.context = Object.assign(context, {
             upstream: new SocketSubscriptions(pool, context),
           });
+          // Read for the last time: a socket accepts one connection_init. Kept, the upgrade request (its headers, its
+          // stream state) would cost every connection memory for its whole life.
+          delete (ctx.extra as { request?: IncomingMessage }).request;
           return true;
         } catch (error) {
           const reason = error instanceof GraphQLError ? error.message : 'Unauthorized';
