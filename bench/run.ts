@@ -180,29 +180,7 @@ if (selected('send')) {
   );
 }
 
-let fanOutResult: FanOutResult | undefined;
-if (selected('fanout')) {
-  progress(`fan-out: opening ${fanOutOptions.subscribers} subscriptions`);
-  fanOutResult = await fanOut(deployment, paired, recipients, fanOutOptions);
-}
-
-const scaled: { name: string; one: Result; two: Result }[] = [];
-if (scaleOut) {
-  progress('scale-out');
-  // Alternating, so both sides see the same machine: a noisy minute then does not favour one of them.
-  for (const [name, run] of [
-    ['baseline: { __typename }', baselineRun],
-    ["README's profile query", profileRun],
-    ['feed(first: 20) + Instagram author', feedRun],
-    ['sendDirectMessage, distinct pairs', sendRun],
-  ] as const) {
-    scaled.push({ name, one: await run(1), two: await run(instanceCount) });
-  }
-}
-
-progress('stopping');
-await deployment.stop();
-
+// Each part is printed as soon as it is measured, so a run cut short still shows what it got.
 const pad = (text: string, width: number) => text.padStart(width);
 const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
 const ratio = (perSecond: number, baseline: number) => fixed(perSecond / baseline, 3);
@@ -213,7 +191,7 @@ const row = (name: string, r: Result, times: string) =>
 
 console.log(`\n${deployment.description}`);
 console.log(
-  `${concurrency} in flight, ${timing.warmupSeconds} s warm-up + ${timing.seconds} s per scenario; set-up ${setUpSeconds.toFixed(0)} s, total ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
+  `${concurrency} in flight, ${timing.warmupSeconds} s warm-up + ${timing.seconds} s per scenario; set-up ${setUpSeconds.toFixed(0)} s\n`,
 );
 console.log(`${'scenario'.padEnd(56)}${pad('req/s', 8)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('× baseline', 12)}`);
 const sortedBaselines = [...baselines].sort((a, b) => a.perSecond - b.perSecond);
@@ -227,6 +205,12 @@ console.log(
 );
 if (overhead) console.log(overhead);
 if (halfSaturation) console.log(`send p99 at half saturation: ${fixed(halfSaturation.p99)} ms (goal < 100 ms)`);
+let fanOutResult: FanOutResult | undefined;
+if (selected('fanout')) {
+  progress(`fan-out: opening ${fanOutOptions.subscribers} subscriptions`);
+  fanOutResult = await fanOut(deployment, paired, recipients, fanOutOptions);
+}
+
 if (fanOutResult) {
   const f = fanOutResult;
   const recipientCount = recipients.length;
@@ -246,6 +230,20 @@ if (fanOutResult) {
   if (f.subscriptionFailures)
     console.log(`  ${f.subscriptionFailures} subscriptions failed, first: ${f.firstSubscriptionFailure}`);
 }
+const scaled: { name: string; one: Result; two: Result }[] = [];
+if (scaleOut) {
+  progress('scale-out');
+  // Alternating, so both sides see the same machine: a noisy minute then does not favour one of them.
+  for (const [name, run] of [
+    ['baseline: { __typename }', baselineRun],
+    ["README's profile query", profileRun],
+    ['feed(first: 20) + Instagram author', feedRun],
+    ['sendDirectMessage, distinct pairs', sendRun],
+  ] as const) {
+    scaled.push({ name, one: await run(1), two: await run(instanceCount) });
+  }
+}
+
 if (scaled.length) {
   console.log(
     `\nscale-out: 1 instance (${concurrency} in flight) vs ${instanceCount} (${concurrency} in flight on each gateway)`,
@@ -259,4 +257,7 @@ if (scaled.length) {
     );
   }
 }
+progress('stopping');
+await deployment.stop();
+
 console.log('');
