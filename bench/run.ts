@@ -218,7 +218,7 @@ if (fanOutResult) {
     `\nfan-out: ${fanOutOptions.subscribers} subscribers (${fanOutOptions.socketsPerRecipient} sockets each for ${recipientCount} recipients), ${fixed(fanOutOptions.deliveriesPerSecond / fanOutOptions.socketsPerRecipient, 0)} sends/s for ${timing.seconds} s`,
   );
   console.log(
-    `  deliveries ${f.delivered}/${f.expected}, ${fixed(f.deliveriesPerSecond, 0)}/s (${ratio(f.deliveriesPerSecond, baseline)}× baseline; goal ≥ 500/s); send → receive p50 ${fixed(f.p50)} ms, p99 ${fixed(f.p99)} ms (goal < 50 ms)`,
+    `  ${f.live} sockets live; deliveries ${f.delivered}/${f.expected}, ${fixed(f.deliveriesPerSecond, 0)}/s (${ratio(f.deliveriesPerSecond, baseline)}× baseline; goal ≥ 500/s); send → receive p50 ${fixed(f.p50)} ms, p99 ${fixed(f.p99)} ms (goal < 50 ms)`,
   );
   console.log(`  the sends themselves: p50 ${fixed(f.sends.p50)} ms, p99 ${fixed(f.sends.p99)} ms${failed(f.sends)}`);
   console.log(
