@@ -35,12 +35,16 @@ function failures() {
 export const quantile = (sorted: number[], q: number) =>
   sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
+/** How long one request may take before it counts as failed (past the gateway's own subgraph deadline). */
+const REQUEST_TIMEOUT_MS = 30_000;
+
 /** Sends one request; throws unless the answer is a GraphQL success, so a failing scenario never counts as fast. */
 export async function send(name: string, request: Request): Promise<any> {
   const response = await fetch(request.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...request.headers },
     body: JSON.stringify(request.body),
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const json = (await response.json()) as { data?: unknown; errors?: unknown };
   if (json.errors || !json.data) throw new Error(`${name}: HTTP ${response.status} ${JSON.stringify(json.errors)}`);

@@ -180,12 +180,56 @@ if (selected('send')) {
   );
 }
 
+// Each part is printed as soon as it is measured, so a run cut short still shows what it got.
+const pad = (text: string, width: number) => text.padStart(width);
+const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
+const ratio = (perSecond: number, baseline: number) => fixed(perSecond / baseline, 3);
+const kib = (bytes: number | undefined) => (bytes === undefined ? '—' : `${(bytes / 1024).toFixed(1)} KiB`);
+const failed = (r: Result) => (r.errors ? `  ${r.errors} failed, first: ${r.firstError}` : '');
+const row = (name: string, r: Result, times: string) =>
+  `${name.padEnd(56)}${pad(fixed(r.perSecond, 0), 8)}${pad(fixed(r.p50), 9)}${pad(fixed(r.p99), 9)}${pad(times, 12)}${failed(r)}`;
+
+console.log(`\n${deployment.description}`);
+console.log(
+  `${concurrency} in flight, ${timing.warmupSeconds} s warm-up + ${timing.seconds} s per scenario; set-up ${setUpSeconds.toFixed(0)} s\n`,
+);
+console.log(`${'scenario'.padEnd(56)}${pad('req/s', 8)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('× baseline', 12)}`);
+const sortedBaselines = [...baselines].sort((a, b) => a.perSecond - b.perSecond);
+const medianBaseline = sortedBaselines[Math.floor(sortedBaselines.length / 2)]!;
+const baseline = medianBaseline.perSecond;
+const rates = sortedBaselines.map((b) => b.perSecond);
+console.log(row(`baseline: { __typename } (median of ${rates.length})`, medianBaseline, '1.000'));
+for (const { result, baseline: around } of rows) console.log(row(result.name, result, ratio(result.perSecond, around)));
+console.log(
+  `(× baseline: against the mean of the baselines right before and after each; they ranged ${fixed(rates[0]!, 0)}–${fixed(rates.at(-1)!, 0)}/s)`,
+);
+if (overhead) console.log(overhead);
+if (halfSaturation) console.log(`send p99 at half saturation: ${fixed(halfSaturation.p99)} ms (goal < 100 ms)`);
 let fanOutResult: FanOutResult | undefined;
 if (selected('fanout')) {
   progress(`fan-out: opening ${fanOutOptions.subscribers} subscriptions`);
   fanOutResult = await fanOut(deployment, paired, recipients, fanOutOptions);
 }
 
+if (fanOutResult) {
+  const f = fanOutResult;
+  const recipientCount = recipients.length;
+  console.log(
+    `\nfan-out: ${fanOutOptions.subscribers} subscribers (${fanOutOptions.socketsPerRecipient} sockets each for ${recipientCount} recipients), ${fixed(fanOutOptions.deliveriesPerSecond / fanOutOptions.socketsPerRecipient, 0)} sends/s for ${timing.seconds} s`,
+  );
+  console.log(
+    `  ${f.live} sockets live; deliveries ${f.delivered}/${f.expected}, ${fixed(f.deliveriesPerSecond, 0)}/s (${ratio(f.deliveriesPerSecond, baseline)}× baseline; goal ≥ 500/s); send → receive p50 ${fixed(f.p50)} ms, p99 ${fixed(f.p99)} ms (goal < 50 ms)`,
+  );
+  console.log(`  the sends themselves: p50 ${fixed(f.sends.p50)} ms, p99 ${fixed(f.sends.p99)} ms${failed(f.sends)}`);
+  console.log(
+    `  gateway memory per subscriber after GC: heap ${kib(f.gatewayHeap)}, RSS ${kib(f.gatewayRss)} (goal ≤ 20 KiB); Messaging: heap ${kib(f.messagingHeap)}, RSS ${kib(f.messagingRss)}`,
+  );
+  console.log(
+    `  gateway → Messaging TCP connections: ${f.connectionsBefore} before the subscriptions, ${f.connectionsAfter} with them open`,
+  );
+  if (f.subscriptionFailures)
+    console.log(`  ${f.subscriptionFailures} subscriptions failed, first: ${f.firstSubscriptionFailure}`);
+}
 const scaled: { name: string; one: Result; two: Result }[] = [];
 if (scaleOut) {
   progress('scale-out');
@@ -200,52 +244,6 @@ if (scaleOut) {
   }
 }
 
-progress('stopping');
-await deployment.stop();
-
-const pad = (text: string, width: number) => text.padStart(width);
-const fixed = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '—');
-const ratio = (perSecond: number, baseline: number) => fixed(perSecond / baseline, 3);
-const kib = (bytes: number | undefined) => (bytes === undefined ? '—' : `${(bytes / 1024).toFixed(1)} KiB`);
-const failed = (r: Result) => (r.errors ? `  ${r.errors} failed, first: ${r.firstError}` : '');
-const row = (name: string, r: Result, times: string) =>
-  `${name.padEnd(56)}${pad(fixed(r.perSecond, 0), 8)}${pad(fixed(r.p50), 9)}${pad(fixed(r.p99), 9)}${pad(times, 12)}${failed(r)}`;
-
-console.log(`\n${deployment.description}`);
-console.log(
-  `${concurrency} in flight, ${timing.warmupSeconds} s warm-up + ${timing.seconds} s per scenario; set-up ${setUpSeconds.toFixed(0)} s, total ${((performance.now() - started) / 1000).toFixed(0)} s\n`,
-);
-console.log(`${'scenario'.padEnd(56)}${pad('req/s', 8)}${pad('p50 ms', 9)}${pad('p99 ms', 9)}${pad('× baseline', 12)}`);
-const sortedBaselines = [...baselines].sort((a, b) => a.perSecond - b.perSecond);
-const medianBaseline = sortedBaselines[Math.floor(sortedBaselines.length / 2)]!;
-const baseline = medianBaseline.perSecond;
-const rates = sortedBaselines.map((b) => b.perSecond);
-console.log(row(`baseline: { __typename } (median of ${rates.length})`, medianBaseline, '1.000'));
-for (const { result, baseline: around } of rows) console.log(row(result.name, result, ratio(result.perSecond, around)));
-console.log(
-  `(× baseline: against the mean of the baselines right before and after each; they ranged ${fixed(rates[0]!, 0)}–${fixed(rates.at(-1)!, 0)}/s)`,
-);
-if (overhead) console.log(overhead);
-if (halfSaturation) console.log(`send p99 at half saturation: ${fixed(halfSaturation.p99)} ms (goal < 100 ms)`);
-if (fanOutResult) {
-  const f = fanOutResult;
-  const recipientCount = recipients.length;
-  console.log(
-    `\nfan-out: ${fanOutOptions.subscribers} subscribers (${fanOutOptions.socketsPerRecipient} sockets each for ${recipientCount} recipients), ${fixed(fanOutOptions.deliveriesPerSecond / fanOutOptions.socketsPerRecipient, 0)} sends/s for ${timing.seconds} s`,
-  );
-  console.log(
-    `  deliveries ${f.delivered}/${f.expected}, ${fixed(f.deliveriesPerSecond, 0)}/s (${ratio(f.deliveriesPerSecond, baseline)}× baseline; goal ≥ 500/s); send → receive p50 ${fixed(f.p50)} ms, p99 ${fixed(f.p99)} ms (goal < 50 ms)`,
-  );
-  console.log(`  the sends themselves: p50 ${fixed(f.sends.p50)} ms, p99 ${fixed(f.sends.p99)} ms${failed(f.sends)}`);
-  console.log(
-    `  gateway memory per subscriber after GC: heap ${kib(f.gatewayHeap)}, RSS ${kib(f.gatewayRss)} (goal ≤ 20 KiB); Messaging: heap ${kib(f.messagingHeap)}, RSS ${kib(f.messagingRss)}`,
-  );
-  console.log(
-    `  gateway → Messaging TCP connections: ${f.connectionsBefore} before the subscriptions, ${f.connectionsAfter} with them open`,
-  );
-  if (f.subscriptionFailures)
-    console.log(`  ${f.subscriptionFailures} subscriptions failed, first: ${f.firstSubscriptionFailure}`);
-}
 if (scaled.length) {
   console.log(
     `\nscale-out: 1 instance (${concurrency} in flight) vs ${instanceCount} (${concurrency} in flight on each gateway)`,
@@ -259,4 +257,7 @@ if (scaled.length) {
     );
   }
 }
+progress('stopping');
+await deployment.stop();
+
 console.log('');
