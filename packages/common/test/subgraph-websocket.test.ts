@@ -80,7 +80,11 @@ describe('a subgraph over graphql-ws', () => {
       connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, SECRET) }),
     });
     const results = [];
-    for await (const result of client.iterate({ query: 'subscription { ticks { n secret } }' })) results.push(result);
+    for await (const result of client.iterate({
+      query: 'subscription { ticks { n secret } }',
+      extensions: { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, SECRET) },
+    }))
+      results.push(result);
     await client.dispose();
     expect(results).toHaveLength(1);
     expect(results[0]!.data).toEqual({ ticks: { n: 1, secret: null } });
@@ -101,9 +105,10 @@ describe('a subgraph over graphql-ws', () => {
       connectionParams: async () => ({ [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, SECRET) }),
     });
     const received: unknown[] = [];
+    const extensions = { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, SECRET) };
     const failure = await new Promise<unknown>((resolve) => {
       client.subscribe(
-        { query: 'subscription { failing { n } }' },
+        { query: 'subscription { failing { n } }', extensions },
         { next: (result) => received.push(result), error: resolve, complete: () => resolve(null) },
       );
     });
@@ -146,7 +151,8 @@ async function rawConnection(assertion: string) {
       query = 'subscription ($label: String) { ticks(label: $label) { n } }',
     ) {
       const id = String((subscriptions += 1));
-      send({ id, type: 'subscribe', payload: { query, variables } });
+      const extensions = { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, SECRET) };
+      send({ id, type: 'subscribe', payload: { query, variables, extensions } });
       await received((message) => message.id === id && (message.type === 'complete' || message.type === 'error'));
       return messages.filter((message) => message.id === id);
     },

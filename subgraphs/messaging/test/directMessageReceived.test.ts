@@ -97,13 +97,15 @@ async function subscribe(as: Viewer | null, after: number | null) {
     url: http.url.replace(/^http/, 'ws') + '/graphql',
     webSocketImpl: WebSocket,
     retryAttempts: 0,
-    connectionParams: { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(as, SECRET) },
+    connectionParams: { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(null, SECRET) },
   });
   clients.push(client);
   const events = client.iterate<{ directMessageReceived: { id: string; text: string; sender: { id: string } } }>({
     query: `#graphql
       subscription ($after: ID) { directMessageReceived(after: $after) { id text sender { id } conversation { id } } }`,
     variables: { after: after === null ? null : String(after) },
+    // The connection is the gateway's; who subscribes comes with the subscription.
+    extensions: { [GATEWAY_ASSERTION_PARAM]: await signGatewayAssertion(as, SECRET) },
   });
   const received: { id: number; text: string }[] = [];
   const errors: unknown[] = [];
