@@ -101,7 +101,8 @@ describe('upstream connections and the assertion', () => {
           return { ...assertion, requestId: extensions[REQUEST_ID_PARAM] };
         }),
     );
-    expect(signed).toEqual([
+    // Each subscribe is signed on its own, so the two may reach the socket in either order.
+    expect(signed.sort((a, b) => String(a.requestId).localeCompare(String(b.requestId)))).toEqual([
       { viewer: { id: '1', username: 'alice' }, clientAddress: '10.0.0.1', requestId: 'request-a1' },
       { viewer: { id: '2', username: 'bob' }, clientAddress: '10.0.0.2', requestId: 'request-b2' },
     ]);
@@ -134,8 +135,12 @@ describe('upstream connections and the assertion', () => {
     // One client leaving completes its own subscription upstream, and nobody else's.
     sockets[0]!.dispose();
     await vi.waitFor(() => expect(messages.filter((message) => message.type === 'complete')).toHaveLength(1));
-    const first = messages.find((message) => message.type === 'subscribe')!;
-    expect(messages.find((message) => message.type === 'complete')!.id).toBe(first.id);
+    const completed = messages.find((message) => message.type === 'complete')!;
+    const subscribed = messages.find((message) => message.type === 'subscribe' && message.id === completed.id)!;
+    const extensions = subscribed.payload!.extensions as Record<string, unknown>;
+    await expect(verifyGatewayAssertion(extensions[GATEWAY_ASSERTION_PARAM] as string, SECRET)).resolves.toMatchObject({
+      viewer: { id: '1' },
+    });
     sockets.forEach((socket) => socket.dispose());
     await upstream.dispose();
   });
