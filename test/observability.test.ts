@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_OPERATION_LABELS } from '@igt/common';
 import { eventually, ok, startStack, subscribe, type TestStack } from './support/harness.js';
+import { metricsOf, sample } from './support/metrics.js';
 
 let stack: TestStack;
 const logs: string[] = [];
@@ -15,20 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.close();
 });
-
-/** The Prometheus text a service serves at `url`'s `/metrics` (the gateway's own listener, or a subgraph's port). */
-const metricsOf = async (url: string) => (await fetch(new URL('/metrics', url))).text();
-
-/** The value of one sample in Prometheus text, or undefined. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const line = text
-    .split('\n')
-    .find(
-      (l) =>
-        l.startsWith(`${name}{`) && Object.entries(labels).every(([key, value]) => l.includes(`${key}="${value}"`)),
-    );
-  return line === undefined ? undefined : Number(line.split(' ').at(-1));
-}
 
 describe('metrics', () => {
   it('should count operations by name and outcome, and time subgraph fetches, on the gateway', async () => {

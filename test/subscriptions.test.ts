@@ -16,6 +16,7 @@ import {
   type TestStack,
   type TestUser,
 } from './support/harness.js';
+import { gatewaySubscriptions, metricsOf, sample } from './support/metrics.js';
 
 let stack: TestStack;
 
@@ -193,15 +194,17 @@ describe('directMessageReceived through the gateway', () => {
     const [, b] = await pair();
     const client = stack.wsClient(b.token);
     const running = Array.from({ length: 20 }, () => subscribe(client, NEW_MESSAGES));
-    await stack.liveSubscriptions(20);
+    // The limit counts the client's subscriptions, though the 20 share one at Messaging.
+    await gatewaySubscriptions(stack.gatewayInternalUrl!, 20);
+    await stack.liveSubscriptions(1);
     const refused = subscribe(client, NEW_MESSAGES);
     await refused.ended();
     expect(refused.errors[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
     // Completing one makes room again.
     running[0]!.unsubscribe();
-    await stack.liveSubscriptions(19);
+    await gatewaySubscriptions(stack.gatewayInternalUrl!, 19);
     subscribe(client, NEW_MESSAGES);
-    await stack.liveSubscriptions(20);
+    await gatewaySubscriptions(stack.gatewayInternalUrl!, 20);
   });
 
   it('should hold at most the configured connections per account and per address, freeing a place when one closes', async () => {
@@ -256,7 +259,9 @@ describe('directMessageReceived through the gateway', () => {
       const [a, b] = await pair();
       const [c, d] = await pair();
       const subscriptions = [b, b, b, d, d, d, a, c].map((who) => subscribe(gateway.wsClient(who.token), NEW_MESSAGES));
-      await stack.liveSubscriptions(subscriptions.length);
+      await gatewaySubscriptions(gateway.internalUrl, subscriptions.length);
+      // One subscription per person at Messaging: a person's sockets share theirs.
+      await stack.liveSubscriptions(4);
       expect(stack.subgraphs.messaging.openSockets()).toBe(2);
       // Each subscription still hears its own viewer's conversations only (a sender hears what they sent).
       await send(a, b.id, 'between a and b');
@@ -268,6 +273,38 @@ describe('directMessageReceived through the gateway', () => {
         'between a and b',
         'between c and d',
       ]);
+    } finally {
+      await gateway.stop();
+    }
+  });
+
+  it("should let one person's sockets share one subscription at Messaging, completing each DM once for all of them", async () => {
+    const gateway = await startExtraGateway(stack);
+    try {
+      const [a, b] = await pair();
+      const devices = [1, 2, 3].map(() => subscribe(gateway.wsClient(b.token), NEW_MESSAGES));
+      await gatewaySubscriptions(gateway.internalUrl, 3);
+      await stack.liveSubscriptions(1);
+      /** Fetches this gateway (it only completes events; sends go through the stack's) made to Instagram. */
+      const instagramFetches = async () =>
+        sample(await metricsOf(gateway.internalUrl), 'gateway_subgraph_fetch_duration_seconds_count', {
+          subgraph: 'instagram',
+          outcome: 'ok',
+        }) ?? 0;
+      const before = await instagramFetches();
+      const sent = await send(a, b.id, 'to every device');
+      for (const device of devices) {
+        expect((await device.waitFor(1))[0].directMessageReceived).toMatchObject({
+          id: sent.id,
+          sender: { username: a.username },
+        });
+      }
+      expect(await instagramFetches()).toBe(before + 1);
+
+      // Asking for the past (`after`) takes a subscription of its own: the shared one is already past it.
+      const resuming = subscribe(gateway.wsClient(b.token), NEW_MESSAGES, { after: String(Number(sent.id) - 1) });
+      expect((await resuming.waitFor(1))[0].directMessageReceived.id).toBe(sent.id);
+      await stack.liveSubscriptions(2);
     } finally {
       await gateway.stop();
     }
@@ -285,7 +322,9 @@ describe('directMessageReceived through the gateway', () => {
       const unsubscribing = subscribe(gateway.wsClient(b.token), NEW_MESSAGES);
       // A subscription whose variables would make a frame too large for Messaging fails alone.
       const oversized = subscribe(gateway.wsClient(b.token), NEW_MESSAGES, { after: '9'.repeat(1_048_000) });
-      await stack.liveSubscriptions(4);
+      // b's four live ones share one subscription at Messaging.
+      await gatewaySubscriptions(gateway.internalUrl, 4);
+      await stack.liveSubscriptions(1);
       expect(stack.subgraphs.messaging.openSockets()).toBe(1);
       await oversized.ended();
       expect(oversized.errors[0]?.extensions?.code).toBe('BAD_REQUEST');
@@ -296,7 +335,7 @@ describe('directMessageReceived through the gateway', () => {
       rude.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${b.token}` } }));
       await new Promise((resolve) => rude.once('message', resolve));
       rude.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: NEW_MESSAGES } }));
-      await stack.liveSubscriptions(5);
+      await gatewaySubscriptions(gateway.internalUrl, 5);
       const rudeClosed = new Promise<number>((resolve) => rude.once('close', (code: number) => resolve(code)));
       rude.send(JSON.stringify({ type: 'subscribe', id: '1', payload: { query: NEW_MESSAGES } }));
       expect(await rudeClosed).toBe(4409);
@@ -305,6 +344,7 @@ describe('directMessageReceived through the gateway', () => {
       await leaving.dispose();
       await expiring.ended(10_000);
       expect(expiring.errors[0]?.extensions?.closeCode).toBe(4401);
+      await gatewaySubscriptions(gateway.internalUrl, 1);
       await stack.liveSubscriptions(1);
 
       await send(a, b.id, 'still here');

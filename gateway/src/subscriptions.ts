@@ -4,10 +4,13 @@ import { operationFromDocument, Supergraph, type Schema } from '@apollo/federati
 import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
 import {
   GraphQLError,
+  Kind,
+  parse,
   type DocumentNode,
   type ExecutionResult,
   type FormattedExecutionResult,
   type GraphQLSchema,
+  type ValueNode,
 } from 'graphql';
 import { codedError, ErrorCode, type Logger, type Metrics } from '@igt/common';
 import { MAX_PENDING_EVENTS, type UpstreamEvent } from './boundedSubscription.js';
@@ -20,7 +23,15 @@ const COMPLETION_RETRY_DELAYS_MS = [250, 1_000];
 interface Planned {
   node: SubscriptionNode;
   operationContext: ReturnType<typeof buildOperationContext>;
+  /**
+   * The `after` arguments of the subgraph subscription: every live subscription of this API delivers what happens from
+   * now on unless `after` asks for the past too (DESIGN.md's resume guarantee).
+   */
+  after: readonly ValueNode[];
 }
+
+/** An event completed for its subscribers: `failed` ends their subscriptions. */
+type Completion = { kind: 'complete' | 'failed'; result: ExecutionResult };
 
 /**
  * Executes subscriptions the way the gateway executes queries. `@apollo/gateway` refuses plans of kind
@@ -41,6 +52,11 @@ export class SubscriptionExecutor {
    * holding, and computing, their own.
    */
   private readonly plans = new WeakMap<DocumentNode, Map<string, Planned>>();
+  /**
+   * Completions of an event that reached several subscribers of one shared subgraph subscription (the same object for
+   * each), by plan and variables: the first to complete it fetches the other subgraphs' fields, the rest reuse that.
+   */
+  private readonly completions = new WeakMap<UpstreamEvent, WeakMap<Planned, Map<string, Promise<Completion>>>>();
 
   constructor(
     supergraphSdl: string,
@@ -82,7 +98,7 @@ export class SubscriptionExecutor {
       operationDocument: document,
       operationName: operationName ?? undefined,
     });
-    return { node: plan.node, operationContext };
+    return { node: plan.node, operationContext, after: afterArguments(plan.node.primary.operation) };
   }
 
   /**
@@ -97,14 +113,19 @@ export class SubscriptionExecutor {
     context: GatewayContext,
     upstream: Pick<SocketSubscriptions, 'subscribe'>,
   ): AsyncIterableIterator<ExecutionResult> {
-    const { node, operationContext } = this.plan(document, operationName);
-    const primary = node.primary;
+    const planned = this.plan(document, operationName);
+    const primary = planned.node.primary;
     const primaryVariables = Object.fromEntries(
       (primary.variableUsages ?? [])
         .filter((name) => variables[name] !== undefined)
         .map((name) => [name, variables[name]]),
     );
-    const events = upstream.subscribe(primary.serviceName, { query: primary.operation, variables: primaryVariables });
+    const events = upstream.subscribe(
+      primary.serviceName,
+      { query: primary.operation, variables: primaryVariables },
+      // From now on, it delivers what one already running would: subscribers of the same viewer share it.
+      planned.after.every((value) => isNull(value, variables)),
+    );
     let finished = false;
     const done = { done: true, value: undefined } as const;
     this.metrics.activeSubscriptions.inc();
@@ -153,7 +174,7 @@ export class SubscriptionExecutor {
           return { done: false, value: { errors: [this.incomplete(primary.serviceName, errors.find(isFault)!, 1)] } };
         }
         if (!event.data) return { done: false, value: { errors } };
-        const completion = await this.completeOrGiveUp(node, event, variables, operationContext, context);
+        const completion = await this.completeOnce(planned, event, variables, context);
         // An event sent without its own fields would move the client's last id past a message it never saw: end the
         // subscription instead, so that resuming with `after` delivers the event once the fault is over.
         if (completion.kind === 'failed') finish();
@@ -170,6 +191,33 @@ export class SubscriptionExecutor {
     return iterator;
   }
 
+  /** Completes `event` for `planned`, or joins the completion another subscriber of the same event started. */
+  private completeOnce(
+    planned: Planned,
+    event: UpstreamEvent,
+    variables: Record<string, unknown>,
+    context: GatewayContext,
+  ): Promise<Completion> {
+    let byPlan = this.completions.get(event);
+    if (!byPlan) {
+      byPlan = new WeakMap();
+      this.completions.set(event, byPlan);
+    }
+    let byVariables = byPlan.get(planned);
+    if (!byVariables) {
+      byVariables = new Map();
+      byPlan.set(planned, byVariables);
+    }
+    // One shared subscription serves one viewer; the viewer is in the key all the same, so sharing never crosses people.
+    const key = JSON.stringify([context.viewer?.id, variables]);
+    let completion = byVariables.get(key);
+    if (!completion) {
+      completion = this.completeOrGiveUp(planned.node, event, variables, planned.operationContext, context);
+      byVariables.set(key, completion);
+    }
+    return completion;
+  }
+
   /**
    * Completes one event, trying again after a short pause while another subgraph fails (a restart, a blip). When it
    * still cannot, the result is the error that ends the subscription, never the event without its fields.
@@ -180,7 +228,7 @@ export class SubscriptionExecutor {
     variables: Record<string, unknown>,
     operationContext: Planned['operationContext'],
     context: GatewayContext,
-  ): Promise<{ kind: 'complete' | 'failed'; result: ExecutionResult }> {
+  ): Promise<Completion> {
     for (let attempt = 0; ; attempt += 1) {
       let fault: GraphQLError | undefined;
       try {
@@ -295,4 +343,20 @@ function upstreamFailure(error: unknown, subgraph: string): GraphQLError[] {
     return error.map(toGraphQLError);
   }
   return [ended(ErrorCode.SubgraphUnavailable, `The ${subgraph} service is unavailable`, { subgraph })];
+}
+
+/** The values of the `after` arguments of a subgraph operation's root fields. */
+function afterArguments(operation: string): ValueNode[] {
+  const definition = parse(operation).definitions[0];
+  if (definition?.kind !== Kind.OPERATION_DEFINITION) return [];
+  return definition.selectionSet.selections.flatMap((selection) =>
+    selection.kind === Kind.FIELD
+      ? (selection.arguments ?? []).filter((argument) => argument.name.value === 'after').map((a) => a.value)
+      : [],
+  );
+}
+
+/** Whether `value` is null, or a variable that is null or not given. */
+function isNull(value: ValueNode, variables: Record<string, unknown>): boolean {
+  return value.kind === Kind.NULL || (value.kind === Kind.VARIABLE && variables[value.name.value] == null);
 }

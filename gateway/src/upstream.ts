@@ -52,6 +52,8 @@ interface PooledClient {
  */
 export class UpstreamPool {
   private readonly pools = new Map<string, PooledClient[]>();
+  /** Running shareable subscriptions, by `sharingKey`. */
+  private readonly shared = new Map<string, Multicast>();
   private readonly webSocketImpl: ReturnType<typeof deadlinedWebSocket>;
 
   constructor(
@@ -66,23 +68,29 @@ export class UpstreamPool {
 
   /**
    * Starts a subscription on `subgraph` as `context`'s viewer, read through a queue of at most MAX_PENDING_EVENTS, on
-   * the pooled connection running the fewest subscriptions.
+   * the pooled connection running the fewest subscriptions. A `shareable` one (it delivers what happens from now on,
+   * so one started earlier delivers what it would) joins a running subscription of the same viewer, subgraph and
+   * payload: a person's devices cost the subgraph one subscription, and each event arrives once, as one object, for
+   * all of them (see SubscriptionExecutor, which completes it once too).
    */
-  subscribe(subgraph: string, payload: SubscribePayload, context: GatewayContext): BoundedSubscription {
-    const pooled = this.leastBusy(subgraph);
-    pooled.running += 1;
-    const events = boundedSubscription(viewerSubscriber(pooled.client, context), payload, MAX_PENDING_EVENTS);
-    let closed = false;
-    return {
-      next: () => events.next(),
-      close: () => {
-        if (!closed) {
-          closed = true;
-          pooled.running -= 1;
-        }
-        events.close();
-      },
-    };
+  subscribe(
+    subgraph: string,
+    payload: SubscribePayload,
+    context: GatewayContext,
+    shareable = false,
+  ): BoundedSubscription {
+    const key = shareable && context.viewer ? sharingKey(subgraph, payload, context) : undefined;
+    let source = key === undefined ? undefined : this.shared.get(key);
+    if (!source) {
+      const pooled = this.leastBusy(subgraph);
+      pooled.running += 1;
+      source = new Multicast(viewerSubscriber(pooled.client, context), () => {
+        pooled.running -= 1;
+        if (key !== undefined && this.shared.get(key) === source) this.shared.delete(key);
+      });
+      if (key !== undefined) this.shared.set(key, source);
+    }
+    return boundedSubscription(source, payload, MAX_PENDING_EVENTS);
   }
 
   private leastBusy(subgraph: string): PooledClient {
@@ -166,6 +174,61 @@ export class UpstreamPool {
   }
 }
 
+/** What identifies a shareable subscription: who asks, of which subgraph, for what. */
+function sharingKey(subgraph: string, payload: SubscribePayload, context: GatewayContext): string {
+  const { viewer } = context;
+  return JSON.stringify([
+    subgraph,
+    viewer?.id,
+    viewer?.username,
+    payload.operationName ?? null,
+    payload.query,
+    payload.variables ?? {},
+  ]);
+}
+
+type Sink = Parameters<Client['subscribe']>[1];
+
+/**
+ * One upstream subscription heard by every sink subscribed to it: the first sink starts it, the last to leave stops
+ * it, and its end (complete or error) reaches every sink and calls `ended`, so that a later subscriber starts afresh.
+ */
+class Multicast implements Pick<Client, 'subscribe'> {
+  private readonly sinks = new Set<Sink>();
+  private stop: (() => void) | undefined;
+  private over = false;
+
+  constructor(
+    private readonly upstream: Pick<Client, 'subscribe'>,
+    private readonly ended: () => void,
+  ) {}
+
+  subscribe(payload: SubscribePayload, sink: Sink): () => void {
+    this.sinks.add(sink);
+    this.stop ??= this.upstream.subscribe(payload, {
+      next: (value) => {
+        for (const each of [...this.sinks]) each.next(value);
+      },
+      error: (error) => this.end((each) => each.error(error)),
+      complete: () => this.end((each) => each.complete()),
+    });
+    return () => {
+      if (!this.sinks.delete(sink) || this.sinks.size) return;
+      this.end(() => {});
+      this.stop?.();
+    };
+  }
+
+  private end(tell: (sink: Sink) => void): void {
+    if (this.over) return;
+    this.over = true;
+    this.ended();
+    const sinks = [...this.sinks];
+    this.sinks.clear();
+    sinks.forEach(tell);
+  }
+}
+
 /**
  * Subscribes on `client` as `context`'s viewer: the subscription's `extensions` carry the viewer's signed assertion
  * and the request id. A subscribe frame the subgraph would refuse for its size would close the whole shared
@@ -222,9 +285,12 @@ export class SocketSubscriptions {
     return this.open.size;
   }
 
-  /** Starts a subscription on `subgraph` as this socket's viewer; it counts as running until closed or ended. */
-  subscribe(subgraph: string, payload: SubscribePayload): BoundedSubscription {
-    const events = this.pool.subscribe(subgraph, payload, this.context);
+  /**
+   * Starts a subscription on `subgraph` as this socket's viewer (`shareable`: see UpstreamPool.subscribe); it counts
+   * as running until closed or ended.
+   */
+  subscribe(subgraph: string, payload: SubscribePayload, shareable = false): BoundedSubscription {
+    const events = this.pool.subscribe(subgraph, payload, this.context, shareable);
     const subscription: BoundedSubscription = {
       next: () => events.next(),
       close: () => {

@@ -1,6 +1,6 @@
 /** The gateway's shared subgraph sockets: vouched for as the gateway, each subscription signed for its own viewer. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import {
   GATEWAY_ASSERTION_PARAM,
   GATEWAY_ASSERTION_REFRESH_MS,
@@ -20,12 +20,19 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
 });
 
-type Message = { type: string; id?: string; payload?: Record<string, unknown> };
+type Message = {
+  type: string;
+  id?: string;
+  payload?: Record<string, unknown> & { extensions?: Record<string, unknown> };
+};
 
 const QUERY = 'subscription { directMessageReceived { id } }';
 
-/** A subgraph that acknowledges connections and records every message the gateway sends it, and each connection. */
-async function recordingSubgraph(messages: Message[], connections: unknown[] = []): Promise<string> {
+/**
+ * A subgraph that acknowledges connections and records every message the gateway sends it, and each connection (the
+ * sockets, to answer on).
+ */
+async function recordingSubgraph(messages: Message[], connections: WebSocket[] = []): Promise<string> {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   servers.push(server);
   server.on('connection', (socket) => {
@@ -112,7 +119,7 @@ describe('upstream connections and the assertion', () => {
 
   it('should spread subscriptions over at most the pool size of connections per subgraph', async () => {
     const messages: Message[] = [];
-    const connections: unknown[] = [];
+    const connections: WebSocket[] = [];
     const upstream = new UpstreamPool(
       { messaging: await recordingSubgraph(messages, connections) },
       createGatewayContext(null, SECRET),
@@ -162,6 +169,46 @@ describe('upstream connections and the assertion', () => {
     expect(ended).toMatchObject({ kind: 'error', error: [{ extensions: { code: 'BAD_REQUEST' } }] });
     await vi.waitFor(() => expect(messages.filter((message) => message.type === 'subscribe')).toHaveLength(1));
     small.close();
+    await upstream.dispose();
+  });
+
+  it("should share one subgraph subscription among one viewer's subscriptions from now on, and no one else's", async () => {
+    const messages: Message[] = [];
+    const connections: WebSocket[] = [];
+    const upstream = new UpstreamPool(
+      { messaging: await recordingSubgraph(messages, connections) },
+      createGatewayContext(null, SECRET),
+    );
+    // Three sockets of alice's (each its own context), one of bob's, and one of alice's that may not share.
+    const alice = (requestId: string) => createGatewayContext({ id: '1', username: 'alice' }, SECRET, { requestId });
+    const subscribes = () => messages.filter((message) => message.type === 'subscribe');
+    const alices = ['a1', 'a2', 'a3'].map((id) => upstream.subscribe('messaging', { query: QUERY }, alice(id), true));
+    const bob = createGatewayContext({ id: '2', username: 'bob' }, SECRET, { requestId: 'b' });
+    const bobs = upstream.subscribe('messaging', { query: QUERY }, bob, true);
+    const unshared = upstream.subscribe('messaging', { query: QUERY }, alice('own'));
+    await vi.waitFor(() => expect(subscribes()).toHaveLength(3));
+    const requestIds = subscribes().map((message) => message.payload!.extensions![REQUEST_ID_PARAM]);
+    expect(requestIds.sort()).toEqual(['a1', 'b', 'own']);
+    const alicesId = subscribes().find((message) => message.payload!.extensions![REQUEST_ID_PARAM] === 'a1')!.id;
+
+    // One event from the subgraph reaches every subscription sharing it, as the same object.
+    connections[0]!.send(JSON.stringify({ type: 'next', id: alicesId, payload: { data: { n: 1 } } }));
+    const received = await Promise.all(alices.map((events) => events.next()));
+    expect(received.map((item) => item.kind === 'event' && item.event.data)).toEqual(Array(3).fill({ n: 1 }));
+    expect(new Set(received.map((item) => item.kind === 'event' && item.event)).size).toBe(1);
+
+    // The subgraph subscription stays while one of them runs, and ends with the last.
+    alices[0]!.close();
+    alices[1]!.close();
+    const completes = () => messages.filter((message) => message.type === 'complete');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(completes()).toHaveLength(0);
+    alices[2]!.close();
+    await vi.waitFor(() => expect(completes().map((message) => message.id)).toEqual([alicesId]));
+    // A new one starts afresh.
+    const again = upstream.subscribe('messaging', { query: QUERY }, alice('a4'), true);
+    await vi.waitFor(() => expect(subscribes()).toHaveLength(4));
+    for (const events of [bobs, unshared, again]) events.close();
     await upstream.dispose();
   });
 });
