@@ -86,6 +86,11 @@ export async function fanOut(
   const messagingBefore = await deployment.messagingMemory?.();
   const connectionsBefore = gateway.connectionsToMessaging();
 
+  /**
+   * The one person who sends to each recipient: the warm-up opens their conversation, so what is measured is DMs to
+   * conversations that exist (the send scenario measures those too), the traffic a live inbox mostly carries.
+   */
+  const senderOf = (recipient: number) => senders[recipient % senders.length]!;
   // Each text says which send it was: `warm` before the measurement, `fan <n>` during it.
   const dueOf = new Map<number, number>();
   const latencies: number[] = [];
@@ -171,11 +176,13 @@ export async function fanOut(
     const cold = [...new Set(owners.filter((_, socket) => !warm.has(socket)))];
     let next = 0;
     await Promise.all(
-      Array.from({ length: WARM_UP_AT_ONCE }, async (_, worker) => {
+      Array.from({ length: WARM_UP_AT_ONCE }, async () => {
         for (let i = next++; i < cold.length; i = next++) {
-          const sender = senders[worker % senders.length]!;
+          const recipient = cold[i]!;
           // One that fails (times out on a busy machine) just leaves its recipient for the next round.
-          await send('fan-out warm-up', dm(gateway.url, sender, recipients[cold[i]!]!, 'warm')).catch(() => undefined);
+          await send('fan-out warm-up', dm(gateway.url, senderOf(recipient), recipients[recipient]!, 'warm')).catch(
+            () => undefined,
+          );
         }
       }),
     );
@@ -198,7 +205,10 @@ export async function fanOut(
     'fan-out sends',
     sendRate,
     options.seconds,
-    (n) => dm(gateway.url, senders[n % senders.length]!, recipients[n % recipients.length]!, `fan ${n}`),
+    (n) => {
+      const recipient = n % recipients.length;
+      return dm(gateway.url, senderOf(recipient), recipients[recipient]!, `fan ${n}`);
+    },
     (n, due) => dueOf.set(n, due),
   );
   // A send that timed out at the gateway may still have been stored, and delivered: expect every one attempted.
