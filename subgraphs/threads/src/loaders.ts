@@ -140,6 +140,13 @@ function hiddenCount(
   return { load: async (id: number): Promise<number> => (await counts.load(id))?.hidden ?? 0 };
 }
 
+/**
+ * Whether anyone has blocked the viewer (a person or a placeholder), as a column: the first statement of a profile or
+ * a feed reads it along and hands it to `primeAnyoneBlockedViewer`, which spares the request a statement of its own.
+ */
+export const anyoneBlockedViewerColumn = (viewerId: ViewerIdValue) =>
+  sql<boolean>`exists (select from ${blocks} where ${blocks.blockedId} = ${viewerId})`;
+
 /** The statements of the loaders most reads use (a page of profiles, a feed), prepared once per database. */
 const loaderStatements = preparedPerDatabase((db: Db<typeof schema>) => {
   const viewerId = sql.placeholder('viewerId');
@@ -183,6 +190,10 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
       return row !== undefined;
     })());
   return {
+    /** Takes whether anyone has blocked the viewer, read after catching up (see `anyoneBlockedViewerColumn`). */
+    primeAnyoneBlockedViewer(blocked: boolean) {
+      blockedByAnyone ??= Promise.resolve(blocked);
+    },
     profileById: rowLoader<number, ProfileModel>(
       (ids) => statements.profilesById.execute({ ids }),
       (row) => row.id,
