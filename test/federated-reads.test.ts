@@ -38,4 +38,29 @@ describe('federated profile reads', () => {
     expect(data.profile).toMatchObject({ user: { fullName: expect.any(String) }, messageAction: { enabled: true } });
     expect(data.profile.messageAction.recipient.username).toBe('alice');
   });
+
+  it("should answer the README's profile in five statements, and a feed page with its authors' accounts in four", async () => {
+    const bob = await stack.login('bob');
+    const profile = `#graphql
+      query Profile {
+        profile(username: "alice") {
+          username
+          bio
+          followerCount
+          user { fullName followerCount isVerified }
+          threads(first: 3) { edges { node { text likeCount replyCount } } pageInfo { hasNextPage endCursor } }
+          messageAction { label mutation inbox enabled disabledReason recipient { id username } }
+        }
+      }`;
+    const feed = `#graphql
+      query Feed {
+        feed(first: 20) {
+          edges { node { text likeCount replyCount viewerHasLiked author { username user { fullName followerCount } } } }
+        }
+      }`;
+    // Threads reads the profile (or the feed page) together with whether anyone has blocked the viewer, then its
+    // threads (or likes and authors); Instagram the accounts; Messaging the Message button's conversation and blocks.
+    expect(await statements(bob, profile)).toBe(5);
+    expect(await statements(bob, feed)).toBe(4);
+  });
 });

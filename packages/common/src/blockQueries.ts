@@ -1,5 +1,5 @@
 // Query helpers for the "blocked either way" rule over any service's own copy of the blocks table.
-import { and, eq, exists, inArray, not, or, type SQL } from 'drizzle-orm';
+import { and, eq, exists, inArray, not, or, type Placeholder, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
 import type { Db } from './db.js';
 
@@ -12,6 +12,9 @@ type UserIdColumn = AnyPgColumn<{ data: number; notNull: true }>;
  */
 export type BlockTable = PgTable & { blockerId: UserIdColumn; blockedId: UserIdColumn };
 
+/** A viewer's user id in a statement: the id itself, or the placeholder a prepared statement is given it by. */
+export type ViewerIdValue = number | Placeholder;
+
 /** One stored block: `blockerId` has blocked `blockedId`. */
 export interface BlockPair {
   blockerId: number;
@@ -20,6 +23,21 @@ export interface BlockPair {
 
 /** Anything that can run a select: a service's database or a transaction of it. */
 type Reader<TSchema extends Record<string, unknown>> = Pick<Db<TSchema>, 'select'>;
+
+/**
+ * SQL condition over a blocks table: a block between `personId` and any of the people `othersInclude` matches (given
+ * a column naming a user), in either direction.
+ */
+export function blockBetweenCondition(
+  table: BlockTable,
+  personId: ViewerIdValue,
+  othersInclude: (column: UserIdColumn) => SQL,
+): SQL {
+  return or(
+    and(eq(table.blockerId, personId), othersInclude(table.blockedId)),
+    and(eq(table.blockedId, personId), othersInclude(table.blockerId)),
+  )!;
+}
 
 /**
  * The blocks between `personId` and each of `others`, in either direction (none for an empty `others`): one query
@@ -35,12 +53,7 @@ export async function blocksBetween<TSchema extends Record<string, unknown>>(
   return db
     .select({ blockerId: table.blockerId, blockedId: table.blockedId })
     .from(table)
-    .where(
-      or(
-        and(eq(table.blockerId, personId), inArray(table.blockedId, [...others])),
-        and(eq(table.blockedId, personId), inArray(table.blockerId, [...others])),
-      ),
-    );
+    .where(blockBetweenCondition(table, personId, (column) => inArray(column, [...others])));
 }
 
 /** Whether either of `a` and `b` has blocked the other. */
@@ -61,7 +74,7 @@ export function blockedBy<TSchema extends Record<string, unknown>>(
   db: Reader<TSchema>,
   table: BlockTable,
   person: AnyPgColumn,
-  viewerId: number,
+  viewerId: ViewerIdValue,
 ): SQL {
   return exists(
     db
@@ -76,7 +89,7 @@ export function notBlockedBy<TSchema extends Record<string, unknown>>(
   db: Reader<TSchema>,
   table: BlockTable,
   person: AnyPgColumn,
-  viewerId: number | null,
+  viewerId: ViewerIdValue | null,
 ): SQL | undefined {
   return viewerId === null ? undefined : not(blockedBy(db, table, person, viewerId));
 }

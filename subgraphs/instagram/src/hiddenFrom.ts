@@ -1,7 +1,7 @@
 // Instagram's rule "a person who has blocked the viewer is hidden from the viewer", in one place.
 import type { SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { blockedBy, notBlockedBy, type Db } from '@igt/common';
+import { blockedBy, notBlockedBy, type Db, type ViewerIdValue } from '@igt/common';
 import * as schema from './db/schema.js';
 import type { Loaders } from './loaders.js';
 import type { UserModel } from './models.js';
@@ -27,8 +27,11 @@ export const hiddenFrom = (db: Db<typeof schema>, person: AnyPgColumn, viewerId:
  * SQL condition for lists of people: keeps the rows whose `person` column names someone visible to the viewer.
  * Undefined (no condition) for anonymous viewers.
  */
-export const visibleTo = (db: Db<typeof schema>, person: AnyPgColumn, viewerId: number | null): SQL | undefined =>
-  notBlockedBy(db, blocks, person, viewerId);
+export const visibleTo = (
+  db: Db<typeof schema>,
+  person: AnyPgColumn,
+  viewerId: ViewerIdValue | null,
+): SQL | undefined => notBlockedBy(db, blocks, person, viewerId);
 
 /** A user the viewer may see, by id: null when there is none or they have blocked the viewer. */
 export async function visibleUser(loaders: Loaders, id: number): Promise<UserModel | null> {

@@ -1,7 +1,14 @@
 // The Instagram subgraph's DataLoaders, made per request.
 import { and, count, eq, getTableColumns, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { membershipLoader as membership, rowLoader, type Db } from '@igt/common';
+import {
+  inPlaceholderList,
+  membershipLoader as membership,
+  preparedPerDatabase,
+  rowLoader,
+  type Db,
+  type ViewerIdValue,
+} from '@igt/common';
 import * as schema from './db/schema.js';
 import { hiddenFrom, visibleTo } from './hiddenFrom.js';
 import type { StatusModel, UserModel } from './models.js';
@@ -41,11 +48,32 @@ function hiddenFollowCount(db: Db<typeof schema>, viewerId: number | null, owner
  * as a column of a users query. Read from the viewer's blockers (few) through the follows key, so it costs next to
  * nothing when nobody has blocked the viewer.
  */
-function hiddenFollowColumn(viewerId: number, side: 'followers' | 'following') {
+function hiddenFollowColumn(viewerId: ViewerIdValue, side: 'followers' | 'following') {
   const [owner, other] =
     side === 'followers' ? [follows.followeeId, follows.followerId] : [follows.followerId, follows.followeeId];
   return sql<number>`(select count(*)::int from ${blocks} join ${follows} on ${other} = ${blocks.blockerId} and ${owner} = ${users.id} where ${blocks.blockedId} = ${viewerId})`;
 }
+
+/**
+ * The users a viewer may see, by id (placeholders `ids`, and `viewerId` when signed in): every reference from another
+ * subgraph asks it, so it is prepared once per database.
+ */
+const visibleUsers = preparedPerDatabase((db: Db<typeof schema>) => {
+  const viewerId = sql.placeholder('viewerId');
+  return {
+    anonymous: db.select(userColumns).from(users).where(inPlaceholderList(users.id, 'ids')).prepare('instagram_users'),
+    // The counts beside the user's lists come in the same statement: a profile or a feed shows them with the user.
+    signedIn: db
+      .select({
+        ...userColumns,
+        hiddenFollowers: hiddenFollowColumn(viewerId, 'followers'),
+        hiddenFollowing: hiddenFollowColumn(viewerId, 'following'),
+      })
+      .from(users)
+      .where(and(inPlaceholderList(users.id, 'ids'), visibleTo(db, users.id, viewerId)))
+      .prepare('instagram_visible_users'),
+  };
+});
 
 /** Creates the DataLoaders of one request (or one subscription event); never shared between requests. */
 export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
@@ -62,17 +90,9 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null) {
      */
     visibleUserById: rowLoader<number, UserModel>(
       async (ids) => {
-        const where = and(inArray(users.id, ids), visibleTo(db, users.id, viewerId));
-        if (viewerId === null) return db.select(userColumns).from(users).where(where);
-        // The counts beside the user's lists come in the same statement: a profile or a feed shows them with the user.
-        const rows = await db
-          .select({
-            ...userColumns,
-            hiddenFollowers: hiddenFollowColumn(viewerId, 'followers'),
-            hiddenFollowing: hiddenFollowColumn(viewerId, 'following'),
-          })
-          .from(users)
-          .where(where);
+        const statements = visibleUsers(db);
+        if (viewerId === null) return statements.anonymous.execute({ ids });
+        const rows = await statements.signedIn.execute({ ids, viewerId });
         return rows.map(({ hiddenFollowers, hiddenFollowing, ...user }) => {
           hiddenFollowerCount.prime(user.id, hiddenFollowers);
           hiddenFollowingCount.prime(user.id, hiddenFollowing);

@@ -1,7 +1,7 @@
 // The viewer's side of a conversation: how it is read (joined to the conversation) and changed (seen, filed, answered).
 import { and, eq, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgUpdateSetSource } from 'drizzle-orm/pg-core';
-import { badUserInput, type Db } from '@igt/common';
+import { badUserInput, type Db, type ViewerIdValue } from '@igt/common';
 import * as schema from './db/schema.js';
 import type { InboxFolder } from './mailbox.js';
 import type { ConversationModel, ConversationRow, ParticipantRow } from './models.js';
@@ -21,7 +21,7 @@ export function viewersSideOf(conversationId: AnyPgColumn | number, viewerId: nu
  * The viewer's conversations matching `where`, each with the viewer's side: a dynamic query, so callers can add
  * an order and a limit. Map the rows with `toConversationModel`.
  */
-export function selectViewersConversations(db: Db<typeof schema>, viewerId: number, where?: SQL) {
+export function selectViewersConversations(db: Db<typeof schema>, viewerId: ViewerIdValue, where?: SQL) {
   return db
     .select({ conversation: conversations, side: participants })
     .from(participants)

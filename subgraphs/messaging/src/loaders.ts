@@ -1,7 +1,16 @@
 // The Messaging subgraph's DataLoaders, made per request (and per subscription event).
 import DataLoader from 'dataloader';
 import { and, count, desc, eq, gt, gte, inArray, lt, ne, or, sql } from 'drizzle-orm';
-import { blocksBetween, membershipLoader, rowLoader, type Db, type Logger } from '@igt/common';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import {
+  blockBetweenCondition,
+  inPlaceholderList,
+  membershipLoader,
+  preparedPerDatabase,
+  rowLoader,
+  type Db,
+  type Logger,
+} from '@igt/common';
 import * as schema from './db/schema.js';
 import { selectViewersConversations, toConversationModel, viewersSideOf } from './conversationSides.js';
 import { catchUpForReads, visibleTo } from './hiddenFrom.js';
@@ -44,6 +53,30 @@ export interface LoaderServices {
   /** Where a read that goes ahead without the latest blocks says so. */
   logger: Logger;
 }
+
+/**
+ * What the Message button asks of each person (every profile shows one, and every send asks the same), prepared once
+ * per database. Values: `viewerId`, and `ids`, the people.
+ */
+const messageButtonStatements = preparedPerDatabase((db: Db<typeof schema>) => {
+  const viewerId = sql.placeholder('viewerId');
+  const othersInclude = (column: AnyPgColumn) => inPlaceholderList(column, 'ids');
+  return {
+    blocksWithViewer: db
+      .select({ blockerId: blocks.blockerId, blockedId: blocks.blockedId })
+      .from(blocks)
+      .where(blockBetweenCondition(blocks, viewerId, othersInclude))
+      .prepare('messaging_blocks_with_viewer'),
+    conversationsWith: selectViewersConversations(
+      db,
+      viewerId,
+      or(
+        and(eq(conversations.userLowId, viewerId), othersInclude(conversations.userHighId)),
+        and(eq(conversations.userHighId, viewerId), othersInclude(conversations.userLowId)),
+      ),
+    ).prepare('messaging_conversations_with'),
+  };
+});
 
 /**
  * Creates the DataLoaders of one request (or one subscription event); never shared between requests. Everything a
@@ -219,7 +252,8 @@ export function createLoaders(
     blocksWithViewer: new DataLoader<number, BlocksWithViewer>(async (ids) => {
       if (viewerId === null) return ids.map(() => NO_BLOCKS);
       const byPerson = new Map<number, BlocksWithViewer>();
-      for (const { blockerId, blockedId } of await blocksBetween(db, blocks, viewerId, ids)) {
+      const rows = await messageButtonStatements(db).blocksWithViewer.execute({ viewerId, ids });
+      for (const { blockerId, blockedId } of rows) {
         const viewerBlocked = blockerId === viewerId;
         const person = viewerBlocked ? blockedId : blockerId;
         const known = byPerson.get(person) ?? NO_BLOCKS;
@@ -231,15 +265,7 @@ export function createLoaders(
     /** The viewer's conversation with each person (by user id), if they have one; also primes `conversationById`. */
     conversationWith: new DataLoader<number, ConversationModel | null>(async (ids) => {
       if (viewerId === null) return ids.map(() => null);
-      const others = [...ids];
-      const rows = await selectViewersConversations(
-        db,
-        viewerId,
-        or(
-          and(eq(conversations.userLowId, viewerId), inArray(conversations.userHighId, others)),
-          and(eq(conversations.userHighId, viewerId), inArray(conversations.userLowId, others)),
-        ),
-      );
+      const rows = await messageButtonStatements(db).conversationsWith.execute({ viewerId, ids });
       const byPerson = new Map<number, ConversationModel>();
       for (const model of rows.map(toConversationModel)) {
         conversationById.prime(model.id, model);

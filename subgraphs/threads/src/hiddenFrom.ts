@@ -1,7 +1,7 @@
 // Threads' rule "a person who has blocked the viewer on Instagram is hidden from the viewer", in one place.
 import type { SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
-import { blockedBy, notBlockedBy, type Db } from '@igt/common';
+import { blockedBy, notBlockedBy, type Db, type ViewerIdValue } from '@igt/common';
 import * as schema from './db/schema.js';
 import type { Loaders } from './loaders.js';
 import type { ProfileModel, ThreadModel } from './models.js';
@@ -28,8 +28,11 @@ export const hiddenFrom = (db: Db<typeof schema>, person: AnyPgColumn, viewerId:
  * SQL condition for lists: keeps the rows whose `person` column names someone visible to the viewer. Undefined (no
  * condition) for anonymous viewers.
  */
-export const visibleTo = (db: Db<typeof schema>, person: AnyPgColumn, viewerId: number | null): SQL | undefined =>
-  notBlockedBy(db, blocks, person, viewerId);
+export const visibleTo = (
+  db: Db<typeof schema>,
+  person: AnyPgColumn,
+  viewerId: ViewerIdValue | null,
+): SQL | undefined => notBlockedBy(db, blocks, person, viewerId);
 
 /** A thread the viewer may see: it exists and its author has not blocked the viewer. Null otherwise. */
 export async function visibleThread(loaders: Loaders, id: number): Promise<ThreadModel | null> {

@@ -2,7 +2,14 @@
 import DataLoader from 'dataloader';
 import { and, asc, count, desc, eq, getTableColumns, gt, inArray, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn, PgTable } from 'drizzle-orm/pg-core';
-import { membershipLoader as membership, rowLoader, type Db } from '@igt/common';
+import {
+  inPlaceholderList,
+  membershipLoader as membership,
+  preparedPerDatabase,
+  rowLoader,
+  type Db,
+  type ViewerIdValue,
+} from '@igt/common';
 import * as schema from './db/schema.js';
 import { hiddenFrom, visibleTo } from './hiddenFrom.js';
 import type { ProfileModel, ThreadModel } from './models.js';
@@ -18,22 +25,64 @@ export interface ThreadPageKey {
 
 /** How one kind of per-owner list is read: which column names the owner, and in which direction it runs. */
 interface ThreadListSpec {
+  /** Names its prepared statements. */
+  name: string;
   owner: AnyPgColumn;
   ownerOf: (row: ThreadModel) => number | null;
   /** Newest first (profile pages) or oldest first (replies). */
   newestFirst: boolean;
-  /** Extra conditions, e.g. "top-level only". */
-  where?: SQL | undefined;
+  /** Extra conditions for a viewer (null: anonymous), e.g. "top-level only". */
+  where(viewerId: ViewerIdValue | null): SQL | undefined;
   /** Runs before each batch: brings what `where` depends on up to date. */
   before?: (() => Promise<void>) | undefined;
 }
 
 /**
- * Loads pages of several owners' lists (several profiles' threads, several threads' replies) in one statement per
- * distinct (size, after): each owner's rows are ranked with a window function and cut at `size + 1`. So a list of
- * profiles that each show their threads costs one query, not one per profile.
+ * The statement reading one page of several owners' lists: each owner's rows ranked with a window function and cut at
+ * `size + 1`. Values: `ownerIds`, `limit` (`size + 1`), `after` (later pages) and `viewerId` (signed in). Prepared
+ * the first time each variant is needed, once per database.
  */
-function threadPages(db: Db<typeof schema>, spec: ThreadListSpec) {
+const pageStatements = preparedPerDatabase(() => new Map<string, ReturnType<typeof preparePage>>());
+function preparePage(db: Db<typeof schema>, spec: ThreadListSpec, after: boolean, signedIn: boolean) {
+  const order = spec.newestFirst ? sql`${threads.id} desc` : sql`${threads.id} asc`;
+  const cursor = sql.placeholder('after');
+  const ranked = db
+    .select({
+      ...getTableColumns(threads),
+      rank: sql<number>`row_number() over (partition by ${spec.owner} order by ${order})`.as('rank'),
+    })
+    .from(threads)
+    .where(
+      and(
+        inPlaceholderList(spec.owner, 'ownerIds'),
+        spec.where(signedIn ? sql.placeholder('viewerId') : null),
+        after ? (spec.newestFirst ? lt(threads.id, cursor) : gt(threads.id, cursor)) : undefined,
+      ),
+    )
+    .as('ranked');
+  return db
+    .select()
+    .from(ranked)
+    .where(lte(ranked.rank, sql.placeholder('limit')))
+    .orderBy(spec.newestFirst ? desc(ranked.id) : asc(ranked.id))
+    .prepare(`threads_${spec.name}${after ? '_after' : ''}${signedIn ? '_visible' : ''}`);
+}
+function pageStatement(db: Db<typeof schema>, spec: ThreadListSpec, after: boolean, signedIn: boolean) {
+  const prepared = pageStatements(db);
+  const key = `${spec.name}:${after}:${signedIn}`;
+  let statement = prepared.get(key);
+  if (!statement) {
+    statement = preparePage(db, spec, after, signedIn);
+    prepared.set(key, statement);
+  }
+  return statement;
+}
+
+/**
+ * Loads pages of several owners' lists (several profiles' threads, several threads' replies) in one statement per
+ * distinct (size, after). So a list of profiles that each show their threads costs one query, not one per profile.
+ */
+function threadPages(db: Db<typeof schema>, viewerId: number | null, spec: ThreadListSpec) {
   return new DataLoader<ThreadPageKey, ThreadModel[], string>(
     async (keys) => {
       await spec.before?.();
@@ -46,26 +95,8 @@ function threadPages(db: Db<typeof schema>, spec: ThreadListSpec) {
       }
       const pages = new Map<string, ThreadModel[]>();
       for (const [groupKey, { size, after, ownerIds }] of groups) {
-        const order = spec.newestFirst ? sql`${threads.id} desc` : sql`${threads.id} asc`;
-        const ranked = db
-          .select({
-            ...getTableColumns(threads),
-            rank: sql<number>`row_number() over (partition by ${spec.owner} order by ${order})`.as('rank'),
-          })
-          .from(threads)
-          .where(
-            and(
-              inArray(spec.owner, ownerIds),
-              spec.where,
-              after === null ? undefined : spec.newestFirst ? lt(threads.id, after) : gt(threads.id, after),
-            ),
-          )
-          .as('ranked');
-        const rows = await db
-          .select()
-          .from(ranked)
-          .where(lte(ranked.rank, size + 1))
-          .orderBy(spec.newestFirst ? desc(ranked.id) : asc(ranked.id));
+        const statement = pageStatement(db, spec, after !== null, viewerId !== null);
+        const rows = await statement.execute({ ownerIds, limit: size + 1, after, viewerId });
         for (const { rank: _rank, ...row } of rows) {
           const key = `${spec.ownerOf(row)}:${groupKey}`;
           pages.set(key, [...(pages.get(key) ?? []), row]);
@@ -110,13 +141,44 @@ function hiddenCount(
 }
 
 /**
+ * Whether anyone has blocked the viewer (a person or a placeholder), as a column: the first statement of a profile or
+ * a feed reads it along and hands it to `primeAnyoneBlockedViewer`, which spares the request a statement of its own.
+ */
+export const anyoneBlockedViewerColumn = (viewerId: ViewerIdValue) =>
+  sql<boolean>`exists (select from ${blocks} where ${blocks.blockedId} = ${viewerId})`;
+
+/** The statements of the loaders most reads use (a page of profiles, a feed), prepared once per database. */
+const loaderStatements = preparedPerDatabase((db: Db<typeof schema>) => {
+  const viewerId = sql.placeholder('viewerId');
+  return {
+    profilesById: db
+      .select()
+      .from(profiles)
+      .where(inPlaceholderList(profiles.id, 'ids'))
+      .prepare('threads_profiles_by_id'),
+    anyoneBlockedViewer: db
+      .select({ id: blocks.blockerId })
+      .from(blocks)
+      .where(eq(blocks.blockedId, viewerId))
+      .limit(1)
+      .prepare('threads_anyone_blocked_viewer'),
+    likedByViewer: db
+      .select({ id: likes.threadId })
+      .from(likes)
+      .where(and(eq(likes.profileId, viewerId), inPlaceholderList(likes.threadId, 'ids')))
+      .prepare('threads_liked_by_viewer'),
+  };
+});
+
+/**
  * Creates the DataLoaders of one request; never shared between requests. `catchUpBlocks` brings the blocks projection
  * up to date (at most once per request); every loader that reads blocks awaits it first.
  */
 export function createLoaders(db: Db<typeof schema>, viewerId: number | null, catchUpBlocks: () => Promise<void>) {
+  const statements = loaderStatements(db);
   // Nobody can block an anonymous viewer, so their requests never wait for the projection.
   const before = viewerId === null ? undefined : catchUpBlocks;
-  const visibleAuthor = visibleTo(db, threads.authorId, viewerId);
+  const visibleAuthor = (viewer: ViewerIdValue | null) => visibleTo(db, threads.authorId, viewer);
   // Most viewers are blocked by nobody: one look (at most one row, after catching up) then spares every hidden
   // counter and "has blocked the viewer" question of the request its own statement.
   let blockedByAnyone: Promise<boolean> | undefined;
@@ -124,16 +186,16 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
     (blockedByAnyone ??= (async () => {
       if (viewerId === null) return false;
       await catchUpBlocks();
-      const [row] = await db
-        .select({ id: blocks.blockerId })
-        .from(blocks)
-        .where(eq(blocks.blockedId, viewerId))
-        .limit(1);
+      const [row] = await statements.anyoneBlockedViewer.execute({ viewerId });
       return row !== undefined;
     })());
   return {
+    /** Takes whether anyone has blocked the viewer, read after catching up (see `anyoneBlockedViewerColumn`). */
+    primeAnyoneBlockedViewer(blocked: boolean) {
+      blockedByAnyone ??= Promise.resolve(blocked);
+    },
     profileById: rowLoader<number, ProfileModel>(
-      (ids) => db.select().from(profiles).where(inArray(profiles.id, ids)),
+      (ids) => statements.profilesById.execute({ ids }),
       (row) => row.id,
     ),
     /** Any thread by id, whoever wrote it: mutations tell "hidden from you" (FORBIDDEN) from "missing" (NOT_FOUND). */
@@ -142,15 +204,17 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
       (row) => row.id,
     ),
     /** A page of a profile's top-level threads, newest first; empty to a viewer the owner has blocked. */
-    threadsByAuthor: threadPages(db, {
+    threadsByAuthor: threadPages(db, viewerId, {
+      name: 'by_author',
       owner: threads.authorId,
       ownerOf: (row) => row.authorId,
       newestFirst: true,
-      where: and(eq(threads.isReply, false), visibleAuthor),
+      where: (viewer) => and(eq(threads.isReply, false), visibleAuthor(viewer)),
       before,
     }),
     /** A page of a thread's replies, oldest first, leaving out replies by people who blocked the viewer. */
-    repliesByThread: threadPages(db, {
+    repliesByThread: threadPages(db, viewerId, {
+      name: 'replies',
       owner: threads.replyToId,
       ownerOf: (row) => row.replyToId,
       newestFirst: false,
@@ -190,12 +254,7 @@ export function createLoaders(db: Db<typeof schema>, viewerId: number | null, ca
     }),
     /** The viewer likes the thread. */
     likedByViewer: membership(viewerId, async (viewer, ids) =>
-      (
-        await db
-          .select({ id: likes.threadId })
-          .from(likes)
-          .where(and(eq(likes.profileId, viewer), inArray(likes.threadId, ids)))
-      ).map((row) => row.id),
+      (await statements.likedByViewer.execute({ viewerId: viewer, ids })).map((row) => row.id),
     ),
     /** The viewer follows the profile on Threads. */
     followedByViewer: membership(viewerId, async (viewer, ids) =>
