@@ -8,15 +8,15 @@ import { LOGIN, SIGN_UP } from './support/documents.js';
 import {
   expectError,
   ok,
+  SIGN_UP_PASSWORD,
   startExtraGateway,
   startStack,
   type GraphQLResponse,
   type TestStack,
 } from './support/harness.js';
 
-const PASSWORD = 'correct horse battery';
 /** SIGN_UP's variables for a new person called `username`. */
-const signUpVariables = (username: string) => ({ username, password: PASSWORD, fullName: 'Test Person' });
+const signUpVariables = (username: string) => ({ username, password: SIGN_UP_PASSWORD, fullName: 'Test Person' });
 const SEND =
   'mutation ($to: ID!, $t: String!) { sendDirectMessage(input: { recipientId: $to, text: $t }) { message { id } } }';
 
@@ -111,12 +111,12 @@ describe('the sign-in lockout', () => {
       expectTooMany(refused, WINDOW_SECONDS);
     }
 
-    const locked = await stack.query(LOGIN, { username: user.username, password: PASSWORD });
+    const locked = await stack.query(LOGIN, { username: user.username, password: SIGN_UP_PASSWORD });
     expectTooMany(locked, WINDOW_SECONDS);
     await new Promise((resolve) =>
       setTimeout(resolve, Number(locked.errors?.[0]?.extensions?.retryAfterSeconds) * 1000 + 250),
     );
-    ok(await stack.query(LOGIN, { username: user.username, password: PASSWORD }));
+    ok(await stack.query(LOGIN, { username: user.username, password: SIGN_UP_PASSWORD }));
   });
 });
 
@@ -225,12 +225,15 @@ describe('limits per client address', () => {
       ...Array(2).fill('UNAUTHENTICATED'),
       ...Array(10).fill('TOO_MANY_ATTEMPTS'),
     ]);
-    const refused = await queryFrom(stack, attacker, LOGIN, { username: victims[2]!.username, password: PASSWORD });
+    const refused = await queryFrom(stack, attacker, LOGIN, {
+      username: victims[2]!.username,
+      password: SIGN_UP_PASSWORD,
+    });
     expectTooMany(refused, WINDOW_SECONDS);
     expect(refused.errors?.[0]?.message).toMatch(/from your network/);
     // The owners, elsewhere, are not locked out.
     for (const victim of victims)
-      ok(await queryFrom(stack, '127.0.0.31', LOGIN, { username: victim.username, password: PASSWORD }));
+      ok(await queryFrom(stack, '127.0.0.31', LOGIN, { username: victim.username, password: SIGN_UP_PASSWORD }));
   });
 
   it('should cap guesses at one account spread over many addresses', async () => {
@@ -247,7 +250,10 @@ describe('limits per client address', () => {
         await queryFrom(stack, '127.0.0.42', LOGIN, { username: victim.username, password: `guess-${i}` }),
         'UNAUTHENTICATED',
       );
-    const refused = await queryFrom(stack, '127.0.0.43', LOGIN, { username: victim.username, password: PASSWORD });
+    const refused = await queryFrom(stack, '127.0.0.43', LOGIN, {
+      username: victim.username,
+      password: SIGN_UP_PASSWORD,
+    });
     expectTooMany(refused, WINDOW_SECONDS);
     expect(refused.errors?.[0]?.message).toMatch(/for this account/);
   });
@@ -261,7 +267,7 @@ describe('limits per client address', () => {
           await queryFrom(stack, '127.0.0.45', LOGIN, { username: user.username, password: `typo-${i}` }),
           'UNAUTHENTICATED',
         );
-      ok(await queryFrom(stack, '127.0.0.45', LOGIN, { username: user.username, password: PASSWORD }));
+      ok(await queryFrom(stack, '127.0.0.45', LOGIN, { username: user.username, password: SIGN_UP_PASSWORD }));
     }
   });
 

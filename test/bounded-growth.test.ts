@@ -1,9 +1,9 @@
-// Bounded growth: the relationships stream and Instagram's outbox stay small under steady traffic (either back end).
+// Bounded growth: the relationships stream, Instagram's outbox and its sign-in failure counts stay small (either back end).
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blockEvent, RELATIONSHIPS_CONSUMERS, RELATIONSHIPS_STREAM } from '@igt/common';
-import { BLOCK, FOLLOW, JOIN_THREADS, SEND_DM, UNBLOCK, UNFOLLOW } from './support/documents.js';
-import { expectError, ok, startStack, type TestStack, type TestUser } from './support/harness.js';
+import { BLOCK, FOLLOW, JOIN_THREADS, LOGIN, SEND_DM, UNBLOCK, UNFOLLOW } from './support/documents.js';
+import { expectError, ok, SIGN_UP_PASSWORD, startStack, type TestStack, type TestUser } from './support/harness.js';
 
 /** Many rounds of requests through the whole stack on a busy machine. */
 const TRAFFIC_TIMEOUT_MS = 300_000;
@@ -35,6 +35,12 @@ const streamLength = () => stack.shared.events.length(RELATIONSHIPS_STREAM);
 /** Rows in Instagram's outbox. */
 async function outboxRows(): Promise<number> {
   const result = await stack.shared.sql.db({}).execute(sql`select count(*)::int as n from instagram.outbox`);
+  return (result as unknown as { rows: { n: number }[] }).rows[0]!.n;
+}
+
+/** Rows in Instagram's sign-in failure counts. */
+async function loginFailureRows(): Promise<number> {
+  const result = await stack.shared.sql.db({}).execute(sql`select count(*)::int as n from instagram.login_failures`);
   return (result as unknown as { rows: { n: number }[] }).rows[0]!.n;
 }
 
@@ -79,6 +85,24 @@ describe('the relationships stream and the outbox under steady traffic', () => {
     expect(await streamLength()).toBe(TOGGLES);
     await bothRead();
     expect(await streamLength()).toBe(0);
+  });
+
+  it("should forget sign-in failures whose window is over, whoever's they were, when someone signs in", async () => {
+    const guessed = ['never_signs_in_1', 'never_signs_in_2', 'never_signs_in_3'];
+    for (const username of guessed) {
+      expectError(await stack.query(LOGIN, { username, password: 'wrong password' }), 'UNAUTHENTICATED');
+    }
+    expect(await loginFailureRows()).toBe(guessed.length);
+    // Their window (15 minutes) ends; one fresh failure is still in its window and stays.
+    await stack.shared.sql
+      .db({})
+      .execute(sql`update instagram.login_failures set window_started_at = now() - interval '1 hour'`);
+    expectError(
+      await stack.query(LOGIN, { username: 'still_counting', password: 'wrong password' }),
+      'UNAUTHENTICATED',
+    );
+    ok(await stack.query(LOGIN, { username: viewer.username, password: SIGN_UP_PASSWORD }));
+    expect(await loginFailureRows()).toBe(1);
   });
 
   // Last: it leaves both projections refusing, as they should.

@@ -1,6 +1,6 @@
 /** Instagram through the gateway: accounts and sign-in, follows, requests and blocks, close friends and status. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectError, ok, startStack, type TestStack, type TestUser } from './support/harness.js';
+import { expectError, ok, SIGN_UP_PASSWORD, startStack, type TestStack, type TestUser } from './support/harness.js';
 
 let stack: TestStack;
 
@@ -102,9 +102,9 @@ describe('accounts', () => {
       });
     for (let i = 0; i < 4; i++) expectError(await attempt(`wrong-${i}`), 'UNAUTHENTICATED');
     // A success before the limit forgets the failures.
-    ok(await attempt('correct horse battery'));
+    ok(await attempt(SIGN_UP_PASSWORD));
     for (let i = 0; i < 5; i++) expectError(await attempt(`wrong-again-${i}`), 'UNAUTHENTICATED');
-    const locked = await attempt('correct horse battery');
+    const locked = await attempt(SIGN_UP_PASSWORD);
     expectError(locked, 'TOO_MANY_ATTEMPTS');
     expect(locked.errors?.[0]?.extensions?.retryAfterSeconds).toBeGreaterThan(800);
     // Other accounts are not affected, and tokens already issued keep working.

@@ -17,6 +17,9 @@ export const TEST_JWT_SECRET = 'test-jwt-secret-that-is-long-enough-0123456789';
 /** Gateway secret of every test stack; tests start a second gateway with it in front of the stack's subgraphs. */
 export const TEST_GATEWAY_SECRET = 'test-gateway-secret-that-is-long-enough-0123456789';
 
+/** The password of everyone `signUp` creates. */
+export const SIGN_UP_PASSWORD = 'correct horse battery';
+
 /** A complete production environment for the gateway's config, with secrets of its own and one allowed origin. */
 export const PRODUCTION_ENV = {
   NODE_ENV: 'production',
@@ -163,7 +166,7 @@ export async function startStack(
       const username = `${prefix}_${randomBytes(4).toString('hex')}`.slice(0, 30);
       const result = await query<{ signUp: { token: string; user: { id: string } } }>(SIGN_UP, {
         username,
-        password: 'correct horse battery',
+        password: SIGN_UP_PASSWORD,
         fullName: 'Test Person',
       });
       if (!result.data) throw new Error(`signUp failed: ${JSON.stringify(result.errors)}`);

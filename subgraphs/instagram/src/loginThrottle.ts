@@ -1,5 +1,5 @@
 /** Abuse limits on getting into accounts: password guessing at sign-in, and sign-ups in bulk. */
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import { addressKey, tooManyAttempts, type Db, type RateLimit, type RateLimitStore } from '@igt/common';
 import * as schema from './db/schema.js';
 
@@ -72,9 +72,16 @@ export function createLoginThrottle(
       await countAttempt(db, username, address, lockout);
       return {
         async succeeded() {
+          // With this pair's failures go every pair's whose window is over, which count as none anyway: without
+          // that, guesses at names that never sign in would leave a row each for good.
           await db
             .delete(loginFailures)
-            .where(and(eq(loginFailures.username, username), eq(loginFailures.address, address)));
+            .where(
+              or(
+                and(eq(loginFailures.username, username), eq(loginFailures.address, address)),
+                windowOver(lockout.durationSeconds),
+              ),
+            );
           await Promise.all([signInsFromAddress.refund(address), signInsToAccount.refund(username)]);
         },
       };
@@ -84,6 +91,10 @@ export function createLoginThrottle(
     },
   };
 }
+
+/** Whether a pair's window of `durationSeconds` has ended: its failures no longer count. */
+const windowOver = (durationSeconds: number) =>
+  sql`${loginFailures.windowStartedAt} <= now() - make_interval(secs => ${durationSeconds})`;
 
 /**
  * Counts one attempt at `username` from `address` in one conditional upsert: a window that has ended starts over, and
@@ -95,17 +106,17 @@ async function countAttempt(
   address: string,
   { points, durationSeconds }: RateLimit,
 ): Promise<void> {
-  const windowOver = sql`${loginFailures.windowStartedAt} <= now() - make_interval(secs => ${durationSeconds})`;
+  const over = windowOver(durationSeconds);
   const counted = await db
     .insert(loginFailures)
     .values({ username, address, failures: 1 })
     .onConflictDoUpdate({
       target: [loginFailures.username, loginFailures.address],
       set: {
-        failures: sql`case when ${windowOver} then 1 else ${loginFailures.failures} + 1 end`,
-        windowStartedAt: sql`case when ${windowOver} then now() else ${loginFailures.windowStartedAt} end`,
+        failures: sql`case when ${over} then 1 else ${loginFailures.failures} + 1 end`,
+        windowStartedAt: sql`case when ${over} then now() else ${loginFailures.windowStartedAt} end`,
       },
-      setWhere: sql`${windowOver} or ${loginFailures.failures} < ${points}`,
+      setWhere: sql`${over} or ${loginFailures.failures} < ${points}`,
     })
     .returning({ failures: loginFailures.failures });
   if (counted.length) return;

@@ -134,5 +134,9 @@ export const loginFailures = instagram.table(
     failures: integer('failures').notNull(),
     windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.username, t.address] })],
+  // The window index finds the rows whose window is over, which each successful sign-in deletes (loginThrottle.ts).
+  (t) => [
+    primaryKey({ columns: [t.username, t.address] }),
+    index('login_failures_window_started_at_idx').on(t.windowStartedAt),
+  ],
 );
