@@ -305,6 +305,14 @@ describe('directMessageReceived through the gateway', () => {
       const resuming = subscribe(gateway.wsClient(b.token), NEW_MESSAGES, { after: String(Number(sent.id) - 1) });
       expect((await resuming.waitFor(1))[0].directMessageReceived.id).toBe(sent.id);
       await stack.liveSubscriptions(2);
+      // However it asks: written into a fragment, the same replay twice is two subscriptions, each replaying.
+      const SINCE = `subscription { ...Since } fragment Since on Subscription {
+        directMessageReceived(after: "${Number(sent.id) - 1}") { id } }`;
+      for (const live of [3, 4]) {
+        const replaying = subscribe(gateway.wsClient(b.token), SINCE);
+        expect((await replaying.waitFor(1))[0].directMessageReceived.id).toBe(sent.id);
+        await stack.liveSubscriptions(live);
+      }
     } finally {
       await gateway.stop();
     }

@@ -6,6 +6,7 @@ import {
   GraphQLError,
   Kind,
   parse,
+  visit,
   type DocumentNode,
   type ExecutionResult,
   type FormattedExecutionResult,
@@ -345,15 +346,18 @@ function upstreamFailure(error: unknown, subgraph: string): GraphQLError[] {
   return [ended(ErrorCode.SubgraphUnavailable, `The ${subgraph} service is unavailable`, { subgraph })];
 }
 
-/** The values of the `after` arguments of a subgraph operation's root fields. */
+/**
+ * The values of every `after` argument in a subgraph operation, its fragments included (the query planner may keep a
+ * client's fragments): one anywhere may ask for the past, so only all of them null lets the subscription be shared.
+ */
 function afterArguments(operation: string): ValueNode[] {
-  const definition = parse(operation).definitions[0];
-  if (definition?.kind !== Kind.OPERATION_DEFINITION) return [];
-  return definition.selectionSet.selections.flatMap((selection) =>
-    selection.kind === Kind.FIELD
-      ? (selection.arguments ?? []).filter((argument) => argument.name.value === 'after').map((a) => a.value)
-      : [],
-  );
+  const values: ValueNode[] = [];
+  visit(parse(operation), {
+    Argument(argument) {
+      if (argument.name.value === 'after') values.push(argument.value);
+    },
+  });
+  return values;
 }
 
 /** Whether `value` is null, or a variable that is null or not given. */
