@@ -215,6 +215,11 @@ export class SubscriptionExecutor {
     if (!completion) {
       completion = this.completeOrGiveUp(planned.node, event, variables, planned.operationContext, context);
       byVariables.set(key, completion);
+      // A subscriber that reaches this event later (its queue behind) tries again itself: the fault may be over.
+      const forgetIfFailed = (done: Completion) => {
+        if (done.kind === 'failed') byVariables.delete(key);
+      };
+      void completion.then(forgetIfFailed);
     }
     return completion;
   }

@@ -1,4 +1,4 @@
-// The subscription executor on its own: what it sends when the owning subgraph's event itself is incomplete.
+// The subscription executor on its own: what it sends when an event is incomplete, alone or shared by subscribers.
 import { readFileSync } from 'node:fs';
 import { parse } from 'graphql';
 import type { Sink, SubscribePayload } from 'graphql-ws';
@@ -74,5 +74,40 @@ describe('SubscriptionExecutor', () => {
     next({ data: { directMessageReceived: { id: '7', text: 'hi' } } });
     expect((await second).value).toEqual({ data: { directMessageReceived: { id: '7', text: 'hi' } } });
     await events.return?.();
+  });
+
+  it('should let a subscriber that reaches a shared event later complete it afresh when the first try failed', async () => {
+    let instagramUp = false;
+    const sharing = new SubscriptionExecutor(
+      readFileSync(SUPERGRAPH_PATH, 'utf8'),
+      {
+        instagram: {
+          process: async () =>
+            instagramUp
+              ? { data: { _entities: [{ __typename: 'User', username: 'alice' }] } }
+              : { errors: [{ message: 'Away.', extensions: { code: 'SUBGRAPH_UNAVAILABLE', subgraph: 'instagram' } }] },
+        },
+      },
+      createLogger('test', 'silent'),
+      createMetrics('gateway'),
+      [],
+    );
+    // Two subscribers of one shared subgraph subscription: each event reaches both as the same object.
+    const sinks: Sink[] = [];
+    const client = { subscribe: (_payload: unknown, sink: Sink) => (sinks.push(sink), () => {}) };
+    const upstream: Pick<SocketSubscriptions, 'subscribe'> = {
+      subscribe: (_subgraph: string, payload: SubscribePayload) => boundedSubscription(client, payload, 10),
+    };
+    const document = parse('subscription { directMessageReceived { id sender { username } } }');
+    const [first, later] = [1, 2].map(() => sharing.subscribe(document, {}, undefined, context, upstream));
+    const event = { data: { directMessageReceived: { id: '7', sender: { __typename: 'User', id: '1' } } } };
+    const firstResult = first!.next();
+    for (const sink of sinks) sink.next(event as never);
+    expect((await firstResult).value.errors?.[0]?.extensions?.code).toBe('SUBGRAPH_UNAVAILABLE');
+    instagramUp = true;
+    expect((await later!.next()).value).toEqual({
+      data: { directMessageReceived: { id: '7', sender: { username: 'alice' } } },
+    });
+    await later!.return?.();
   });
 });
