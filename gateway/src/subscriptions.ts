@@ -121,11 +121,12 @@ export class SubscriptionExecutor {
         .filter((name) => variables[name] !== undefined)
         .map((name) => [name, variables[name]]),
     );
+    // From now on, it delivers what one already running would: subscribers of the same viewer share it.
+    const shareable = planned.after.every((value) => isNull(value, variables));
     const events = upstream.subscribe(
       primary.serviceName,
       { query: primary.operation, variables: primaryVariables },
-      // From now on, it delivers what one already running would: subscribers of the same viewer share it.
-      planned.after.every((value) => isNull(value, variables)),
+      shareable,
     );
     let finished = false;
     const done = { done: true, value: undefined } as const;
@@ -175,7 +176,10 @@ export class SubscriptionExecutor {
           return { done: false, value: { errors: [this.incomplete(primary.serviceName, errors.find(isFault)!, 1)] } };
         }
         if (!event.data) return { done: false, value: { errors } };
-        const completion = await this.completeOnce(planned, event, variables, context);
+        // Only a shared subscription's events reach other subscribers: the rest need no record of their completion.
+        const completion = await (shareable
+          ? this.completeOnce(planned, event, variables, context)
+          : this.completeOrGiveUp(planned.node, event, variables, planned.operationContext, context));
         // An event sent without its own fields would move the client's last id past a message it never saw: end the
         // subscription instead, so that resuming with `after` delivers the event once the fault is over.
         if (completion.kind === 'failed') finish();
