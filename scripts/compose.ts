@@ -1,6 +1,9 @@
-/** Composes schema/*.graphql into schema/supergraph.graphql (`npm run compose`). */
+/** Composes schema/*.graphql into schema/supergraph.graphql and the client-facing schema/api.graphql (`npm run compose`). */
 import { writeFileSync } from 'node:fs';
-import { composeSupergraph, SUPERGRAPH_PATH } from './supergraph.js';
+import { API_SCHEMA_PATH, apiSchemaOf, composeSupergraph, SUPERGRAPH_PATH } from './supergraph.js';
 
-writeFileSync(SUPERGRAPH_PATH, composeSupergraph());
+const supergraph = composeSupergraph();
+writeFileSync(SUPERGRAPH_PATH, supergraph);
 console.log(`wrote ${SUPERGRAPH_PATH}`);
+writeFileSync(API_SCHEMA_PATH, apiSchemaOf(supergraph));
+console.log(`wrote ${API_SCHEMA_PATH}`);

@@ -1,14 +1,24 @@
-/** Composes the subgraph SDLs into the supergraph (`npm run compose`, and the test that the committed one is fresh). */
+/**
+ * Composes the subgraph SDLs into the supergraph and the API schema clients see (`npm run compose`, and the test that
+ * the committed ones are fresh).
+ */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
+import { Supergraph } from '@apollo/federation-internals';
+import { parse, printSchema } from 'graphql';
 
 /** The subgraphs, their SDL files and the URLs they answer on by default. */
 export const SUBGRAPHS = ['instagram', 'threads', 'messaging'] as const;
 
 /** Where `npm run compose` writes the supergraph; the gateway serves that file, and a test checks it is up to date. */
 export const SUPERGRAPH_PATH = fileURLToPath(new URL('../schema/supergraph.graphql', import.meta.url));
+
+/**
+ * Where `npm run compose` writes the API schema: the graph as clients see it, without federation's internals, for
+ * client code generators and editors that should not need introspection.
+ */
+export const API_SCHEMA_PATH = fileURLToPath(new URL('../schema/api.graphql', import.meta.url));
 
 /** Composes the committed subgraph SDLs; throws listing every composition error. */
 export function composeSupergraph(): string {
@@ -24,4 +34,9 @@ export function composeSupergraph(): string {
     throw new Error(`Composition failed:\n${result.errors.map((error) => `  ${error.message}`).join('\n')}`);
   }
   return result.supergraphSdl;
+}
+
+/** The API schema of a supergraph, printed: what introspection through the gateway shows, descriptions included. */
+export function apiSchemaOf(supergraphSdl: string): string {
+  return printSchema(Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema());
 }

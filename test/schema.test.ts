@@ -2,12 +2,26 @@
 import { readFileSync } from 'node:fs';
 import { buildSchema, isObjectType, isEnumType, isInputObjectType } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { composeSupergraph, SUBGRAPHS, SUPERGRAPH_PATH } from '../scripts/supergraph.js';
+import { API_SCHEMA_PATH, apiSchemaOf, composeSupergraph, SUBGRAPHS, SUPERGRAPH_PATH } from '../scripts/supergraph.js';
 import { generateResolverTypes, resolverTypesPath } from '../scripts/resolver-types.js';
 
 describe('schema', () => {
   it('should compose the subgraph SDLs into the committed supergraph (run `npm run compose` when this fails)', () => {
     expect(composeSupergraph()).toBe(readFileSync(SUPERGRAPH_PATH, 'utf8'));
+  });
+
+  it("should commit the supergraph's API schema beside it (run `npm run compose` when this fails)", () => {
+    expect(apiSchemaOf(readFileSync(SUPERGRAPH_PATH, 'utf8'))).toBe(readFileSync(API_SCHEMA_PATH, 'utf8'));
+  });
+
+  it('should give clients an API schema without federation internals, and the whole graph', () => {
+    const api = readFileSync(API_SCHEMA_PATH, 'utf8');
+    expect(api).not.toMatch(/join__|link__|_entities|_service|_Any|@key|@external|@shareable|@inaccessible/);
+    const schema = buildSchema(api);
+    expect(Object.keys(schema.getQueryType()!.getFields())).toEqual(
+      expect.arrayContaining(['viewer', 'user', 'profile', 'feed', 'inbox']),
+    );
+    expect(Object.keys(schema.getSubscriptionType()!.getFields())).toContain('directMessageReceived');
   });
 
   it.each(SUBGRAPHS)(
