@@ -342,6 +342,7 @@ describe('operation limits', () => {
     const before = stack.sqlStatements();
     const result = await stack.query(deep);
     expect(result.errors?.[0]?.message).toMatch(/depth/i);
+    expect(result.errors?.[0]?.message).not.toMatch(/syntax/i);
     expect(result.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(result.data).toBeUndefined();
     expect(stack.sqlStatements()).toBe(before);
@@ -351,6 +352,37 @@ describe('operation limits', () => {
     const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: user(username: "alice") { id }`).join(' ');
     const result = await stack.query(`{ ${aliases} }`);
     expect(result.errors?.[0]?.message).toMatch(/alias/i);
+  });
+
+  it('should refuse an operation whose pages multiply past the cost limit, however its page sizes are given', async () => {
+    const token = await stack.login('alice');
+    const before = stack.sqlStatements();
+    const nested = (first: string) =>
+      `query Nested${first === '$n' ? '($n: Int)' : ''} { feed(first: ${first}) { edges { node { id replies(first: ${first}) { edges { node { id text } } } } } } }`;
+    for (const [query, variables] of [
+      [nested('100'), {}],
+      [nested('$n'), { n: 100 }],
+    ] as const) {
+      const result = await stack.query(query, variables, { token });
+      expect(result.errors?.[0]?.extensions).toMatchObject({ code: 'GRAPHQL_VALIDATION_FAILED', maxCost: 25_000 });
+      expect(result.errors?.[0]?.message).toMatch(/^The operation would cost about \d+, over the limit of 25000/);
+      expect(result.data).toBeUndefined();
+    }
+    expect(stack.sqlStatements()).toBe(before);
+    // The same document with small pages is fine.
+    ok(await stack.query(nested('$n'), { n: 5 }, { token }));
+  });
+
+  it('should serve a feed screen: 20 threads with their authors and 3 reply previews each', async () => {
+    const token = await stack.login('alice');
+    const screen = `query FeedScreen($first: Int = 20, $previews: Int = 3) {
+      feed(first: $first) {
+        edges { cursor node { id text createdAt likeCount replyCount viewerHasLiked
+          author { username bio followedByViewer user { fullName isVerified status { emoji text } } }
+          replies(first: $previews) { edges { node { id text createdAt likeCount author { username user { fullName isVerified } } } }
+            pageInfo { hasNextPage } } } }
+        pageInfo { hasNextPage endCursor } } }`;
+    expect(ok(await stack.query(screen, {}, { token })).feed.edges.length).toBeGreaterThan(0);
   });
 
   it('should apply the same limits to operations over WebSocket', async () => {

@@ -16,7 +16,7 @@ export interface Connection<T> {
 }
 
 /** Page size when a list field is asked for without `first` (or `last`). */
-const DEFAULT_PAGE_SIZE = 20;
+export const DEFAULT_PAGE_SIZE = 20;
 /** Largest page a client may ask for: it bounds the rows, and loader work, one list field can cost. */
 const MAX_PAGE_SIZE = 100;
 
