@@ -208,6 +208,17 @@ describe('connections to subgraphs', () => {
 });
 
 describe.runIf(process.env.DATABASE_URL)('PostgreSQL away', () => {
+  it('should stop start-up with how to create the database when DATABASE_URL names one that does not exist', async () => {
+    const missing = Object.assign(new URL(process.env.DATABASE_URL!), { pathname: '/no_such_database_here' });
+    const sql = await openSqlClient({ databaseUrl: missing.toString() });
+    cleanup.push(() => sql.close());
+    await expect(
+      sql.migrate({ migrationsFolder: 'subgraphs/messaging/drizzle', service: 'messaging' }),
+    ).rejects.toThrow(
+      /"no_such_database_here", which does not exist on that server: create it first \(`createdb no_such_database_here`/,
+    );
+  });
+
   it('should fail a transaction whose connection drops, not the process', async () => {
     const database = new URL(process.env.DATABASE_URL!);
     const proxy = await startFaultProxy(`http://${database.hostname}:${database.port || 5432}/`);

@@ -74,6 +74,8 @@ export interface SqlClient {
 
 // Serialises migrations and start-up work across instances that start together against one PostgreSQL.
 const STARTUP_LOCK_ID = 7_310_442;
+/** PostgreSQL's SQLSTATE for a connection to a database that does not exist. */
+const INVALID_CATALOG_NAME = '3D000';
 
 /** Opens the database: PostgreSQL when `databaseUrl` is set, otherwise embedded PGlite. */
 export async function openSqlClient({
@@ -98,7 +100,15 @@ export async function openSqlClient({
     // The lock is held by a dedicated connection of its own for as long as `work` runs.
     const locked = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
       const client = new pg.Client({ connectionString: databaseUrl });
-      await client.connect();
+      await client.connect().catch((error: unknown) => {
+        if (sqlState(error) !== INVALID_CATALOG_NAME) throw error;
+        const name = new URL(databaseUrl).pathname.slice(1);
+        throw new Error(
+          `DATABASE_URL names the database "${name}", which does not exist on that server: create it first ` +
+            `(\`createdb ${name}\`, or CREATE DATABASE "${name}"); each service then creates its own schema and tables.`,
+          { cause: error },
+        );
+      });
       try {
         await client.query('select pg_advisory_lock($1)', [STARTUP_LOCK_ID]);
         return await work(client);
