@@ -35,6 +35,8 @@ import { SubscriptionExecutor } from './subscriptions.js';
 import { UPSTREAM_TIMING } from './upstream.js';
 import { serveWebSocket } from './websocket.js';
 
+export { EXPLORER_PATH } from './explorer.js';
+
 /** The committed supergraph, composed from schema/*.graphql by `npm run compose`. */
 export const SUPERGRAPH_PATH = new URL('../../schema/supergraph.graphql', import.meta.url);
 
