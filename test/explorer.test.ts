@@ -43,6 +43,8 @@ describe('explorer over HTTP', () => {
       'type="application/json" id="explorer-config"',
     ]);
     expect(html).toContain('query Profile');
+    const post = await fetch(new URL('/explorer', stack.gatewayUrl), { method: 'POST' });
+    expect([post.status, post.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
   });
 
   it('should serve every asset the explorer and the landing page load, with its content type, for a year', async () => {

@@ -10,12 +10,12 @@ import { SANDBOX_DOCUMENT } from './landingPage.js';
 export const EXPLORER_PATH = '/explorer';
 
 /** The Headers tab's first content: where the token from the login mutation goes (empty is signed out). */
-export const EXPLORER_HEADERS = `{
+const EXPLORER_HEADERS = `{
   "Authorization": ""
 }`;
 
 /** What gateway/public/explorer.js reads from the page to start GraphiQL. */
-export interface ExplorerConfig {
+interface ExplorerConfig {
   /** The first tab's operation. */
   document: string;
   /** The Headers tab's first content, JSON. */

@@ -23,11 +23,12 @@ query Profile {
 `;
 
 /** Apollo's embeddable Sandbox (the script Apollo Server's own landing page loads), and the origin of its frame. */
-const SANDBOX_SCRIPT = 'https://embeddable-sandbox.cdn.apollographql.com/v2/embeddable-sandbox.umd.production.min.js';
+const SANDBOX_ORIGIN = 'https://embeddable-sandbox.cdn.apollographql.com';
+const SANDBOX_SCRIPT = `${SANDBOX_ORIGIN}/v2/embeddable-sandbox.umd.production.min.js`;
 const SANDBOX_FRAME_ORIGIN = 'https://sandbox.embed.apollographql.com';
 
 /** What gateway/public/landing.js reads from the page: where Sandbox comes from, and its options. */
-export interface LandingConfig {
+interface LandingConfig {
   script: string;
   /** Options of `new EmbeddedSandbox(…)`, besides `target` and `initialEndpoint`, which the script sets. */
   sandbox: {
@@ -39,15 +40,14 @@ export interface LandingConfig {
 }
 
 /**
- * Scripts from the gateway and Apollo's CDN only, Sandbox's frame from Apollo only; the embedding page itself runs
- * Sandbox's requests, to this origin.
+ * Scripts and styles from the gateway and Apollo's CDN only, Sandbox's frame from Apollo only: the policy Apollo
+ * Server's own landing page sets for the same script (plus the gateway's files), which the embed is known to work under.
+ * Requests are not limited: the embedding page runs Sandbox's operations itself, to whatever endpoint Sandbox is given.
  */
 const LANDING_CSP = {
-  'default-src': "'none'",
-  'script-src': `'self' ${new URL(SANDBOX_SCRIPT).origin}`,
-  'style-src': "'self'",
+  'script-src': `'self' ${SANDBOX_ORIGIN}`,
+  'style-src': `'self' ${SANDBOX_ORIGIN}`,
   'img-src': "'self' data:",
-  'connect-src': "'self'",
   'frame-src': SANDBOX_FRAME_ORIGIN,
   'base-uri': "'none'",
   'form-action': "'none'",
