@@ -138,6 +138,8 @@ describe.skipIf(noChromium)('explorer in Chromium', { timeout: 120_000 }, () => 
   /** A page in a browser context of its own (a tab with its own storage), recording what went wrong in it. */
   async function newPage(): Promise<{ page: Page; problems: string[] }> {
     const page = await (await browser.newContext()).newPage();
+    // Generous for a busy machine: each wait ends as soon as its condition holds.
+    page.setDefaultTimeout(60_000);
     const problems: string[] = [];
     // The page reports what its Content-Security-Policy blocked as console errors.
     await page.addInitScript(() =>
@@ -180,22 +182,17 @@ describe.skipIf(noChromium)('explorer in Chromium', { timeout: 120_000 }, () => 
         (document.querySelector(selector) as unknown as { CodeMirror: { operationName?: string } } | null)?.CodeMirror
           .operationName === name,
       { selector: EDITORS.query, name: operationName },
-      { timeout: 30_000 },
     );
   }
 
   /** Waits until GraphiQL's result pane (CodeMirror, which draws only the lines in view) holds `text`. */
   const resultShows = (page: Page, text: string) =>
-    page.waitForFunction(
-      (value) => {
-        const editor = document.querySelector('.graphiql-response .CodeMirror') as unknown as {
-          CodeMirror: { getValue(): string };
-        } | null;
-        return editor?.CodeMirror.getValue().includes(value) ?? false;
-      },
-      text,
-      { timeout: 30_000 },
-    );
+    page.waitForFunction((value) => {
+      const editor = document.querySelector('.graphiql-response .CodeMirror') as unknown as {
+        CodeMirror: { getValue(): string };
+      } | null;
+      return editor?.CodeMirror.getValue().includes(value) ?? false;
+    }, text);
 
   it('should run a query with the Authorization header from its Headers tab', async () => {
     const { page, problems } = await openExplorer(`Bearer ${await stack.login('alice')}`);
