@@ -199,6 +199,9 @@ describe.skipIf(noChromium)('explorer in Chromium', { timeout: 120_000 }, () => 
     await setQuery(page, 'query Me { viewer { username fullName } }', 'Me');
     await page.locator('.graphiql-execute-button').click();
     await resultShows(page, '"username": "alice"');
+    // The schema came through introspection: the documentation explorer lists the supergraph's types.
+    await page.getByRole('button', { name: 'Show Documentation Explorer' }).click();
+    await page.locator('.graphiql-doc-explorer').getByText('Subscription', { exact: true }).waitFor();
     // A dialog injects a <style> element (scroll lock), which the policy must let through.
     await page.getByRole('button', { name: 'Open settings dialog' }).click();
     await page.getByRole('dialog').waitFor();
