@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url);
 const gzipAsync = promisify(gzip);
 
 /** Where static files are served: `/static/<content hash>/<name>`. */
-export const STATIC_PREFIX = '/static/';
+const STATIC_PREFIX = '/static/';
 
 /** Content types of the static files the gateway serves, by file extension. */
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
