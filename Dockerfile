@@ -39,8 +39,10 @@ COPY --from=build /app/gateway/dist gateway/dist
 COPY --from=build /app/subgraphs/instagram/dist subgraphs/instagram/dist
 COPY --from=build /app/subgraphs/threads/dist subgraphs/threads/dist
 COPY --from=build /app/subgraphs/messaging/dist subgraphs/messaging/dist
-# Read at run time: each service's SDL (and the gateway's supergraph), each subgraph's migrations.
+# Read at run time: each service's SDL (and the gateway's supergraph), each subgraph's migrations, the scripts and
+# styles of the gateway's landing page and explorer (the rest of the explorer comes from npm packages, installed above).
 COPY schema schema
+COPY gateway/public gateway/public
 COPY subgraphs/instagram/drizzle subgraphs/instagram/drizzle
 COPY subgraphs/threads/drizzle subgraphs/threads/drizzle
 COPY subgraphs/messaging/drizzle subgraphs/messaging/drizzle

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole supergraph in one process on an embedded database under DATA_DIR (or on DATABASE_URL and
- * REDIS_URL when set). Prints where to open Apollo Sandbox; Ctrl-C or SIGTERM shuts everything down cleanly.
+ * REDIS_URL when set). Prints where to open Apollo Sandbox and the explorer; Ctrl-C or SIGTERM shuts everything down
+ * cleanly.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -13,6 +14,7 @@ import {
   runUntilSignalled,
 } from '@igt/common';
 import { handTelemetryChoiceToApollo, loadConfig as loadGatewayConfig } from '@igt/gateway/config';
+import { EXPLORER_PATH } from '@igt/gateway';
 import { accountLimits, loadConfig as loadInstagramConfig } from '@igt/instagram/config';
 import { loadConfig as loadThreadsConfig } from '@igt/threads/config';
 import { loadConfig as loadMessagingConfig, sendLimits } from '@igt/messaging/config';
@@ -68,10 +70,16 @@ await runUntilSignalled(logger, async () => {
     },
   });
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  const origin = new URL(stack.gatewayUrl).origin;
+  const browsers = gateway.INTROSPECTION
+    ? `
+  Apollo Sandbox:  ${origin}/   (open it in a browser; it loads from Apollo's CDN)
+  Explorer:        ${origin}${EXPLORER_PATH}   (GraphiQL, served by the gateway: works offline)`
+    : `
+  Apollo Sandbox and the explorer are off, with introspection (INTROSPECTION=true turns them on)`;
   console.log(`
   Supergraph ready in ${seconds}s — ${dataDir ? `embedded database in ${dataDir}` : 'PostgreSQL'}, ${gateway.REDIS_URL ? 'Redis' : 'in-process'} pub/sub
-
-  Apollo Sandbox:  ${stack.gatewayUrl.replace('/graphql', '/')}   (open it in a browser)
+${browsers}
   GraphQL (HTTP):  ${stack.gatewayUrl}
   Subscriptions:   ${stack.gatewayUrl.replace(/^http/, 'ws')}
   Operators:       ${stack.gatewayInternalUrl}/metrics and /health/subgraphs   (this machine only)

@@ -115,7 +115,8 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)(
           'gateway-B',
           'gateway/dist/index.js',
           gatewayBPort!,
-          gatewayEnv(gatewayBPort!, messaging2Port!),
+          // With the explorer, which production leaves off: its files must be in the image too.
+          { ...gatewayEnv(gatewayBPort!, messaging2Port!), INTROSPECTION: 'true' },
         )),
       );
       await Promise.all(services.map((service) => ready(service)));
@@ -179,6 +180,17 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)(
           node.participants.some((person) => person.username === 'alice'),
       );
       expect(withAlice).toHaveLength(1);
+    });
+
+    it('should serve the explorer and every file it loads from the image, when introspection is on', async () => {
+      const base = `http://127.0.0.1:${gatewayB.port}`;
+      const page = await fetch(`${base}/explorer`);
+      expect(page.status).toBe(200);
+      const urls = [...(await page.text()).matchAll(/(?:src|href)="(\/static\/[^"]+)"/g)].map((match) => match[1]!);
+      expect(urls.length).toBeGreaterThan(0);
+      for (const url of urls) expect((await fetch(`${base}${url}`)).status, url).toBe(200);
+      // Production leaves it off.
+      expect((await fetch(`http://127.0.0.1:${gatewayA.port}/explorer`)).status).toBe(404);
     });
 
     it(

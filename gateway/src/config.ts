@@ -67,7 +67,7 @@ const gatewayEnv = sharedEnv.and(
       INSTAGRAM_URL: subgraphUrl('http://localhost:4001/graphql'),
       THREADS_URL: subgraphUrl('http://localhost:4002/graphql'),
       MESSAGING_URL: subgraphUrl('http://localhost:4003/graphql'),
-      /** Introspection and the Apollo Sandbox landing page. Default: on, except when NODE_ENV=production. */
+      /** Introspection, the Apollo Sandbox landing page and the explorer. Default: on, except when NODE_ENV=production. */
       INTROSPECTION: optionalFlagVar,
       /** true (the default): @apollo/gateway sends Apollo no usage data; false lets it. */
       APOLLO_TELEMETRY_DISABLED: flagVar(true),

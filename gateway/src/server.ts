@@ -4,6 +4,7 @@ import proxyAddr from 'proxy-addr';
 import type { IncomingMessage } from 'node:http';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { GraphQLError } from 'graphql';
 import {
   createErrorFormatter,
@@ -24,7 +25,8 @@ import {
   type RouteHandler,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
-import { landingPage } from './landingPage.js';
+import { EXPLORER_PATH, explorerRoutes } from './explorer.js';
+import { landingPageRoutes } from './landingPage.js';
 import { operationLimits, withoutSchemaHints } from './limits.js';
 import { operationResolution, screenHttpQuery } from './operationResolution.js';
 import { SubgraphDataSource } from './datasource.js';
@@ -32,6 +34,8 @@ import { cachedFor, SUBGRAPH_PROBE_INTERVAL_MS, subgraphHealth } from './subgrap
 import { SubscriptionExecutor } from './subscriptions.js';
 import { UPSTREAM_TIMING } from './upstream.js';
 import { serveWebSocket } from './websocket.js';
+
+export { EXPLORER_PATH } from './explorer.js';
 
 /** The committed supergraph, composed from schema/*.graphql by `npm run compose`. */
 export const SUPERGRAPH_PATH = new URL('../../schema/supergraph.graphql', import.meta.url);
@@ -42,7 +46,7 @@ export interface GatewayOptions {
   subgraphUrls: Record<string, string>;
   jwtSecret: string;
   gatewaySecret: string;
-  /** Introspection and the Apollo Sandbox landing page (default on). */
+  /** Introspection, the Apollo Sandbox landing page and the explorer at /explorer (default on). */
   introspection?: boolean;
   logger: Logger;
   /** Supergraph SDL; the committed one by default. */
@@ -141,7 +145,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ...limits.plugins,
       observabilityPlugin<GatewayContext>(metrics, logger),
       operationResolution,
-      landingPage(introspection),
+      // Browsers get the gateway's own landing page (landingPage.ts), not Apollo Server's.
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -186,10 +191,13 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     async listen(port, host) {
       const graphql = withCors(graphqlHandler(apollo, contextFor, screenHttpQuery), options.corsOrigins ?? '*');
+      // The landing page (Apollo Sandbox) and the explorer are for exploring the schema: off with introspection.
+      const pages = introspection
+        ? { ...landingPageRoutes(['/', '/graphql'], graphql, EXPLORER_PATH), ...explorerRoutes() }
+        : { '/': graphql, '/graphql': graphql };
       const handler = router(
         {
-          '/': graphql,
-          '/graphql': graphql,
+          ...pages,
           ...routes,
         },
         (error) => logger.error({ err: error }, 'request failed'),
