@@ -2,6 +2,7 @@
  * `npm start`: the whole supergraph in one process on an embedded database under DATA_DIR (or on DATABASE_URL and
  * REDIS_URL when set). Prints where to open Apollo Sandbox; Ctrl-C or SIGTERM shuts everything down cleanly.
  */
+import { tracing } from './tracing.js';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -77,5 +78,10 @@ await runUntilSignalled(logger, async () => {
   Operators:       ${stack.gatewayInternalUrl}/metrics and /health/subgraphs   (this machine only)
   Demo logins:     ${DEMO_PEOPLE.map((p) => p.username).join(', ')} — password "${DEMO_PASSWORD}"
 `);
-  return stack;
+  return {
+    async stop() {
+      await stack.stop();
+      await tracing?.shutdown();
+    },
+  };
 });

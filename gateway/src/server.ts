@@ -22,6 +22,9 @@ import {
   REQUEST_ID_HEADER,
   requestIdOr,
   type RouteHandler,
+  serviceTracer,
+  tracedRoute,
+  tracingPlugin,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { landingPage } from './landingPage.js';
@@ -140,6 +143,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     plugins: [
       ...limits.plugins,
       observabilityPlugin<GatewayContext>(metrics, logger),
+      tracingPlugin<GatewayContext>(),
       operationResolution,
       landingPage(introspection),
     ],
@@ -185,7 +189,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   return {
     async listen(port, host) {
-      const graphql = withCors(graphqlHandler(apollo, contextFor, screenHttpQuery), options.corsOrigins ?? '*');
+      const graphql = withCors(
+        tracedRoute(serviceTracer('gateway'), graphqlHandler(apollo, contextFor, screenHttpQuery)),
+        options.corsOrigins ?? '*',
+      );
       const handler = router(
         {
           '/': graphql,
