@@ -124,6 +124,24 @@ describe('tracing', () => {
     expect(gateway.parentSpanContext).toBeUndefined();
   });
 
+  it('should honour a traceparent in an operation’s extensions over WebSocket', async () => {
+    const client = clientTraceparent();
+    const ws = stack.wsClient(await stack.login('bob'));
+    const result = await new Promise<unknown>((resolve, reject) => {
+      ws.subscribe(
+        { query: PROFILE, variables: { username: 'alice' }, extensions: { traceparent: client.traceparent } },
+        { next: resolve, error: reject, complete: () => {} },
+      );
+    });
+    expect(result).toMatchObject({ data: { profile: { username: 'alice' } } });
+    const spans = await traceWith(
+      client.traceId,
+      (span) => isServerSpanOf('gateway')(span) && span.name === 'query TracedProfile',
+      isServerSpanOf('instagram'),
+    );
+    expect(spans.find(isServerSpanOf('gateway'))!.parentSpanContext?.spanId).toBe(client.spanId);
+  });
+
   it('should carry a subscription’s traceparent to the subgraph, and link each event’s trace to it', async () => {
     const bob = await stack.login('bob');
     const client = clientTraceparent();
