@@ -54,8 +54,8 @@ type QueryMethod = (...args: unknown[]) => unknown;
 /**
  * Makes each statement `target` runs a client span, child of the span that runs it (a request's, a subscription's);
  * statements outside any (migrations, readiness probes) make none. The span holds the statement as drizzle wrote it,
- * with `$n` placeholders: values never reach it. Callback and streaming calls (node-postgres' own `pool.query`, which
- * only the readiness probe uses) pass through untraced.
+ * with `$n` placeholders: values never reach it. Callback and streaming calls pass through untraced: node-postgres'
+ * `pool.query`, traced itself, runs each statement through a client's `query` with a callback, so it counts once.
  */
 function traceStatements<T extends object>(target: T): T {
   const driver = target as unknown as { query: QueryMethod };
@@ -121,7 +121,8 @@ export async function openSqlClient({
   });
 
   if (databaseUrl) {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+    // Drizzle runs statements on the pool, and a transaction's on the client it checked out.
+    const pool = traceStatements(new pg.Pool({ connectionString: databaseUrl, max: poolSize }));
     // A client losing its connection must not crash the process. The pool's own listener covers idle clients only:
     // while one is checked out (a transaction runs on it), the pool takes that listener off, and an 'error' event
     // nobody handles would end the process. The query in flight still fails, and the pool drops the client.
