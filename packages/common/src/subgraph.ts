@@ -230,7 +230,10 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
   const tracer = serviceTracer(name);
   /**
    * Admits one subscription from the gateway's shared connection: checks the socket's and the subscription's own
-   * assertion, parses and validates, and builds the subscription's context.
+   * assertion, parses and validates, and builds the subscription's context. The socket's expiry is checked again per
+   * subscription, in case its timer has not run yet. The connection is the gateway's, shared by many clients: who is
+   * asking comes with each subscription, signed by the gateway, and a refusal ends that subscription alone, never the
+   * connection the others run on.
    */
   const admitSubscription = async (
     extra: SocketExtra,
@@ -333,9 +336,7 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
                 await refreshSocketAssertion(ctx.extra, payload[GATEWAY_ASSERTION_PARAM], gatewaySecret);
               }
             },
-            // Checked again per subscription, in case the expiry timer has not run yet. The connection is the
-            // gateway's, shared by many clients: who is asking comes with each subscription, signed by the gateway,
-            // and a refusal ends that subscription alone, never the connection the others run on.
+            // Admitted in a span of its own, child of the gateway's span its `extensions` name (`traceparent`).
             onSubscribe: async (ctx, _id, payload) => {
               const span = tracer.startSpan(
                 'subscription',
