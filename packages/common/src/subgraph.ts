@@ -8,6 +8,7 @@ import {
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
 import {
+  getOperationAST,
   GraphQLError,
   parse,
   subscribe,
@@ -340,20 +341,20 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
             onSubscribe: async (ctx, _id, payload) => {
               const span = tracer.startSpan(
                 'subscription',
-                {
-                  kind: SpanKind.SERVER,
-                  attributes: {
-                    [OPERATION_TYPE_ATTRIBUTE]: 'subscription',
-                    ...(payload.operationName ? { [OPERATION_NAME_ATTRIBUTE]: payload.operationName } : {}),
-                  },
-                },
+                { kind: SpanKind.SERVER, attributes: { [OPERATION_TYPE_ATTRIBUTE]: 'subscription' } },
                 remoteParent(payload.extensions),
               );
               try {
                 const admitted = await admitSubscription(ctx.extra, payload);
                 if (!Array.isArray(admitted)) {
-                  startingSpans.set(admitted as ExecutionArgs, span);
-                  return admitted as ExecutionArgs;
+                  const args = admitted as ExecutionArgs;
+                  const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
+                  if (operationName) {
+                    span.updateName(`subscription ${operationName}`);
+                    span.setAttribute(OPERATION_NAME_ATTRIBUTE, operationName);
+                  }
+                  startingSpans.set(args, span);
+                  return args;
                 }
                 span.setAttribute('error.type', String(admitted[0]?.extensions.code ?? 'GraphQLError'));
                 span.end();
