@@ -3,6 +3,7 @@
  * REDIS_URL when set). Prints where to open Apollo Sandbox and the explorer; Ctrl-C or SIGTERM shuts everything down
  * cleanly.
  */
+import { tracing } from './tracing.js';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -85,5 +86,10 @@ ${browsers}
   Operators:       ${stack.gatewayInternalUrl}/metrics and /health/subgraphs   (this machine only)
   Demo logins:     ${DEMO_PEOPLE.map((p) => p.username).join(', ')} — password "${DEMO_PASSWORD}"
 `);
-  return stack;
+  return {
+    async stop() {
+      await stack.stop();
+      await tracing?.shutdown();
+    },
+  };
 });

@@ -1,12 +1,16 @@
 /** How the gateway calls a subgraph over HTTP: pooled connections, batches, a deadline, its assertion, mapped failures. */
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import { context, SpanKind, trace, type Context, type Link } from '@opentelemetry/api';
 import { Agent } from 'undici';
 import {
   codedError,
   ErrorCode,
   GATEWAY_ASSERTION_HEADER,
+  inSpan,
   internalError,
   REQUEST_ID_HEADER,
+  serviceTracer,
+  traceCarrier,
   type Logger,
   type Metrics,
 } from '@igt/common';
@@ -55,7 +59,11 @@ interface Batch {
   headers: Record<string, string>;
   bodies: string[];
   answers: { resolve(answer: SubgraphAnswer): void; reject(error: unknown): void }[];
+  /** Each fetch's trace context (its `gateway.fetch` span): the POST's span is a child of the first, linked to the rest. */
+  parents: Context[];
 }
+
+const tracer = serviceTracer('gateway');
 
 /**
  * Sends every subgraph request with the gateway's signed assertion of the viewer and the request id. This is the one
@@ -94,11 +102,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   private async enqueue(init: SentInit): Promise<FetcherResponse> {
     const { headers, body } = init;
     const assertion = headers[GATEWAY_ASSERTION_HEADER];
-    if (!assertion) return fetcherResponse(this.url!, await this.post(headers, body));
+    if (!assertion) return fetcherResponse(this.url!, await this.post(headers, body, [context.active()]));
     const key = `${assertion}\n${headers[REQUEST_ID_HEADER] ?? ''}`;
     let batch = this.batches.get(key);
     if (!batch) {
-      const opened: Batch = { headers, bodies: [], answers: [] };
+      const opened: Batch = { headers, bodies: [], answers: [], parents: [] };
       this.batches.set(key, opened);
       // Fetches of one plan step reach here in the same turn of the event loop; the next turn sends them together.
       setImmediate(() => {
@@ -108,18 +116,19 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       batch = opened;
     }
     batch.bodies.push(body);
+    batch.parents.push(context.active());
     const answer = await new Promise<SubgraphAnswer>((resolve, reject) => batch.answers.push({ resolve, reject }));
     return fetcherResponse(this.url!, answer);
   }
 
   /** Sends a batch: one operation as a plain POST, several as Apollo Server's batched array of operations. */
-  private async send({ headers, bodies, answers }: Batch): Promise<void> {
+  private async send({ headers, bodies, answers, parents }: Batch): Promise<void> {
     try {
       if (bodies.length === 1) {
-        answers[0]!.resolve(await this.post(headers, bodies[0]!));
+        answers[0]!.resolve(await this.post(headers, bodies[0]!, parents));
         return;
       }
-      const { status, text } = await this.post(headers, `[${bodies.join(',')}]`);
+      const { status, text } = await this.post(headers, `[${bodies.join(',')}]`, parents);
       const results = isOk(status) ? (JSON.parse(text) as unknown) : null;
       if (!Array.isArray(results) || results.length !== answers.length) {
         // Refused as a whole (an assertion the subgraph does not accept, say): each fetch fails as it would alone.
@@ -132,17 +141,44 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     }
   }
 
-  /** One POST to the subgraph on the pooled connections, read in full before the deadline. */
-  private async post(headers: Record<string, string>, body: string): Promise<{ status: number; text: string }> {
-    const response = await this.agent.request({
-      origin: this.target.origin,
-      path: this.target.pathname + this.target.search,
-      method: 'POST',
-      headers,
-      body,
-      signal: AbortSignal.timeout(this.timeoutMs),
+  /**
+   * One POST to the subgraph on the pooled connections, read in full before the deadline, in a client span whose
+   * `traceparent` goes along, so the subgraph's spans join the trace of the fetches in `parents`.
+   */
+  private post(
+    headers: Record<string, string>,
+    body: string,
+    [parent, ...others]: Context[],
+  ): Promise<{ status: number; text: string }> {
+    const links = others.flatMap((other): Link[] => {
+      const linked = trace.getSpanContext(other);
+      return linked ? [{ context: linked }] : [];
     });
-    return { status: response.statusCode, text: await response.body.text() };
+    const attributes = {
+      'peer.service': this.subgraph,
+      'http.request.method': 'POST',
+      'server.address': this.target.hostname,
+      'url.full': this.target.href,
+    };
+    return inSpan(
+      tracer,
+      `POST ${this.subgraph}`,
+      { kind: SpanKind.CLIENT, links, attributes },
+      async (span) => {
+        const carrier = traceCarrier();
+        const response = await this.agent.request({
+          origin: this.target.origin,
+          path: this.target.pathname + this.target.search,
+          method: 'POST',
+          headers: Object.keys(carrier).length ? { ...headers, ...carrier } : headers,
+          body,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        });
+        span.setAttribute('http.response.status_code', response.statusCode);
+        return { status: response.statusCode, text: await response.body.text() };
+      },
+      parent,
+    );
   }
 
   /** Closes the pooled connections (the gateway is stopping). */

@@ -1,4 +1,5 @@
 /** Runs the gateway on its own, in front of subgraphs at the configured URLs. */
+import { tracing } from './tracing.js';
 import { createLogger, runUntilSignalled } from '@igt/common';
 import { handTelemetryChoiceToApollo, loadConfig } from './config.js';
 import { createGateway } from './server.js';
@@ -24,5 +25,10 @@ await runUntilSignalled(logger, async () => {
     logger,
   });
   await gateway.listen(config.GATEWAY_PORT);
-  return gateway;
+  return {
+    async stop() {
+      await gateway.stop();
+      await tracing?.shutdown();
+    },
+  };
 });

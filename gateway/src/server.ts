@@ -23,6 +23,9 @@ import {
   REQUEST_ID_HEADER,
   requestIdOr,
   type RouteHandler,
+  serviceTracer,
+  tracedRoute,
+  tracingPlugin,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
 import { EXPLORER_PATH, explorerRoutes } from './explorer.js';
@@ -144,6 +147,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     plugins: [
       ...limits.plugins,
       observabilityPlugin<GatewayContext>(metrics, logger),
+      tracingPlugin<GatewayContext>(),
       operationResolution,
       // Browsers get the gateway's own landing page (landingPage.ts), not Apollo Server's.
       ApolloServerPluginLandingPageDisabled(),
@@ -190,7 +194,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
 
   return {
     async listen(port, host) {
-      const graphql = withCors(graphqlHandler(apollo, contextFor, screenHttpQuery), options.corsOrigins ?? '*');
+      const graphql = withCors(
+        tracedRoute(serviceTracer('gateway'), graphqlHandler(apollo, contextFor, screenHttpQuery)),
+        options.corsOrigins ?? '*',
+      );
       // The landing page (Apollo Sandbox) and the explorer are for exploring the schema: off with introspection.
       const pages = introspection
         ? { ...landingPageRoutes(['/', '/graphql'], graphql, EXPLORER_PATH), ...explorerRoutes() }

@@ -2,7 +2,9 @@
 import { buildOperationContext, executeQueryPlan, type ServiceMap } from '@apollo/gateway';
 import { operationFromDocument, Supergraph, type Schema } from '@apollo/federation-internals';
 import { QueryPlanner, type FetchNode, type QueryPlan, type SubscriptionNode } from '@apollo/query-planner';
+import { context as otelContext, ROOT_CONTEXT, trace, type SpanOptions } from '@opentelemetry/api';
 import {
+  getOperationAST,
   GraphQLError,
   Kind,
   parse,
@@ -13,7 +15,16 @@ import {
   type GraphQLSchema,
   type ValueNode,
 } from 'graphql';
-import { codedError, ErrorCode, type Logger, type Metrics } from '@igt/common';
+import {
+  codedError,
+  ErrorCode,
+  inSpan,
+  OPERATION_NAME_ATTRIBUTE,
+  OPERATION_TYPE_ATTRIBUTE,
+  serviceTracer,
+  type Logger,
+  type Metrics,
+} from '@igt/common';
 import { MAX_PENDING_EVENTS, type UpstreamEvent } from './boundedSubscription.js';
 import type { GatewayContext } from './context.js';
 import type { SocketSubscriptions } from './upstream.js';
@@ -33,6 +44,14 @@ interface Planned {
 
 /** An event completed for its subscribers: `failed` ends their subscriptions. */
 type Completion = { kind: 'complete' | 'failed'; result: ExecutionResult };
+
+/** The span each completion of an event opens: a trace of its own, linked to the span its subscription started in. */
+interface EventSpan {
+  name: string;
+  options: SpanOptions;
+}
+
+const tracer = serviceTracer('gateway');
 
 /**
  * Executes subscriptions the way the gateway executes queries. `@apollo/gateway` refuses plans of kind
@@ -116,6 +135,21 @@ export class SubscriptionExecutor {
   ): AsyncIterableIterator<ExecutionResult> {
     const planned = this.plan(document, operationName);
     const primary = planned.node.primary;
+    // A subscription lives for hours: one trace per event keeps each completion's fetches readable on their own, and
+    // the link leads back to the trace the subscription started in (the client's, when it sent a traceparent).
+    const started = trace.getSpanContext(otelContext.active());
+    const name = getOperationAST(document, operationName)?.name?.value;
+    const eventSpan: EventSpan = {
+      name: `subscription event${name ? ` ${name}` : ''}`,
+      options: {
+        root: true,
+        links: started ? [{ context: started }] : [],
+        attributes: {
+          [OPERATION_TYPE_ATTRIBUTE]: 'subscription',
+          ...(name ? { [OPERATION_NAME_ATTRIBUTE]: name } : {}),
+        },
+      },
+    };
     const primaryVariables = Object.fromEntries(
       (primary.variableUsages ?? [])
         .filter((name) => variables[name] !== undefined)
@@ -178,8 +212,8 @@ export class SubscriptionExecutor {
         if (!event.data) return { done: false, value: { errors } };
         // Only a shared subscription's events reach other subscribers: the rest need no record of their completion.
         const completion = await (shareable
-          ? this.completeOnce(planned, event, variables, context)
-          : this.completeOrGiveUp(planned.node, event, variables, planned.operationContext, context));
+          ? this.completeOnce(planned, event, variables, context, eventSpan)
+          : this.completeOrGiveUp(planned.node, event, variables, planned.operationContext, context, eventSpan));
         // An event sent without its own fields would move the client's last id past a message it never saw: end the
         // subscription instead, so that resuming with `after` delivers the event once the fault is over.
         if (completion.kind === 'failed') finish();
@@ -202,6 +236,7 @@ export class SubscriptionExecutor {
     event: UpstreamEvent,
     variables: Record<string, unknown>,
     context: GatewayContext,
+    eventSpan: EventSpan,
   ): Promise<Completion> {
     let byPlan = this.completions.get(event);
     if (!byPlan) {
@@ -217,7 +252,7 @@ export class SubscriptionExecutor {
     const key = JSON.stringify([context.viewer?.id, variables]);
     let completion = byVariables.get(key);
     if (!completion) {
-      completion = this.completeOrGiveUp(planned.node, event, variables, planned.operationContext, context);
+      completion = this.completeOrGiveUp(planned.node, event, variables, planned.operationContext, context, eventSpan);
       byVariables.set(key, completion);
       // A subscriber that reaches this event later (its queue behind) tries again itself: the fault may be over.
       const forgetIfFailed = (done: Completion) => {
@@ -230,9 +265,32 @@ export class SubscriptionExecutor {
 
   /**
    * Completes one event, trying again after a short pause while another subgraph fails (a restart, a blip). When it
-   * still cannot, the result is the error that ends the subscription, never the event without its fields.
+   * still cannot, the result is the error that ends the subscription, never the event without its fields. All of it
+   * runs in the event's own span, so the fetches of every attempt are in one trace.
    */
-  private async completeOrGiveUp(
+  private completeOrGiveUp(
+    node: SubscriptionNode,
+    event: UpstreamEvent,
+    variables: Record<string, unknown>,
+    operationContext: Planned['operationContext'],
+    context: GatewayContext,
+    { name, options }: EventSpan,
+  ): Promise<Completion> {
+    return inSpan(
+      tracer,
+      name,
+      options,
+      async (span) => {
+        const completion = await this.completeWithRetries(node, event, variables, operationContext, context);
+        if (completion.kind === 'failed') span.setAttribute('error.type', 'EVENT_NOT_COMPLETED');
+        return completion;
+      },
+      ROOT_CONTEXT,
+    );
+  }
+
+  /** Completes one event, with the pauses and attempts `completeOrGiveUp` describes. */
+  private async completeWithRetries(
     node: SubscriptionNode,
     event: UpstreamEvent,
     variables: Record<string, unknown>,

@@ -2,6 +2,7 @@
  * The gateway's WebSocket connections to subgraphs: a small pool per subgraph shared by every client socket, with
  * deadlines, fresh connection assertions, and each subscription's own signed viewer.
  */
+import { context as otelContext } from '@opentelemetry/api';
 import { createClient, MessageType, stringifyMessage, type Client, type SubscribePayload } from 'graphql-ws';
 import WebSocket from 'ws';
 import {
@@ -11,6 +12,7 @@ import {
   GATEWAY_ASSERTION_REFRESH_MS,
   MAX_BODY_BYTES,
   REQUEST_ID_PARAM,
+  traceCarrier,
 } from '@igt/common';
 import { boundedSubscription, MAX_PENDING_EVENTS, type BoundedSubscription } from './boundedSubscription.js';
 import type { GatewayContext } from './context.js';
@@ -230,8 +232,9 @@ class Multicast implements Pick<Client, 'subscribe'> {
 }
 
 /**
- * Subscribes on `client` as `context`'s viewer: the subscription's `extensions` carry the viewer's signed assertion
- * and the request id. A subscribe frame the subgraph would refuse for its size would close the whole shared
+ * Subscribes on `client` as `context`'s viewer: the subscription's `extensions` carry the viewer's signed assertion,
+ * the request id, and the trace context it was started in (`traceparent`), so the subgraph's spans join that trace
+ * (a subscriber that joins a shared subscription already running sends nothing upstream). A subscribe frame the subgraph would refuse for its size would close the whole shared
  * connection (1009), ending other clients' subscriptions: such a subscription fails alone, here.
  */
 function viewerSubscriber(client: Client, context: GatewayContext): Pick<Client, 'subscribe'> {
@@ -239,6 +242,7 @@ function viewerSubscriber(client: Client, context: GatewayContext): Pick<Client,
     subscribe(payload, sink) {
       let stop: (() => void) | undefined;
       let stopped = false;
+      const traced = traceCarrier(otelContext.active());
       context.assertion().then(
         (assertion) => {
           if (stopped) return;
@@ -248,6 +252,7 @@ function viewerSubscriber(client: Client, context: GatewayContext): Pick<Client,
               ...payload.extensions,
               [GATEWAY_ASSERTION_PARAM]: assertion,
               [REQUEST_ID_PARAM]: context.requestId,
+              ...traced,
             },
           };
           // The frame adds its id and type to the payload: a margin of a few bytes.

@@ -1,7 +1,8 @@
 /** The gateway's graphql-ws endpoint: authentication, validation and limits as over HTTP, subscriptions per socket. */
 import type { IncomingMessage, Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import { CloseCode } from 'graphql-ws';
+import { context as otelContext, SpanKind, trace, type Context } from '@opentelemetry/api';
+import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import {
   getOperationAST,
@@ -12,6 +13,7 @@ import {
   specifiedRules,
   validate,
   type DocumentNode,
+  type ExecutionArgs,
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
@@ -20,8 +22,14 @@ import {
   CLOSE_GOING_AWAY,
   codedError,
   ErrorCode,
+  inSpan,
   internalError,
+  markFailed,
   MAX_BODY_BYTES,
+  OPERATION_NAME_ATTRIBUTE,
+  OPERATION_TYPE_ATTRIBUTE,
+  remoteParent,
+  serviceTracer,
   REQUEST_ID_HEADER,
   requestIdOr,
   viewerFromAuthorization,
@@ -195,6 +203,59 @@ export function serveWebSocket(options: WebSocketOptions) {
   );
   const alive = new WeakMap<WebSocket, boolean>();
   const validDocuments = new DocumentCache();
+  const tracer = serviceTracer('gateway');
+  /**
+   * The trace each operation joins, by the arguments it runs with: the `traceparent` in its subscribe message's
+   * `extensions`, else the one in the connection's `connectionParams`, else a new trace.
+   */
+  const traceParents = new WeakMap<ExecutionArgs, Context>();
+  /** The span of one operation over WebSocket, named by its type and name (`subscription NewMessages`). */
+  const operationSpan = (args: ExecutionArgs) => {
+    const ast = getOperationAST(args.document, args.operationName);
+    const operation = ast?.operation ?? 'operation';
+    const operationName = ast?.name?.value;
+    const attributes = {
+      [OPERATION_TYPE_ATTRIBUTE]: operation,
+      ...(operationName ? { [OPERATION_NAME_ATTRIBUTE]: operationName } : {}),
+    };
+    const name = operationName ? `${operation} ${operationName}` : operation;
+    return { name, options: { kind: SpanKind.SERVER, attributes }, parent: traceParents.get(args) };
+  };
+  /**
+   * Parses and validates an operation as Apollo Server does over HTTP and with the same codes: graphql-ws would send
+   * validation errors uncoded, and close the whole socket on a syntax error.
+   */
+  const admitOperation = (payload: SubscribePayload): ExecutionArgs | readonly GraphQLError[] => {
+    let document = validDocuments.get(payload.query);
+    if (!document) {
+      try {
+        document = parse(payload.query);
+      } catch (error) {
+        return [
+          codedError(
+            ErrorCode.ParseFailed,
+            error instanceof GraphQLError ? error.message : 'The query could not be parsed.',
+          ),
+        ];
+      }
+      const conditional = conditionalSubscriptionField(document);
+      if (conditional) return [conditional];
+      const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
+      if (errors.length) return errors.map((error) => codedError(ErrorCode.ValidationFailed, error.message));
+      validDocuments.remember(payload.query, document);
+    }
+    const operation = getOperationAST(document, payload.operationName);
+    if (!operation) return [unresolvedOperation(payload.operationName)];
+    if (operation.operation !== 'subscription') {
+      // Apollo Server checks the variables of queries and mutations itself.
+      return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
+    }
+    // A subscription's variables go to a subgraph as they are: check them here, as over HTTP, so a client's
+    // mistake is BAD_USER_INPUT and not an upstream failure the client would retry forever.
+    const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
+    if (variables.errors) return variables.errors.map((error) => codedError(ErrorCode.BadUserInput, error.message));
+    return { schema, document, operationName: payload.operationName, variableValues: variables.coerced };
+  };
   // Each socket holds gateway memory and subscriptions on subgraphs: without a bound per client, one address
   // or one account could open them until the gateway runs out of memory.
   const perAddress = new SocketCounts(maxSocketsPerAddress);
@@ -226,38 +287,12 @@ export function serveWebSocket(options: WebSocketOptions) {
 
   const disposable = useServer<Record<string, unknown>, ConnectionExtra>(
     {
-      // Parsed and validated here, as Apollo Server does over HTTP and with the same codes: graphql-ws would send
-      // validation errors uncoded, and close the whole socket on a syntax error.
-      onSubscribe: (_ctx, _id, payload) => {
-        let document = validDocuments.get(payload.query);
-        if (!document) {
-          try {
-            document = parse(payload.query);
-          } catch (error) {
-            return [
-              codedError(
-                ErrorCode.ParseFailed,
-                error instanceof GraphQLError ? error.message : 'The query could not be parsed.',
-              ),
-            ];
-          }
-          const conditional = conditionalSubscriptionField(document);
-          if (conditional) return [conditional];
-          const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
-          if (errors.length) return errors.map((error) => codedError(ErrorCode.ValidationFailed, error.message));
-          validDocuments.remember(payload.query, document);
+      onSubscribe: (ctx, _id, payload) => {
+        const admitted = admitOperation(payload);
+        if (!Array.isArray(admitted)) {
+          traceParents.set(admitted as ExecutionArgs, remoteParent(payload.extensions, ctx.connectionParams));
         }
-        const operation = getOperationAST(document, payload.operationName);
-        if (!operation) return [unresolvedOperation(payload.operationName)];
-        if (operation.operation !== 'subscription') {
-          // Apollo Server checks the variables of queries and mutations itself.
-          return { schema, document, operationName: payload.operationName, variableValues: payload.variables };
-        }
-        // A subscription's variables go to a subgraph as they are: check them here, as over HTTP, so a client's
-        // mistake is BAD_USER_INPUT and not an upstream failure the client would retry forever.
-        const variables = getVariableValues(schema, operation.variableDefinitions ?? [], payload.variables ?? {});
-        if (variables.errors) return variables.errors.map((error) => codedError(ErrorCode.BadUserInput, error.message));
-        return { schema, document, operationName: payload.operationName, variableValues: variables.coerced };
+        return admitted;
       },
       onConnect: async (ctx) => {
         // Refused on arrival (too many from its address), or gone: its connection_init is not worth a token check.
@@ -292,13 +327,21 @@ export function serveWebSocket(options: WebSocketOptions) {
       context: (ctx) => ctx.extra.context!,
       execute: async (args) => {
         const operation = getOperationAST(args.document, args.operationName);
-        const response = await apollo.executeOperation(
-          {
-            query: print(args.document),
-            variables: (args.variableValues ?? {}) as Record<string, unknown>,
-            ...(args.operationName ? { operationName: args.operationName } : {}),
-          },
-          { contextValue: args.contextValue as GatewayContext },
+        const { name, options, parent } = operationSpan(args);
+        const response = await inSpan(
+          tracer,
+          name,
+          options,
+          () =>
+            apollo.executeOperation(
+              {
+                query: print(args.document),
+                variables: (args.variableValues ?? {}) as Record<string, unknown>,
+                ...(args.operationName ? { operationName: args.operationName } : {}),
+              },
+              { contextValue: args.contextValue as GatewayContext },
+            ),
+          parent,
         );
         if (response.body.kind !== 'single') {
           return {
@@ -318,12 +361,21 @@ export function serveWebSocket(options: WebSocketOptions) {
           const message = `A connection runs at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions at once; complete one first.`;
           return { errors: [codedError(ErrorCode.TooManySubscriptions, message)] };
         }
+        // The span covers planning and starting the subgraph subscription, which joins its trace; each event's
+        // completion is a trace of its own, linked to this span (see SubscriptionExecutor).
+        const { name, options, parent = otelContext.active() } = operationSpan(args);
+        const span = tracer.startSpan(name, options, parent);
         try {
-          return executor.subscribe(args.document, variables, args.operationName, context, context.upstream);
+          return otelContext.with(trace.setSpan(parent, span), () =>
+            executor.subscribe(args.document, variables, args.operationName, context, context.upstream),
+          );
         } catch (error) {
           // Thrown here, graphql-ws would close the whole socket (4500), ending the client's other subscriptions too.
           logger.error({ err: error }, 'could not start a subscription');
+          markFailed(span, error);
           return { errors: [internalError()] };
+        } finally {
+          span.end();
         }
       },
       ...webSocketErrorHooks(formatError),

@@ -1,5 +1,6 @@
 /** The database connection (PostgreSQL or embedded PGlite through drizzle) and helpers that read its errors. */
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { context, SpanKind, trace } from '@opentelemetry/api';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
@@ -7,6 +8,7 @@ import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
 import type { AnyPgColumn, PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { sql, type Logger, type SQL } from 'drizzle-orm';
 import pg from 'pg';
+import { inSpan } from './tracing.js';
 
 /** A drizzle database over either driver; services only ever see this type. */
 export type Db<TSchema extends Record<string, unknown>> = PgDatabase<PgQueryResultHKT, TSchema>;
@@ -42,6 +44,36 @@ export function preparedPerDatabase<TDb extends object, TStatements>(
  */
 export const inPlaceholderList = (column: AnyPgColumn, name: string): SQL =>
   sql`${column} = any(${sql.placeholder(name)})`;
+
+/** Where the spans of SQL statements come from. */
+const sqlTracer = trace.getTracer('@igt/database');
+
+/** A driver's query method, as node-postgres clients and PGlite (instance and transaction) have one. */
+type QueryMethod = (...args: unknown[]) => unknown;
+
+/**
+ * Makes each statement `target` runs a client span, child of the span that runs it (a request's, a subscription's);
+ * statements outside any (migrations, readiness probes) make none. The span holds the statement as drizzle wrote it,
+ * with `$n` placeholders: values never reach it. Callback and streaming calls pass through untraced: node-postgres'
+ * `pool.query`, traced itself, runs each statement through a client's `query` with a callback, so it counts once.
+ */
+function traceStatements<T extends object>(target: T): T {
+  const driver = target as unknown as { query: QueryMethod };
+  const query = driver.query.bind(target);
+  driver.query = (...args) => {
+    const [first] = args;
+    const text = typeof first === 'string' ? first : (first as { text?: unknown } | undefined)?.text;
+    const streamed = typeof (first as { submit?: unknown } | undefined)?.submit === 'function';
+    const parent = trace.getSpan(context.active());
+    if (typeof text !== 'string' || streamed || typeof args.at(-1) === 'function' || !parent?.isRecording()) {
+      return query(...args);
+    }
+    const operation = /^\s*(\w+)/.exec(text)?.[1]?.toUpperCase() ?? 'SQL';
+    const attributes = { 'db.system.name': 'postgresql', 'db.operation.name': operation, 'db.query.text': text };
+    return inSpan(sqlTracer, operation, { kind: SpanKind.CLIENT, attributes }, async () => query(...args));
+  };
+  return target;
+}
 
 /** Where `openSqlClient` finds the database; with nothing set it is embedded and in memory (what tests use). */
 export interface SqlClientOptions {
@@ -91,12 +123,13 @@ export async function openSqlClient({
   });
 
   if (databaseUrl) {
-    const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize });
+    // Drizzle runs statements on the pool, and a transaction's on the client it checked out.
+    const pool = traceStatements(new pg.Pool({ connectionString: databaseUrl, max: poolSize }));
     // A client losing its connection must not crash the process. The pool's own listener covers idle clients only:
     // while one is checked out (a transaction runs on it), the pool takes that listener off, and an 'error' event
     // nobody handles would end the process. The query in flight still fails, and the pool drops the client.
     pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    pool.on('connect', (client) => traceStatements(client).on('error', () => {}));
     // The lock is held by a dedicated connection of its own for as long as `work` runs.
     const locked = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
       const client = new pg.Client({ connectionString: databaseUrl });
@@ -130,7 +163,10 @@ export async function openSqlClient({
     };
   }
 
-  const client = await PGlite.create(dataDir ? { dataDir } : {});
+  const client = traceStatements(await PGlite.create(dataDir ? { dataDir } : {}));
+  const transaction = client.transaction.bind(client);
+  client.transaction = <T>(callback: (tx: Transaction) => Promise<T>) =>
+    transaction((tx) => callback(traceStatements(tx)));
   return {
     kind: 'pglite',
     db: (schema) => drizzlePglite({ client, schema, ...(logger ? { logger } : {}) }) as never,

@@ -19,3 +19,4 @@ export * from './metrics.js';
 export * from './loaders.js';
 export * from './projection.js';
 export * from './health.js';
+export * from './tracing.js';

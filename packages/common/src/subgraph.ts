@@ -6,8 +6,18 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { GraphQLError, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
-import { CloseCode } from 'graphql-ws';
+import { context, SpanKind, trace, type Span } from '@opentelemetry/api';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  subscribe,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from 'graphql';
+import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { decodeJwt } from 'jose';
 import { WebSocketServer } from 'ws';
@@ -28,6 +38,15 @@ import type { Logger } from './logger.js';
 import { createMetrics, metricsRoute, observabilityPlugin, type Metrics } from './metrics.js';
 import { healthRoutes } from './health.js';
 import { storableTextPlugin, unstorableTextIn } from './storableText.js';
+import {
+  markFailed,
+  OPERATION_NAME_ATTRIBUTE,
+  OPERATION_TYPE_ATTRIBUTE,
+  remoteParent,
+  serviceTracer,
+  tracedRoute,
+  tracingPlugin,
+} from './tracing.js';
 
 /** What every subgraph request knows before the service adds its own parts: what the gateway vouches for, and more. */
 export interface RequestInfo extends GatewayAssertion {
@@ -189,6 +208,7 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       observabilityPlugin<TContext>(metrics, logger),
+      tracingPlugin<TContext>(),
       storableTextPlugin<TContext>(),
     ],
   });
@@ -207,6 +227,57 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
       logger: logger.child({ requestId }),
     });
   };
+
+  const tracer = serviceTracer(name);
+  /**
+   * Admits one subscription from the gateway's shared connection: checks the socket's and the subscription's own
+   * assertion, parses and validates, and builds the subscription's context. The socket's expiry is checked again per
+   * subscription, in case its timer has not run yet. The connection is the gateway's, shared by many clients: who is
+   * asking comes with each subscription, signed by the gateway, and a refusal ends that subscription alone, never the
+   * connection the others run on.
+   */
+  const admitSubscription = async (
+    extra: SocketExtra,
+    payload: SubscribePayload,
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> => {
+    if ((extra.expiresAt ?? 0) <= Date.now()) {
+      extra.socket.close(CloseCode.Unauthorized, ASSERTION_EXPIRED);
+      return [unauthenticated(ASSERTION_EXPIRED)];
+    }
+    let assertion: GatewayAssertion;
+    try {
+      assertion = await verifyGatewayAssertion(subscriptionAssertion(payload.extensions), gatewaySecret);
+    } catch (error) {
+      if (error instanceof GraphQLError) return [error];
+      throw error;
+    }
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query);
+    } catch (error) {
+      // Thrown to graphql-ws, a syntax error would close the shared connection (4500).
+      return [codedError(ErrorCode.ParseFailed, error instanceof GraphQLError ? error.message : 'Unparsable')];
+    }
+    const variableValues = payload.variables ?? {};
+    const invalid = validate(schema, document);
+    if (invalid.length) return invalid.map((error) => codedError(ErrorCode.ValidationFailed, error.message));
+    const error = unstorableTextIn(document, variableValues);
+    if (error) return [error];
+    // The gateway names the client socket this subscription serves, so it can be followed in the logs.
+    const requestId = requestIdOr(payload.extensions?.[REQUEST_ID_PARAM]);
+    const contextValue = createContext({
+      ...assertion,
+      viewerId: viewerIdOf(assertion.viewer),
+      requestId,
+      logger: logger.child({ requestId }),
+    });
+    return { schema, document, operationName: payload.operationName, variableValues, contextValue };
+  };
+  /**
+   * The span of each subscription from its subscribe message until it has started, by the arguments it starts with:
+   * a child of the gateway's span named in the message's `extensions`, so it joins the client's trace.
+   */
+  const startingSpans = new WeakMap<ExecutionArgs, Span>();
 
   let http: HttpService | undefined;
   let wsServer: WebSocketServer | undefined;
@@ -231,7 +302,7 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
     async listen(port, host) {
       const handler = router(
         {
-          '/graphql': graphqlHandler(apollo, contextFor),
+          '/graphql': tracedRoute(tracer, graphqlHandler(apollo, contextFor)),
           // Subgraphs are reached by the gateway only, so their metrics can sit on the same port.
           '/metrics': metricsRoute(metrics),
           ...routes,
@@ -266,44 +337,43 @@ export async function createSubgraph<TContext extends BaseContext & { requestId:
                 await refreshSocketAssertion(ctx.extra, payload[GATEWAY_ASSERTION_PARAM], gatewaySecret);
               }
             },
-            // Checked again per subscription, in case the expiry timer has not run yet. The connection is the
-            // gateway's, shared by many clients: who is asking comes with each subscription, signed by the gateway,
-            // and a refusal ends that subscription alone, never the connection the others run on.
+            // Admitted in a span of its own, child of the gateway's span its `extensions` name (`traceparent`).
             onSubscribe: async (ctx, _id, payload) => {
-              if ((ctx.extra.expiresAt ?? 0) <= Date.now()) {
-                ctx.extra.socket.close(CloseCode.Unauthorized, ASSERTION_EXPIRED);
-                return [unauthenticated(ASSERTION_EXPIRED)];
-              }
-              let assertion: GatewayAssertion;
+              const span = tracer.startSpan(
+                'subscription',
+                { kind: SpanKind.SERVER, attributes: { [OPERATION_TYPE_ATTRIBUTE]: 'subscription' } },
+                remoteParent(payload.extensions),
+              );
               try {
-                assertion = await verifyGatewayAssertion(subscriptionAssertion(payload.extensions), gatewaySecret);
+                const admitted = await admitSubscription(ctx.extra, payload);
+                if (!Array.isArray(admitted)) {
+                  const args = admitted as ExecutionArgs;
+                  const operationName = getOperationAST(args.document, args.operationName)?.name?.value;
+                  if (operationName) {
+                    span.updateName(`subscription ${operationName}`);
+                    span.setAttribute(OPERATION_NAME_ATTRIBUTE, operationName);
+                  }
+                  startingSpans.set(args, span);
+                  return args;
+                }
+                span.setAttribute('error.type', String(admitted[0]?.extensions.code ?? 'GraphQLError'));
+                span.end();
+                return admitted;
               } catch (error) {
-                if (error instanceof GraphQLError) return [error];
+                markFailed(span, error);
+                span.end();
                 throw error;
               }
-              let document: DocumentNode;
+            },
+            // The subscription starts (its source stream opens, `after` replays begin) inside its span.
+            subscribe: async (args) => {
+              const span = startingSpans.get(args);
+              if (!span) return subscribe(args);
               try {
-                document = parse(payload.query);
-              } catch (error) {
-                // Thrown to graphql-ws, a syntax error would close the shared connection (4500).
-                return [
-                  codedError(ErrorCode.ParseFailed, error instanceof GraphQLError ? error.message : 'Unparsable'),
-                ];
+                return await context.with(trace.setSpan(context.active(), span), () => subscribe(args));
+              } finally {
+                span.end();
               }
-              const variableValues = payload.variables ?? {};
-              const invalid = validate(schema, document);
-              if (invalid.length) return invalid.map((error) => codedError(ErrorCode.ValidationFailed, error.message));
-              const error = unstorableTextIn(document, variableValues);
-              if (error) return [error];
-              // The gateway names the client socket this subscription serves, so it can be followed in the logs.
-              const requestId = requestIdOr(payload.extensions?.[REQUEST_ID_PARAM]);
-              const contextValue = createContext({
-                ...assertion,
-                viewerId: viewerIdOf(assertion.viewer),
-                requestId,
-                logger: logger.child({ requestId }),
-              });
-              return { schema, document, operationName: payload.operationName, variableValues, contextValue };
             },
             // Errors go through the same masking as over HTTP: coded errors as they are, nothing else.
             ...webSocketErrorHooks(formatError),

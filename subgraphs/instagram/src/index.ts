@@ -1,4 +1,5 @@
 /** Runs the Instagram subgraph on its own, configured from the environment (PostgreSQL and Redis required). */
+import { tracing } from './tracing.js';
 import {
   createLogger,
   openEventStream,
@@ -38,6 +39,7 @@ await runUntilSignalled(logger, async () => {
       await subgraph.stop();
       await Promise.all([events.close(), rateLimits.close()]);
       await sql.close();
+      await tracing?.shutdown();
     },
   };
 });

@@ -1,4 +1,5 @@
 /** Runs the Messaging subgraph on its own, configured from the environment (PostgreSQL and Redis required). */
+import { tracing } from './tracing.js';
 import {
   createLogger,
   openEventStream,
@@ -39,6 +40,7 @@ await runUntilSignalled(logger, async () => {
       await subgraph.stop();
       await Promise.all([pubsub.close(), events.close(), rateLimits.close()]);
       await sql.close();
+      await tracing?.shutdown();
     },
   };
 });

@@ -1,4 +1,5 @@
 /** Runs the Threads subgraph on its own, configured from the environment (PostgreSQL and Redis required). */
+import { tracing } from './tracing.js';
 import { createLogger, openEventStream, openSqlClient, requireForStandalone, runUntilSignalled } from '@igt/common';
 import { loadConfig } from './config.js';
 import { createThreadsSubgraph } from './server.js';
@@ -28,6 +29,7 @@ await runUntilSignalled(logger, async () => {
       await subgraph.stop();
       await events.close();
       await sql.close();
+      await tracing?.shutdown();
     },
   };
 });
