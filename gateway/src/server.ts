@@ -24,6 +24,8 @@ import {
   type RouteHandler,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
+import { deferredQueries, withDeferDirective } from './defer.js';
+import { DeferredQueryExecutor } from './deferredExecution.js';
 import { landingPage } from './landingPage.js';
 import { operationLimits, withoutSchemaHints } from './limits.js';
 import { operationResolution, screenHttpQuery } from './operationResolution.js';
@@ -124,13 +126,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   const executor = new SubscriptionExecutor(supergraphSdl, Object.fromEntries(dataSources), logger, metrics);
+  const deferredExecutor = new DeferredQueryExecutor(supergraphSdl, Object.fromEntries(dataSources), logger);
   const limits = operationLimits<GatewayContext>();
   const formatError = withoutSchemaHints(
     createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error')),
     !introspection,
   );
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
+    gateway: withDeferDirective(gateway),
     validationRules: limits.validationRules,
     introspection,
     includeStacktraceInErrorResponses: false,
@@ -141,6 +144,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ...limits.plugins,
       observabilityPlugin<GatewayContext>(metrics, logger),
       operationResolution,
+      deferredQueries(deferredExecutor, formatError),
       landingPage(introspection),
     ],
   });
