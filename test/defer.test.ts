@@ -217,6 +217,8 @@ describe('@defer through the gateway', () => {
     proxy.release();
     const second = await parts.next();
     expect(second.value).toMatchObject({ incremental: [{ path: ['profile'], label: 'threads' }], hasNext: false });
+    expect(second.value.incremental[0].errors).toBeUndefined();
+    expect(second.value.incremental[0].data.threads.edges.length).toBeGreaterThan(0);
     expect((await parts.next()).done).toBe(true);
     // The deferred part reused the primary part's profile fetch rather than asking Threads for it again.
     expect(proxy.bodies.filter((body) => body.includes('profile(username'))).toHaveLength(1);
