@@ -2,6 +2,7 @@
 import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { Defer20220824Handler } from '@apollo/client/incremental';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '@igt/common';
 import { startFaultProxy } from './support/faultProxy.js';
 import { startHoldingProxy } from './support/holdingProxy.js';
 import { eventually, ok, startExtraGateway, startStack, type TestStack } from './support/harness.js';
@@ -107,6 +108,7 @@ function post(
 async function deferred(query: string, variables: Record<string, unknown> = {}, options: { token?: string } = {}) {
   const response = await post(stack.gatewayUrl, query, variables, options);
   expect(response.headers.get('content-type')).toBe('multipart/mixed; boundary="-"; deferSpec=20220824');
+  expect(response.headers.get('x-request-id')).toBeTruthy();
   const parts: any[] = [];
   for await (const part of multipartParts(response)) parts.push(part);
   return parts;
@@ -292,10 +294,49 @@ describe('@defer through the gateway', () => {
     expect(assembled(parts)).toEqual(await whole(query, { username: 'alice' }));
   });
 
+  it('should defer a named fragment, and a fragment on the query root, each at its own path', async () => {
+    const query = /* GraphQL */ `
+      query Spread($username: String!) {
+        ... @defer(label: "feed") {
+          feed(first: 2) {
+            edges {
+              node {
+                text
+              }
+            }
+          }
+        }
+        profile(username: $username) {
+          username
+          ...Account @defer(label: "account")
+        }
+      }
+      fragment Account on Profile {
+        user {
+          fullName
+          followerCount
+        }
+      }
+    `;
+    const token = await stack.login('bob');
+    const parts = await deferred(query, { username: 'alice' }, { token });
+    expect(parts[0]).toEqual({ data: { profile: { username: 'alice' } }, hasNext: true });
+    const payloads = parts.slice(1).flatMap((part) => part.incremental ?? []);
+    expect(payloads.map((payload: any) => [payload.label, payload.path]).sort()).toEqual([
+      ['account', ['profile']],
+      ['feed', []],
+    ]);
+    expect(assembled(parts)).toEqual(await whole(query, { username: 'alice' }, token));
+  });
+
   it("should keep the primary part when a deferred part's subgraph is down, with the coded error in that part", async () => {
     const proxy = await startFaultProxy(stack.subgraphUrls.threads);
     cleanup.push(() => proxy.close());
-    const gateway = await startExtraGateway(stack, { subgraphUrls: { ...stack.subgraphUrls, threads: proxy.url } });
+    const logs: string[] = [];
+    const gateway = await startExtraGateway(stack, {
+      subgraphUrls: { ...stack.subgraphUrls, threads: proxy.url },
+      logger: createLogger('gateway', 'info', { write: (line: string) => void logs.push(line) }),
+    });
     cleanup.push(() => gateway.stop());
     proxy.set('refuse');
 
@@ -309,6 +350,14 @@ describe('@defer through the gateway', () => {
       hasNext: false,
     });
     expect(parts[1].incremental[0].errors.map((error: any) => error.extensions.code)).toEqual(['SUBGRAPH_UNAVAILABLE']);
+    // The request's log line covers the primary part; one more says how the deferred parts went.
+    const requestId = response.headers.get('x-request-id');
+    const lines = logs.map((line) => JSON.parse(line)).filter((line) => line.requestId === requestId);
+    expect(lines.find((line) => line.msg === 'graphql operation')).toMatchObject({ outcome: 'ok' });
+    expect(lines.find((line) => line.msg === 'deferred parts sent')).toMatchObject({
+      outcome: 'SUBGRAPH_UNAVAILABLE',
+      errorCodes: ['SUBGRAPH_UNAVAILABLE'],
+    });
   });
 
   it('should refuse an invalid deferred query with the coded errors of any query', async () => {

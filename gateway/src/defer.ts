@@ -23,6 +23,7 @@ import {
   type OperationDefinitionNode,
 } from 'graphql';
 import Negotiator from 'negotiator';
+import type { Logger } from '@igt/common';
 import type { GatewayContext } from './context.js';
 import type { DeferredQueryExecutor, SubsequentResult } from './deferredExecution.js';
 
@@ -103,26 +104,42 @@ const isFragment = (definition: DefinitionNode): definition is FragmentDefinitio
  * Answers deferred queries (see `isDeferredQuery`) with an incremental response once Apollo Server has parsed and
  * validated them (operation limits included) and built their context (so signed in or refused as any query): the
  * primary part first, `{ data, hasNext: true }`, then `{ incremental: [{ data, path, label? }], hasNext }` parts.
- * Errors are formatted with `formatError`, each in the part it belongs to. Every other operation goes on to the gateway
- * untouched.
+ * Errors are formatted with `formatError`, each in the part it belongs to. Apollo Server's own log line and metrics for
+ * the request (observabilityPlugin) cover the primary part; `logger` gets one more line once the deferred parts are
+ * sent. Every other operation goes on to the gateway untouched.
  */
 export function deferredQueries(
   executor: DeferredQueryExecutor,
   formatError: (formatted: GraphQLFormattedError, error: unknown) => GraphQLFormattedError,
+  logger: Logger,
 ): ApolloServerPlugin<GatewayContext> {
   const formatted = (errors: readonly GraphQLError[] | undefined) =>
     errors?.length ? { errors: errors.map((error) => formatError(error.toJSON(), error)) } : {};
-  async function* subsequentResults(results: AsyncIterable<SubsequentResult>) {
+  /** The deferred parts, formatted; once all are sent, one log line says how they went (the request's own came first). */
+  async function* subsequentResults(results: AsyncIterable<SubsequentResult>, requestId: string, operation: string) {
+    const started = performance.now();
+    const codes: string[] = [];
     for await (const { incremental, hasNext } of results) {
       if (!incremental) {
         yield { hasNext };
         continue;
       }
-      yield {
-        incremental: incremental.map(({ errors, ...payload }) => ({ ...payload, ...formatted(errors) })),
-        hasNext,
-      };
+      const payloads = incremental.map(({ errors, ...payload }) => ({ ...payload, ...formatted(errors) }));
+      codes.push(
+        ...payloads.flatMap((payload) => payload.errors?.map((error) => String(error.extensions?.code)) ?? []),
+      );
+      yield { incremental: payloads, hasNext };
     }
+    logger.info(
+      {
+        requestId,
+        operation,
+        outcome: codes[0] ?? 'ok',
+        errorCodes: codes.length ? codes : undefined,
+        ms: Math.round(performance.now() - started),
+      },
+      'deferred parts sent',
+    );
   }
   const listener: GraphQLRequestListener<GatewayContext> = {
     async responseForOperation({
@@ -157,7 +174,11 @@ export function deferredQueries(
             ...(initial.extensions ? { extensions: initial.extensions } : {}),
             hasNext: true,
           },
-          subsequentResults: subsequentResults(subsequent),
+          subsequentResults: subsequentResults(
+            subsequent,
+            contextValue.requestId,
+            operation.name?.value ?? 'anonymous',
+          ),
         },
       };
     },

@@ -91,7 +91,7 @@ export class DeferredQueryExecutor {
   private readonly plannerSchema: Schema;
   private readonly supergraphSchema: GraphQLSchema;
   private readonly apiSchema: GraphQLSchema;
-  /** Plans by the printed operation with its `@defer`s resolved (so by which of them are active). */
+  /** Plans by the printed operation with its `@defer`s resolved (so by which of them are active) and their labels. */
   private readonly plans = new Map<string, Planned>();
 
   constructor(
@@ -124,7 +124,8 @@ export class DeferredQueryExecutor {
   private plan(request: DeferredRequest): Planned | null {
     const { operation, labels } = resolveDefers(request.operation, request.fragments, request.coercedVariables);
     if (labels.size === 0) return null;
-    const key = print(operation);
+    // The client's labels are part of the key: a label may come from a variable.
+    const key = JSON.stringify([print(operation), [...labels.values()]]);
     const cached = this.plans.get(key);
     if (cached) return cached;
     const plan = this.planner.buildQueryPlan(
@@ -156,9 +157,17 @@ export class DeferredQueryExecutor {
       const label = part.label!;
       const answers: Answers = new Map();
       void this.runPart(planned, label, [...before, own], earlier, answers, request).then((result) => {
+        let payloads: DeferredPayload[];
+        try {
+          payloads = this.payloads(planned, label, result);
+        } catch (error) {
+          this.logger.error({ err: error }, 'could not shape a deferred part');
+          queue.deliver([{ data: null, path: [], errors: [internalError()] }]);
+          return;
+        }
         // Nested parts are expected before this one is queued, so `hasNext` never says false too early.
         this.startDeferred(planned, nested, [...before, own], [...earlier, answers], queue, request);
-        queue.deliver(this.payloads(planned, label, result));
+        queue.deliver(payloads);
       });
     }
   }

@@ -144,7 +144,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       ...limits.plugins,
       observabilityPlugin<GatewayContext>(metrics, logger),
       operationResolution,
-      deferredQueries(deferredExecutor, formatError),
+      deferredQueries(deferredExecutor, formatError, logger),
       landingPage(introspection),
     ],
   });
