@@ -194,6 +194,11 @@ describe('@defer through the gateway', () => {
     expect(rest).toEqual({ incremental: [{ data: { threads }, path: ['profile'], label: 'threads' }], hasNext: false });
   });
 
+  it('should send no payload for a deferred fragment whose object is null, and still end with hasNext false', async () => {
+    const parts = await deferred(`{ profile(username: "nobody_here") { username ... @defer { bio } } }`);
+    expect(parts).toEqual([{ data: { profile: null }, hasNext: true }, { hasNext: false }]);
+  });
+
   it('should answer the Accept header in its quoted form and in Apollo Client 3 form', async () => {
     for (const accept of ['multipart/mixed; deferSpec="20220824"', 'multipart/mixed;deferSpec=20220824']) {
       const response = await post(stack.gatewayUrl, PROFILE_THREADS_DEFERRED, { username: 'alice' }, { accept });

@@ -1,4 +1,4 @@
-/** Builds the gateway: Apollo Server and Apollo Gateway over HTTP, subscriptions over WebSocket, health and metrics. */
+/** Builds the gateway: Apollo Server and Gateway over HTTP (with `@defer`), WebSocket subscriptions, health, metrics. */
 import { readFileSync } from 'node:fs';
 import proxyAddr from 'proxy-addr';
 import type { IncomingMessage } from 'node:http';
