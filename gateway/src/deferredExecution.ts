@@ -259,40 +259,35 @@ export class DeferredQueryExecutor {
   private payloads(planned: Planned, label: string, result: ExecutionResult): DeferredPayload[] {
     const { target, operationContext } = this.view(planned, label);
     const clientLabel = planned.labels.get(label);
-    const found: { path: (string | number)[]; data: Record<string, unknown> }[] = [];
+    const found: { data: Record<string, unknown>; path: (string | number)[] }[] = [];
     const nulls: (string | number)[][] = [];
     const walk = (selections: readonly SelectionNode[], value: Record<string, unknown>, path: (string | number)[]) => {
       for (const selection of selections) {
         if (selection === target) {
-          if (Object.keys(value).length > 0) found.push({ path, data: value });
+          if (Object.keys(value).length > 0) found.push({ data: value, path });
         } else if (selection.kind === Kind.INLINE_FRAGMENT) {
           walk(selection.selectionSet.selections, value, path);
         } else if (selection.kind === Kind.FIELD && selection.selectionSet) {
           const key = selection.alias?.value ?? selection.name.value;
-          descend(value[key], selection.selectionSet.selections, [...path, key], key in value);
+          descend(value[key], selection.selectionSet.selections, [...path, key]);
         }
       }
     };
-    const descend = (
-      value: unknown,
-      selections: readonly SelectionNode[],
-      path: (string | number)[],
-      present = true,
-    ) => {
-      if (value === null && present) nulls.push(path);
+    const descend = (value: unknown, selections: readonly SelectionNode[], path: (string | number)[]) => {
+      if (value === null) nulls.push(path);
       else if (Array.isArray(value)) value.forEach((item, index) => descend(item, selections, [...path, index]));
       else if (value && typeof value === 'object') walk(selections, value as Record<string, unknown>, path);
     };
     if (target) descend(result.data ?? null, operationContext.operation.selectionSet.selections, []);
-    const extra = {
-      ...(clientLabel !== undefined ? { label: clientLabel } : {}),
+    const labelled = clientLabel !== undefined ? { label: clientLabel } : {};
+    // The errors (and extensions) of a part go out once, with its first payload.
+    const once = {
+      ...(result.errors?.length ? { errors: result.errors } : {}),
       ...(result.extensions ? { extensions: result.extensions } : {}),
     };
-    const errors = result.errors?.length ? { errors: result.errors } : {};
     const [first, ...rest] = found;
-    if (!first) return result.errors?.length ? [{ data: null, path: nulls[0] ?? [], ...extra, ...errors }] : [];
-    // The errors of a part go out once, with its first payload.
-    return [{ ...first, ...extra, ...errors }, ...rest.map((payload) => ({ ...payload, ...extra }))];
+    if (!first) return result.errors?.length ? [{ data: null, path: nulls[0] ?? [], ...labelled, ...once }] : [];
+    return [{ ...first, ...labelled, ...once }, ...rest.map((payload) => ({ ...payload, ...labelled }))];
   }
 }
 
