@@ -371,6 +371,11 @@ describe('@defer through the gateway', () => {
       [`{ profile(username: "alice") { username @defer } }`, 'GRAPHQL_VALIDATION_FAILED'],
       [`{ profile(username: "alice") { ... @defer(if: "yes") { username } } }`, 'GRAPHQL_VALIDATION_FAILED'],
       [`query($u: String!) { profile(username: $u) { ... @defer { username } } }`, 'BAD_USER_INPUT'],
+      [
+        `{ profile(username: "a") { ... @defer(label: "x") { bio } ... @defer(label: "x") { id } } }`,
+        'GRAPHQL_VALIDATION_FAILED',
+      ],
+      [`query($l: String) { profile(username: "a") { ... @defer(label: $l) { bio } } }`, 'GRAPHQL_VALIDATION_FAILED'],
     ] as const;
     for (const [query, code] of cases) {
       const response = await post(stack.gatewayUrl, query);

@@ -15,12 +15,15 @@ import {
   GraphQLNonNull,
   GraphQLSchema,
   GraphQLString,
+  GraphQLError,
   Kind,
+  print,
+  type ASTVisitor,
   type DefinitionNode,
   type FragmentDefinitionNode,
-  type GraphQLError,
   type GraphQLFormattedError,
   type OperationDefinitionNode,
+  type ValidationContext,
 } from 'graphql';
 import Negotiator from 'negotiator';
 import type { Logger } from '@igt/common';
@@ -68,6 +71,36 @@ function schemaWithDefer(schema: GraphQLSchema): GraphQLSchema {
   if (schema.getDirective(DEFER_DIRECTIVE.name)) return schema;
   const config = schema.toConfig();
   return new GraphQLSchema({ ...config, directives: [...config.directives, DEFER_DIRECTIVE] });
+}
+
+/**
+ * Validation rule: each `@defer` label is a string written in the document and no other `@defer` has it, as the
+ * incremental delivery proposal requires, so a client can tell its payloads apart by label.
+ */
+export function deferLabelsRule(context: ValidationContext): ASTVisitor {
+  const seen = new Set<string>();
+  return {
+    Directive(directive) {
+      if (directive.name.value !== DEFER_DIRECTIVE.name) return;
+      const label = directive.arguments?.find((argument) => argument.name.value === 'label');
+      if (!label) return;
+      if (label.value.kind !== Kind.STRING) {
+        context.reportError(
+          new GraphQLError(`The label of @defer must be a string literal, got ${print(label.value)}.`, {
+            nodes: label,
+          }),
+        );
+      } else if (seen.has(label.value.value)) {
+        context.reportError(
+          new GraphQLError(`Another @defer has the label "${label.value.value}" already: labels must be unique.`, {
+            nodes: label,
+          }),
+        );
+      } else {
+        seen.add(label.value.value);
+      }
+    },
+  };
 }
 
 /** The incremental delivery format this gateway writes: the one Apollo Client 4's `Defer20220824Handler` reads. */

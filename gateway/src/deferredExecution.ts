@@ -124,7 +124,7 @@ export class DeferredQueryExecutor {
   private plan(request: DeferredRequest): Planned | null {
     const { operation, labels } = resolveDefers(request.operation, request.fragments, request.coercedVariables);
     if (labels.size === 0) return null;
-    // The client's labels are part of the key: a label may come from a variable.
+    // The client's labels are part of the key: the printed operation holds ours in their place.
     const key = JSON.stringify([print(operation), [...labels.values()]]);
     const cached = this.plans.get(key);
     if (cached) return cached;

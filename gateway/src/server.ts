@@ -24,7 +24,7 @@ import {
   type RouteHandler,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
-import { deferredQueries, withDeferDirective } from './defer.js';
+import { deferLabelsRule, deferredQueries, withDeferDirective } from './defer.js';
 import { DeferredQueryExecutor } from './deferredExecution.js';
 import { landingPage } from './landingPage.js';
 import { operationLimits, withoutSchemaHints } from './limits.js';
@@ -134,7 +134,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   const apollo = new ApolloServer<GatewayContext>({
     gateway: withDeferDirective(gateway),
-    validationRules: limits.validationRules,
+    validationRules: [...limits.validationRules, deferLabelsRule],
     introspection,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours: runUntilSignalled stops every service in order.

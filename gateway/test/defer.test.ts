@@ -1,7 +1,15 @@
 /** Which requests the gateway answers in parts, and how it reads a query's `@defer`s before planning. */
 import { describe, expect, it } from 'vitest';
-import { Kind, parse, print, type FragmentDefinitionNode, type OperationDefinitionNode } from 'graphql';
-import { isDeferredQuery } from '../src/defer.js';
+import {
+  buildSchema,
+  Kind,
+  parse,
+  print,
+  validate,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { deferLabelsRule, isDeferredQuery } from '../src/defer.js';
 import { resolveDefers } from '../src/deferredExecution.js';
 
 const QUERY = parse('query { profile(username: "a") { ... @defer { bio } } }')
@@ -72,5 +80,26 @@ describe('resolveDefers', () => {
       '{ profile(username: "a") { ... on Profile { username } ... on Profile @defer(label: "d0") { ... on Profile { username } bio } } }',
     );
     expect(labels).toEqual({ d0: 'rest' });
+  });
+});
+
+describe('deferLabelsRule', () => {
+  const schema = buildSchema(`
+    directive @defer(if: Boolean! = true, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+    type Query { a: String b: String }
+  `);
+  const messages = (source: string) => validate(schema, parse(source), [deferLabelsRule]).map((e) => e.message);
+
+  it('should accept distinct literal labels, and @defer without one', () => {
+    expect(messages('{ ... @defer(label: "x") { a } ... @defer(label: "y") { b } ... @defer { a } }')).toEqual([]);
+  });
+
+  it('should refuse a label used twice, and a label from a variable', () => {
+    expect(messages('{ ... @defer(label: "x") { a } ... @defer(label: "x") { b } }')).toEqual([
+      'Another @defer has the label "x" already: labels must be unique.',
+    ]);
+    expect(messages('query($l: String) { ... @defer(label: $l) { a } }')).toEqual([
+      'The label of @defer must be a string literal, got $l.',
+    ]);
   });
 });
