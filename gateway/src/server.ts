@@ -1,4 +1,4 @@
-/** Builds the gateway: Apollo Server and Apollo Gateway over HTTP, subscriptions over WebSocket, health and metrics. */
+/** Builds the gateway: Apollo Server and Gateway over HTTP (with `@defer`), WebSocket subscriptions, health, metrics. */
 import { readFileSync } from 'node:fs';
 import proxyAddr from 'proxy-addr';
 import type { IncomingMessage } from 'node:http';
@@ -28,6 +28,8 @@ import {
   tracingPlugin,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
+import { deferLabelsRule, deferredQueries, withDeferDirective } from './defer.js';
+import { DeferredQueryExecutor } from './deferredExecution.js';
 import { EXPLORER_PATH, explorerRoutes } from './explorer.js';
 import { landingPageRoutes } from './landingPage.js';
 import { operationLimits, withoutSchemaHints } from './limits.js';
@@ -131,14 +133,15 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
   });
   const executor = new SubscriptionExecutor(supergraphSdl, Object.fromEntries(dataSources), logger, metrics);
+  const deferredExecutor = new DeferredQueryExecutor(supergraphSdl, Object.fromEntries(dataSources), logger);
   const limits = operationLimits<GatewayContext>();
   const formatError = withoutSchemaHints(
     createErrorFormatter((error) => logger.error({ err: error }, 'unexpected error')),
     !introspection,
   );
   const apollo = new ApolloServer<GatewayContext>({
-    gateway,
-    validationRules: limits.validationRules,
+    gateway: withDeferDirective(gateway),
+    validationRules: [...limits.validationRules, deferLabelsRule],
     introspection,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours: runUntilSignalled stops every service in order.
@@ -149,6 +152,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       observabilityPlugin<GatewayContext>(metrics, logger),
       tracingPlugin<GatewayContext>(),
       operationResolution,
+      deferredQueries(deferredExecutor, formatError, logger),
       // Browsers get the gateway's own landing page (landingPage.ts), not Apollo Server's.
       ApolloServerPluginLandingPageDisabled(),
     ],
