@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
 import { Supergraph } from '@apollo/federation-internals';
 import { parse, printSchema } from 'graphql';
+import { schemaWithDefer } from '@igt/gateway';
 
 /** The subgraphs, their SDL files and the URLs they answer on by default. */
 export const SUBGRAPHS = ['instagram', 'threads', 'messaging'] as const;
@@ -36,7 +37,10 @@ export function composeSupergraph(): string {
   return result.supergraphSdl;
 }
 
-/** The API schema of a supergraph, printed: what introspection through the gateway shows, descriptions included. */
+/**
+ * The API schema of a supergraph as the gateway serves it, printed: what introspection through the gateway shows,
+ * descriptions and `@defer` included.
+ */
 export function apiSchemaOf(supergraphSdl: string): string {
-  return printSchema(Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema());
+  return printSchema(schemaWithDefer(Supergraph.build(supergraphSdl).apiSchema().toGraphQLJSSchema()));
 }

@@ -1,8 +1,11 @@
 /** The gateway's endpoint: landing page, health, CORS, introspection, persisted queries, client mistakes, limits. */
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { buildClientSchema, buildSchema, getIntrospectionQuery, printSchema, type IntrospectionQuery } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '@igt/gateway/config';
+import { API_SCHEMA_PATH } from '../scripts/supergraph.js';
 import {
   expectError,
   ok,
@@ -79,6 +82,13 @@ describe('gateway HTTP endpoint', () => {
     );
     expect(result.__schema.queryType.name).toBe('Query');
     expect(result.__type.fields.map((f: { name: string }) => f.name)).toContain('messageAction');
+  });
+
+  it('should show clients through introspection exactly the committed schema/api.graphql', async () => {
+    const introspection = ok<IntrospectionQuery>(await stack.query(getIntrospectionQuery()));
+    expect(printSchema(buildClientSchema(introspection))).toBe(
+      printSchema(buildSchema(readFileSync(API_SCHEMA_PATH, 'utf8'))),
+    );
   });
 
   it('should refuse introspection, show no Sandbox and answer CORS for listed origins only, on the production config', async () => {

@@ -9,6 +9,7 @@ import {
 } from '@apollo/server';
 import {
   DirectiveLocation,
+  execute,
   getVariableValues,
   GraphQLBoolean,
   GraphQLDirective,
@@ -52,13 +53,41 @@ export const DEFER_DIRECTIVE = new GraphQLDirective({
 
 type Gateway = ApolloServerOptionsWithGateway<GatewayContext>['gateway'];
 
+/** True for a query that asks only for introspection (`__schema`, `__type`, `__typename` at its root). */
+function isIntrospectionOnly(operation: OperationDefinitionNode | undefined): boolean {
+  return (
+    operation?.operation === 'query' &&
+    operation.selectionSet.selections.every(
+      (selection) => selection.kind === Kind.FIELD && selection.name.value.startsWith('__'),
+    )
+  );
+}
+
 /**
  * The gateway as Apollo Server sees it, with `@defer` added to the API schema it hands over: validation then accepts
- * `@defer` (and introspection shows it), while the subgraph SDLs and the gateway's own schema stay as they are.
+ * `@defer`, while the subgraph SDLs and the gateway's own schema stay as they are. `@apollo/gateway` answers
+ * introspection from its own schema, which lacks `@defer`; an introspection query is answered here from the schema
+ * with it, so tools that read the schema (explorers, client code generators) accept `@defer` too.
  */
 export function withDeferDirective(gateway: Gateway): Gateway {
   return {
-    load: (options) => gateway.load(options),
+    load: async (options) => {
+      const loaded = await gateway.load(options);
+      const { executor } = loaded;
+      if (!executor) return loaded;
+      return {
+        ...loaded,
+        executor: async (request) =>
+          isIntrospectionOnly(request.operation)
+            ? execute({
+                schema: request.schema,
+                document: request.document,
+                operationName: request.operationName,
+                variableValues: request.request.variables,
+              })
+            : executor(request),
+      };
+    },
     stop: () => gateway.stop(),
     onSchemaLoadOrUpdate: (callback) =>
       gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) =>
@@ -67,7 +96,8 @@ export function withDeferDirective(gateway: Gateway): Gateway {
   };
 }
 
-function schemaWithDefer(schema: GraphQLSchema): GraphQLSchema {
+/** An API schema with `@defer` added: the schema clients see through the gateway (and schema/api.graphql holds). */
+export function schemaWithDefer(schema: GraphQLSchema): GraphQLSchema {
   if (schema.getDirective(DEFER_DIRECTIVE.name)) return schema;
   const config = schema.toConfig();
   return new GraphQLSchema({ ...config, directives: [...config.directives, DEFER_DIRECTIVE] });

@@ -41,6 +41,7 @@ import { UPSTREAM_TIMING } from './upstream.js';
 import { serveWebSocket } from './websocket.js';
 
 export { EXPLORER_PATH } from './explorer.js';
+export { schemaWithDefer } from './defer.js';
 
 /** The committed supergraph, composed from schema/*.graphql by `npm run compose`. */
 export const SUPERGRAPH_PATH = new URL('../../schema/supergraph.graphql', import.meta.url);
