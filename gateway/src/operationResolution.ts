@@ -62,8 +62,8 @@ export function screenHttpQuery(query: string): GraphQLError | null {
 
 /**
  * Refuses, as the client's mistake (400 BAD_REQUEST), a request whose operation cannot be found: an unknown
- * `operationName`, or several operations and no name (@apollo/gateway would fail on it with a 500). Refuses
- * subscriptions over HTTP with a pointer to the WebSocket endpoint.
+ * `operationName`, or several operations and no name (@apollo/gateway would fail on it with a 500). Subscriptions
+ * never reach Apollo Server: the HTTP subscription transports take them first (see httpDispatch).
  */
 export const operationResolution = {
   async requestDidStart() {
@@ -79,12 +79,6 @@ export const operationResolution = {
           throw new GraphQLError(unresolvedOperation(request.operationName).message, {
             extensions: { code: ErrorCode.BadRequest, http: { status: 400 } },
           });
-        }
-        if (operation.operation === 'subscription') {
-          throw new GraphQLError(
-            'Subscriptions are served over WebSocket (graphql-ws protocol) at ws://<gateway host>/graphql, not over HTTP.',
-            { extensions: { code: ErrorCode.BadRequest, http: { status: 400 } } },
-          );
         }
       },
     };

@@ -119,10 +119,10 @@ export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
 }
 
 /**
- * graphql-ws server hooks that shape every error sent over a WebSocket as `formatError` does over HTTP: errors in
- * events (`onNext`) and the error that ends a subscription (`onError`, e.g. its event source failing mid-stream).
+ * Shapes the errors of results sent on a subscription transport (graphql-ws, multipart HTTP, SSE) as `formatError`
+ * does over HTTP: errors in events, and the errors that end a subscription (its event source failing mid-stream).
  */
-export function webSocketErrorHooks(formatError: ReturnType<typeof createErrorFormatter>) {
+export function subscriptionErrorFormatter(formatError: ReturnType<typeof createErrorFormatter>) {
   // A GraphQLError, a crash (a plain Error), or an error already formatted (relayed from a subgraph or Apollo Server).
   const format = (error: unknown): GraphQLFormattedError =>
     formatError(
@@ -134,9 +134,21 @@ export function webSocketErrorHooks(formatError: ReturnType<typeof createErrorFo
       error,
     );
   return {
+    /** Formats each of `errors`. */
+    errors: (errors: readonly unknown[]) => errors.map(format),
+    /** `result` with its errors formatted; the same object when it has none. */
+    result: (result: ExecutionResult) =>
+      result.errors?.length ? { ...result, errors: result.errors.map(format) } : result,
+  };
+}
+
+/** graphql-ws server hooks that format every error sent over a WebSocket as `formatError` does over HTTP. */
+export function webSocketErrorHooks(formatError: ReturnType<typeof createErrorFormatter>) {
+  const format = subscriptionErrorFormatter(formatError);
+  return {
     onNext: (_ctx: unknown, _id: unknown, _payload: unknown, _args: unknown, result: ExecutionResult) =>
-      result.errors?.length ? { ...result, errors: result.errors.map(format) } : undefined,
-    onError: (_ctx: unknown, _id: unknown, _payload: unknown, errors: readonly GraphQLError[]) => errors.map(format),
+      result.errors?.length ? format.result(result) : undefined,
+    onError: (_ctx: unknown, _id: unknown, _payload: unknown, errors: readonly GraphQLError[]) => format.errors(errors),
   };
 }
 
