@@ -287,7 +287,11 @@ describe("a client's mistakes", () => {
     for (const mistake of conditional) {
       const response = await fetch(stack.gatewayUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'multipart/mixed;subscriptionSpec=1.0',
+          authorization: `Bearer ${token}`,
+        },
         body: JSON.stringify(mistake),
       });
       expect(response.status).toBe(400);

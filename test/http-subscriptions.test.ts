@@ -41,6 +41,18 @@ async function listening(count: number) {
   await stack.liveSubscriptions(count);
 }
 
+/**
+ * How a stream was refused before it started: multipart with an HTTP status and a JSON body; SSE in the stream
+ * itself (200, a `next` with the errors, then `complete`), as graphql-sse's own server does.
+ */
+async function refusalOf(opened: HttpStream<Received>) {
+  if (opened.status !== 200) return { status: opened.status, errors: opened.refusal?.errors ?? [] };
+  await opened.ended();
+  expect(opened.events).toEqual([]);
+  expect(opened.completed).toBe(true);
+  return { status: 200, errors: opened.errors };
+}
+
 const texts = (opened: HttpStream<Received>) => opened.events.map((event) => event.directMessageReceived.text);
 
 /** Apollo Client 4 with nothing but an HttpLink: it asks for multipart subscriptions on its own. */
@@ -271,11 +283,11 @@ describe('one path for every transport', () => {
     ];
     for (const transport of ['multipart', 'sse'] as const) {
       for (const [request, status, code] of cases) {
-        const refused = await stream(transport, request);
-        expect([transport, refused.status, refused.refusal?.errors[0]?.extensions?.code]).toEqual([
+        const refused = await refusalOf(await stream(transport, request));
+        expect([transport, refused.status, refused.errors.map((error) => error.extensions?.code)]).toEqual([
           transport,
-          status,
-          code,
+          transport === 'sse' ? 200 : status,
+          [code],
         ]);
       }
     }
@@ -285,7 +297,7 @@ describe('one path for every transport', () => {
     for (const transport of ['multipart', 'sse'] as const) {
       const opened = await stream(transport, { query: NEW_MESSAGES });
       await opened.ended();
-      expect(opened.errors[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      expect(opened.errors.map((error) => error.extensions?.code)).toEqual(['UNAUTHENTICATED']);
       expect(opened.completed).toBe(true);
     }
     await gatewaySubscriptions(stack.gatewayInternalUrl!, 0);
@@ -315,16 +327,18 @@ describe('one path for every transport', () => {
     const first = await open('multipart', a.token);
     expect(first.status).toBe(200);
     expect((await open('sse', a.token)).status).toBe(200);
-    const third = await open('sse', a.token); // a's third
-    expect(third.status).toBe(429);
-    expect(third.refusal?.errors[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
-    expect(third.refusal?.errors[0]?.message).toMatch(/per account/);
+    for (const transport of ['multipart', 'sse'] as const) {
+      const third = await refusalOf(await open(transport, a.token)); // a's third
+      expect(third.status).toBe(transport === 'sse' ? 200 : 429);
+      expect(third.errors[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
+      expect(third.errors[0]?.message).toMatch(/per account/);
+    }
     // A WebSocket is the address's third connection; b's stream after it is the fourth.
     const socket = gateway.wsClient(b.token, { lazy: false, onNonLazyError: () => {} });
     await new Promise<void>((resolve) => socket.on('connected', () => resolve()));
-    const fourth = await open('multipart', b.token);
+    const fourth = await refusalOf(await open('multipart', b.token));
     expect(fourth.status).toBe(429);
-    expect(fourth.refusal?.errors[0]?.message).toMatch(/one address/);
+    expect(fourth.errors[0]?.message).toMatch(/one address/);
     first.close();
     await eventually(async () => {
       const again = await open('multipart', b.token);
@@ -378,5 +392,26 @@ describe('one path for every transport', () => {
       expect(opened.errors[0]?.message).toMatch(/after/);
       expect(opened.completed).toBe(true);
     }
+  });
+
+  // Last: it stops the Messaging subgraph of this file's stack.
+  it('should end every stream with a resumable SUBGRAPH_UNAVAILABLE when Messaging goes away', async () => {
+    const [, b] = await mutualPair(stack);
+    const streams = [
+      await stream('multipart', { query: NEW_MESSAGES, token: b.token }),
+      await stream('sse', { query: NEW_MESSAGES, token: b.token }),
+    ];
+    // One person's subscriptions share one at Messaging.
+    await gatewaySubscriptions(stack.gatewayInternalUrl!, 2);
+    await stack.liveSubscriptions(1);
+    await stack.subgraphs.messaging.stop();
+    for (const opened of streams) {
+      await opened.ended();
+      expect(opened.errors.map((error) => error.extensions?.code)).toEqual(['SUBGRAPH_UNAVAILABLE']);
+      expect(opened.errors[0]?.message).toMatch(/after/);
+      expect(opened.completed).toBe(true);
+    }
+    // Multipart sends an error that ends the subscription as a transport error (`payload: null`), not as an event's.
+    expect(streams[0]!.endingErrors).toEqual(streams[0]!.errors);
   });
 });

@@ -5,7 +5,6 @@ import { print as sseMessage, type ExecutionResult as SseResult } from 'graphql-
 import {
   codedError,
   ErrorCode,
-  sendJson,
   subscriptionErrorFormatter,
   type createErrorFormatter,
   type GraphQLRequestParams,
@@ -110,19 +109,31 @@ function operationRequest(
   return { query, operationName, variables, extensions };
 }
 
-/** Resolves once `res` can take more (or is gone, or `halted` settles): a slow reader holds its events upstream. */
-function drained(res: ServerResponse, halted: Promise<void>): Promise<void> {
+/** Resolves once `res` can take more, is gone, or the stream is `halted`: a slow reader holds its events upstream. */
+function drained(res: ServerResponse, halted: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       res.off('drain', done);
       res.off('close', done);
+      halted.removeEventListener('abort', done);
       resolve();
     };
     res.once('drain', done);
     res.once('close', done);
-    void halted.then(done);
+    halted.addEventListener('abort', done, { once: true });
+    if (halted.aborted) done();
   });
 }
+
+/** The media type of a GraphQL response that clients read errors from whatever its status, when `accept` names it. */
+function responseType(accept: string | undefined): string {
+  return accept?.includes('application/graphql-response+json')
+    ? 'application/graphql-response+json; charset=utf-8'
+    : 'application/json; charset=utf-8';
+}
+
+/** Why a stream ends when the gateway stops, so clients subscribe again elsewhere. */
+const shuttingDown = () => ended(ErrorCode.ServiceUnavailable, 'This gateway is shutting down');
 
 /**
  * Streams subscriptions over HTTP on the gateway's GraphQL endpoint, through the same SubscriptionGate as graphql-ws:
@@ -138,8 +149,31 @@ export function serveHttpSubscriptions(options: HttpSubscriptionOptions) {
   const running = new Set<Promise<void>>();
   let closing = false;
 
-  const refuse = (res: ServerResponse, errors: readonly GraphQLError[], status = 400) =>
-    sendJson(res, REFUSAL_STATUS[String(errors[0]?.extensions.code)] ?? status, { errors: format.errors(errors) });
+  /**
+   * Refuses a request before its stream starts. Over SSE the refusal is the stream (its errors in a `next`, then
+   * `complete`), as graphql-sse's own handler answers: its client would retry an HTTP error, and a browser's
+   * EventSource cannot read one. Otherwise a GraphQL response with the status of the first error's code.
+   */
+  const refuse = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    transport: HttpSubscriptionTransport | undefined,
+    errors: readonly GraphQLError[],
+    status = 400,
+  ) => {
+    const formatted = format.errors(errors);
+    if (transport === 'sse') {
+      const wire = FORMATS.sse;
+      res.writeHead(200, { 'content-type': wire.contentType, 'cache-control': 'no-store' });
+      res.end(wire.ending(formatted) + wire.closing);
+      return;
+    }
+    res.writeHead(REFUSAL_STATUS[String(errors[0]?.extensions.code)] ?? status, {
+      'content-type': responseType(req.headers.accept),
+      'cache-control': 'no-store',
+    });
+    res.end(JSON.stringify({ errors: formatted }));
+  };
 
   async function stream(
     req: IncomingMessage,
@@ -147,64 +181,69 @@ export function serveHttpSubscriptions(options: HttpSubscriptionOptions) {
     request: OperationRequest & { extensions: unknown },
     transport: HttpSubscriptionTransport,
   ): Promise<void> {
-    if (closing) return refuse(res, [ended(ErrorCode.ServiceUnavailable, 'This gateway is shutting down')]);
+    if (closing) return refuse(req, res, transport, [shuttingDown()]);
     const prepared = gate.prepare(request);
-    if (Array.isArray(prepared)) return refuse(res, prepared);
+    if (Array.isArray(prepared)) return refuse(req, res, transport, prepared);
     let viewer;
     try {
       // A browser's EventSource cannot set headers: it may send the token in the request's `extensions`.
       viewer = await gate.viewer(req.headers.authorization ?? authorizationParam(request.extensions));
     } catch (error) {
-      if (error instanceof GraphQLError) return refuse(res, [error]);
+      if (error instanceof GraphQLError) return refuse(req, res, transport, [error]);
       throw error;
     }
+    // Gone while it was being authenticated: its close has been and gone, nothing would ever notice it.
+    if (res.destroyed) return;
     const admissions = [gate.admitAddress(req), ...(viewer ? [gate.admitAccount(viewer)] : [])];
     const release = () => admissions.forEach((admission) => admission.admitted && admission.release());
     const refused = admissions.find((admission) => !admission.admitted);
     if (refused && !refused.admitted) {
       release();
-      return refuse(res, [codedError(ErrorCode.TooManySubscriptions, refused.reason)]);
+      return refuse(req, res, transport, [codedError(ErrorCode.TooManySubscriptions, refused.reason)]);
     }
     const context = gate.connection(viewer, req);
     const events = gate.start(prepared, context);
     if (!(Symbol.asyncIterator in events)) {
       release();
       context.upstream.dispose();
-      return refuse(res, events.errors ?? []);
+      return refuse(req, res, transport, events.errors ?? []);
     }
 
     const wire = FORMATS[transport];
-    res.writeHead(200, {
-      'content-type': wire.contentType,
-      'cache-control': 'no-store',
-      // Proxies that buffer responses (nginx) would hold events back.
-      'x-accel-buffering': 'no',
-      'x-request-id': context.requestId,
-    });
-    res.write(wire.opening);
-    metrics.openSubscriptionStreams.inc({ transport });
     let ending: GraphQLError | undefined;
-    let halt!: () => void;
-    const halted = new Promise<void>((resolve) => (halt = resolve));
+    const halted = new AbortController();
     const stop = (error?: GraphQLError) => {
       ending ??= error;
-      halt();
+      halted.abort();
       // A pending `next()` then resolves as done.
       void events.return?.();
     };
     const left = () => stop();
-    res.once('close', left);
-    const cancelExpiry = viewer
-      ? whenExpired(viewer.expiresAt, () =>
-          stop(ended(ErrorCode.Unauthenticated, 'The token it was started with has expired (sign in again first)')),
-        )
-      : () => {};
-    const heartbeat = setInterval(() => {
-      if (!res.destroyed && !res.writableNeedDrain) res.write(wire.heartbeat);
-    }, heartbeatMs);
-    heartbeat.unref();
+    let cancelExpiry = () => {};
+    let heartbeat: NodeJS.Timeout | undefined;
+    metrics.openSubscriptionStreams.inc({ transport });
     open.add(stop);
     try {
+      res.once('close', left);
+      // Stopping began after close() ended the open streams: this one ends with them.
+      if (closing) stop(shuttingDown());
+      if (viewer) {
+        const expired = () =>
+          stop(ended(ErrorCode.Unauthenticated, 'The token it was started with has expired (sign in again first)'));
+        cancelExpiry = whenExpired(viewer.expiresAt, expired);
+      }
+      res.writeHead(200, {
+        'content-type': wire.contentType,
+        'cache-control': 'no-store',
+        // Proxies that buffer responses (nginx) would hold events back.
+        'x-accel-buffering': 'no',
+        'x-request-id': context.requestId,
+      });
+      res.write(wire.opening);
+      heartbeat = setInterval(() => {
+        if (!res.destroyed && !res.writableNeedDrain) res.write(wire.heartbeat);
+      }, heartbeatMs);
+      heartbeat.unref();
       for (;;) {
         const next = await events.next();
         if (next.done || res.destroyed) break;
@@ -213,7 +252,7 @@ export function serveHttpSubscriptions(options: HttpSubscriptionOptions) {
           ? wire.ending(format.errors(result.errors ?? []))
           : wire.event(format.result(result) as FormattedExecutionResult);
         // Not read yet: wait rather than buffer, so a slow reader's events wait in the executor's bounded queue.
-        if (!res.write(text)) await drained(res, halted);
+        if (!res.write(text)) await drained(res, halted.signal);
       }
       if (!res.destroyed) res.end(`${ending ? wire.ending(format.errors([ending])) : ''}${wire.closing}`);
     } finally {
@@ -221,6 +260,7 @@ export function serveHttpSubscriptions(options: HttpSubscriptionOptions) {
       clearInterval(heartbeat);
       cancelExpiry();
       res.off('close', left);
+      void events.return?.();
       release();
       context.upstream.dispose();
       metrics.openSubscriptionStreams.dec({ transport });
@@ -229,11 +269,12 @@ export function serveHttpSubscriptions(options: HttpSubscriptionOptions) {
 
   const takeover: GraphQLRequestTakeover = async (req, res, params) => {
     const request = operationRequest(params, req.method === 'GET');
-    if (!request) return false;
+    // A document without the word holds no subscription: queries and mutations go to Apollo Server unparsed here.
+    if (!request?.query.includes('subscription')) return false;
     const transport = httpDispatch(gate.operationOf(request)?.operation, req.headers.accept);
     if (transport === undefined) return false;
     if (transport === 'not-acceptable') {
-      refuse(res, [notAcceptable(req.headers.host)], 406);
+      refuse(req, res, undefined, [notAcceptable(req.headers.host)], 406);
       return true;
     }
     const streamed = stream(req, res, request, transport);
@@ -248,14 +289,10 @@ export function serveHttpSubscriptions(options: HttpSubscriptionOptions) {
 
   return {
     takeover,
-    /** Open subscription streams. */
-    get streamCount() {
-      return open.size;
-    },
     /** Ends every stream with a resumable SERVICE_UNAVAILABLE, refuses new ones, and waits for them to close. */
     async close() {
       closing = true;
-      for (const stop of [...open]) stop(ended(ErrorCode.ServiceUnavailable, 'This gateway is shutting down'));
+      for (const stop of [...open]) stop(shuttingDown());
       await Promise.allSettled([...running]);
     },
   };

@@ -12,7 +12,10 @@ export const ErrorCode = {
   Forbidden: 'FORBIDDEN',
   BadUserInput: 'BAD_USER_INPUT',
   NotFound: 'NOT_FOUND',
-  /** The request itself is unusable: not JSON, too large, a subscription over HTTP. */
+  /**
+   * The request itself is unusable: not JSON, too large, an operation it does not name, a subscription asked for over
+   * a transport the gateway does not speak (HTTP 406).
+   */
   BadRequest: 'BAD_REQUEST',
   /** The document is not GraphQL (Apollo Server's code, used over WebSocket too). */
   ParseFailed: 'GRAPHQL_PARSE_FAILED',
@@ -29,7 +32,10 @@ export const ErrorCode = {
   SubgraphUnavailable: 'SUBGRAPH_UNAVAILABLE',
   /** A subscription's events piled up faster than they could be sent (resubscribe with `after`). */
   SubscriptionTooFarBehind: 'SUBSCRIPTION_TOO_FAR_BEHIND',
-  /** A WebSocket connection already runs as many subscriptions as it may. */
+  /**
+   * A connection already runs as many subscriptions as it may, or the client (its account, its address) holds as many
+   * subscription connections as it may (an HTTP subscription stream is refused with 429).
+   */
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   Internal: 'INTERNAL_SERVER_ERROR',
 } as const;

@@ -47,10 +47,10 @@ export type GraphQLRequestTakeover = (
 
 /** What `graphqlHandler` may do before Apollo Server sees a request. */
 export interface GraphQLHandlerHooks {
-  /** Sees the query text first and may refuse it (400): for what Apollo Server cannot refuse cleanly itself. */
-  screen?: (query: string) => GraphQLError | null;
-  /** Sees the parameters of a request `screen` let through and may answer the request itself. */
+  /** Sees the parsed parameters first (after the body limit and the JSON check) and may answer the request itself. */
   takeover?: GraphQLRequestTakeover;
+  /** Sees the query text of what `takeover` left and may refuse it (400): what Apollo Server cannot refuse cleanly. */
+  screen?: (query: string) => GraphQLError | null;
 }
 
 /**
@@ -97,12 +97,12 @@ export function graphqlHandler<TContext extends BaseContext>(
           ? (body as GraphQLRequestParams)
           : {}
         : Object.fromEntries(url.searchParams);
+    if (takeover && (await takeover(req, res, params))) return;
     const refusal = screen && typeof params.query === 'string' ? screen(params.query) : null;
     if (refusal) {
       sendJson(res, 400, { errors: [refusal.toJSON()] });
       return;
     }
-    if (takeover && (await takeover(req, res, params))) return;
     const response = await apollo.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
       context: () => context(req),
