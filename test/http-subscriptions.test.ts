@@ -1,5 +1,5 @@
 /** directMessageReceived over multipart HTTP and SSE: the same checks, limits, endings and resume as over graphql-ws. */
-import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, CombinedGraphQLErrors, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { createClient as createSseClient } from 'graphql-sse';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signUserToken } from '@igt/common';
@@ -156,6 +156,18 @@ describe('subscriptions over multipart HTTP (Apollo Client 4, HttpLink only)', (
     await sendDm(stack, a, b.id, 'four');
     await eventually(() => listener.seen.length === 4);
     expect(listener.seen).toEqual(['one', 'two', 'three', 'four']);
+  });
+
+  it("should hand Apollo Client a refused subscription's coded errors as GraphQL errors", async () => {
+    const client = httpOnlyClient(await stack.login('bob'));
+    const failure = await new Promise<unknown>((resolve) => {
+      const subscription = client
+        .subscribe({ query: gql(NEW_MESSAGES), variables: { after: { not: 'an id' } } })
+        .subscribe({ next: ({ error }) => error && resolve(error), error: resolve });
+      cleanups.push(() => subscription.unsubscribe());
+    });
+    expect(CombinedGraphQLErrors.is(failure)).toBe(true);
+    expect((failure as CombinedGraphQLErrors).errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('should accept the quoted form of subscriptionSpec and answer in Apollo’s multipart format with heartbeats', async () => {
