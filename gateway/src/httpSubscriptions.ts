@@ -37,6 +37,7 @@ interface StreamFormat {
   closing: string;
 }
 
+/** The multipart boundary; Apollo Client reads it from the content type. */
 const BOUNDARY = 'graphql';
 
 /** One part of a multipart body, followed by the boundary that delimits it (clients act on a part once it closes). */
@@ -46,6 +47,7 @@ const part = (body: unknown) =>
 /** One `next` event of graphql-sse's protocol. */
 const sseNext = (result: FormattedExecutionResult) => sseMessage({ event: 'next', data: result as SseResult });
 
+/** How each HTTP transport writes its stream. */
 const FORMATS: Record<HttpSubscriptionTransport, StreamFormat> = {
   // Apollo's multipart subscription protocol: events in `payload`, an error that ends the subscription as a
   // transport error (`payload: null`), `{}` as heartbeat; the closing `--` after the last boundary ends the body.
@@ -77,6 +79,9 @@ const REFUSAL_STATUS: Partial<Record<string, number>> = {
   [ErrorCode.Internal]: 500,
 };
 
+/** What `jsonParam` returns for a parameter that is not JSON. */
+const invalid = Symbol('invalid');
+
 /** A request parameter that a GET carries as JSON text, parsed; `invalid` when it is not JSON. */
 function jsonParam(value: unknown, fromQueryString: boolean): unknown {
   if (!fromQueryString || typeof value !== 'string') return value;
@@ -86,8 +91,8 @@ function jsonParam(value: unknown, fromQueryString: boolean): unknown {
     return invalid;
   }
 }
-const invalid = Symbol('invalid');
 
+/** Whether `value` is a JSON object (variables must be one). */
 const isObject = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
