@@ -318,7 +318,7 @@ describe('one path for every transport', () => {
   it('should end a stream with UNAUTHENTICATED when the token it started with expires', async () => {
     const [a] = await mutualPair(stack);
     for (const transport of ['multipart', 'sse'] as const) {
-      const shortLived = await signUserToken({ id: a.id, username: a.username }, TEST_JWT_SECRET, 2);
+      const shortLived = await signUserToken({ id: a.id, username: a.username }, TEST_JWT_SECRET, 5);
       const opened = await stream(transport, { query: NEW_MESSAGES, token: shortLived });
       expect(opened.status).toBe(200);
       await opened.ended();

@@ -31,9 +31,11 @@ export interface HttpStream<T = any> {
   completed: boolean;
   /** True once the response body ended, properly or not. */
   closed: boolean;
+  /** Why reading the body failed, when it was not `close()` that ended it (e.g. a part that is not JSON). */
+  failure: unknown;
   /** Resolves once `count` events have arrived. */
   waitFor(count: number): Promise<T[]>;
-  /** Resolves once the response body has ended. */
+  /** Resolves once the response body has ended; rejects when it broke off rather than ended. */
   ended(): Promise<void>;
   /** Drops the connection, as a client going away does. */
   close(): void;
@@ -95,13 +97,19 @@ export async function openStream<T = any>(
     heartbeats: 0,
     completed: false,
     closed: false,
+    failure: undefined,
     waitFor: async (count) => {
       await eventually(() => stream.events.length >= count || (stream.closed && stream.events.length < count));
       if (stream.events.length < count)
-        throw new Error(`the stream ended after ${stream.events.length} events: ${JSON.stringify(stream.errors)}`);
+        throw new Error(
+          `the stream ended after ${stream.events.length} events: ${JSON.stringify(stream.errors)} ${String(stream.failure ?? '')}`,
+        );
       return stream.events;
     },
-    ended: () => eventually(() => stream.closed),
+    ended: async () => {
+      await eventually(() => stream.closed);
+      if (stream.failure) throw new Error(`the stream broke off: ${String(stream.failure)}`);
+    },
     close: () => abort.abort(),
   };
   if (response.status !== 200) {
@@ -120,8 +128,9 @@ export async function openStream<T = any>(
       for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
         parse(decoder.decode(chunk, { stream: true }));
       }
-    } catch {
-      // Dropped by `close()`, or by the server: `completed` tells the two endings apart.
+    } catch (error) {
+      // Dropped by `close()` is the test's own doing; anything else (a part that is not JSON) is kept to be reported.
+      if (!abort.signal.aborted) stream.failure = error;
     } finally {
       stream.closed = true;
     }
