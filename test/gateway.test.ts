@@ -183,14 +183,16 @@ describe('gateway HTTP endpoint', () => {
     expect(mutation.status).toBe(405);
   });
 
-  it('should point a subscription sent over HTTP to the WebSocket endpoint', async () => {
-    const result = await stack.query(
-      'subscription { directMessageReceived { id } }',
-      {},
-      { token: await stack.login('alice') },
-    );
+  it('should answer a subscription sent as a plain JSON request with 406, pointing to the transports it speaks', async () => {
+    const response = await fetch(stack.gatewayUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.login('alice')}` },
+      body: JSON.stringify({ query: 'subscription { directMessageReceived { id } }' }),
+    });
+    expect(response.status).toBe(406);
+    const result = (await response.json()) as GraphQLResponse;
     expectError(result, 'BAD_REQUEST');
-    expect(result.errors?.[0]?.message).toMatch(/ws:\/\//);
+    expect(result.errors?.[0]?.message).toMatch(/ws:\/\/.*multipart\/mixed;subscriptionSpec=1\.0.*text\/event-stream/);
   });
 
   it('should give coded errors for malformed requests without leaking internals', async () => {
@@ -295,7 +297,11 @@ describe("a client's mistakes", () => {
     for (const mistake of conditional) {
       const response = await fetch(stack.gatewayUrl, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'multipart/mixed;subscriptionSpec=1.0',
+          authorization: `Bearer ${token}`,
+        },
         body: JSON.stringify(mistake),
       });
       expect(response.status).toBe(400);

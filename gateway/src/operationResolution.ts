@@ -1,6 +1,7 @@
 /** How the gateway refuses an operation it will not run as asked, on any transport, as the client's mistake. */
 import { GraphQLError, Kind, parse, type DocumentNode, type FragmentDefinitionNode, type SelectionNode } from 'graphql';
 import { codedError, ErrorCode } from '@igt/common';
+import { notAcceptable } from './httpDispatch.js';
 
 /**
  * BAD_REQUEST when a subscription's top-level field is conditional (`@skip` or `@include`, on it or on a fragment
@@ -62,8 +63,9 @@ export function screenHttpQuery(query: string): GraphQLError | null {
 
 /**
  * Refuses, as the client's mistake (400 BAD_REQUEST), a request whose operation cannot be found: an unknown
- * `operationName`, or several operations and no name (@apollo/gateway would fail on it with a 500). Refuses
- * subscriptions over HTTP with a pointer to the WebSocket endpoint.
+ * `operationName`, or several operations and no name (@apollo/gateway would fail on it with a 500). The HTTP
+ * subscription transports take subscriptions before Apollo Server sees them (see httpDispatch); one that reaches it
+ * all the same (a persisted query sent as its hash alone) gets the same 406 as a subscription no transport takes.
  */
 export const operationResolution = {
   async requestDidStart() {
@@ -73,7 +75,7 @@ export const operationResolution = {
         request,
       }: {
         operation?: { operation: string } | null;
-        request: { operationName?: string | null };
+        request: { operationName?: string | null; http?: { headers: Map<string, string> } };
       }) {
         if (!operation) {
           throw new GraphQLError(unresolvedOperation(request.operationName).message, {
@@ -81,10 +83,9 @@ export const operationResolution = {
           });
         }
         if (operation.operation === 'subscription') {
-          throw new GraphQLError(
-            'Subscriptions are served over WebSocket (graphql-ws protocol) at ws://<gateway host>/graphql, not over HTTP.',
-            { extensions: { code: ErrorCode.BadRequest, http: { status: 400 } } },
-          );
+          throw new GraphQLError(notAcceptable(request.http?.headers.get('host')).message, {
+            extensions: { code: ErrorCode.BadRequest, http: { status: 406 } },
+          });
         }
       },
     };

@@ -1,4 +1,4 @@
-/** Builds the gateway: Apollo Server and Gateway over HTTP (with `@defer`), WebSocket subscriptions, health, metrics. */
+/** Builds the gateway: Apollo Server and Gateway over HTTP (with `@defer`), subscriptions over three transports, health, metrics. */
 import { readFileSync } from 'node:fs';
 import proxyAddr from 'proxy-addr';
 import type { IncomingMessage } from 'node:http';
@@ -35,7 +35,9 @@ import { landingPageRoutes } from './landingPage.js';
 import { operationLimits, withoutSchemaHints } from './limits.js';
 import { operationResolution, screenHttpQuery } from './operationResolution.js';
 import { SubgraphDataSource } from './datasource.js';
+import { serveHttpSubscriptions } from './httpSubscriptions.js';
 import { cachedFor, SUBGRAPH_PROBE_INTERVAL_MS, subgraphHealth } from './subgraphHealth.js';
+import { SubscriptionGate } from './subscriptionGate.js';
 import { SubscriptionExecutor } from './subscriptions.js';
 import { UPSTREAM_TIMING } from './upstream.js';
 import { serveWebSocket } from './websocket.js';
@@ -83,10 +85,12 @@ export interface GatewayOptions {
    * load balancer, list it, or every client would share its address in the per-address abuse limits.
    */
   trustedProxies?: string[];
-  /** Open WebSockets one client address may hold at once (default 100). */
+  /** Open WebSockets and HTTP subscription streams one client address may hold at once, together (default 100). */
   maxSocketsPerAddress?: number;
-  /** Open WebSockets one signed-in account may hold at once (default 10). */
+  /** Open WebSockets and HTTP subscription streams one signed-in account may hold at once, together (default 10). */
   maxSocketsPerAccount?: number;
+  /** How often an idle HTTP subscription stream (multipart or SSE) sends a heartbeat (default 10 s). */
+  subscriptionHeartbeatMs?: number;
 }
 
 /** A gateway built by `createGateway` and not yet listening: index.ts listens on the configured port, tests on 0. */
@@ -94,11 +98,17 @@ export interface Gateway {
   listen(port: number, host?: string): Promise<HttpService>;
   /** The internal listener's base URL once listening (`/metrics`, `/health/subgraphs`), when a port was configured. */
   readonly internalUrl: string | undefined;
-  /** Closes WebSockets (1001), finishes in-flight requests and stops. */
+  /**
+   * Ends every subscription stream (SERVICE_UNAVAILABLE) and closes WebSockets (1001), so clients resubscribe
+   * elsewhere with `after`; finishes in-flight requests and stops.
+   */
   stop(): Promise<void>;
 }
 
-/** Builds the gateway: Apollo Server + Apollo Gateway over HTTP, graphql-ws subscriptions on the same path. */
+/**
+ * Builds the gateway: Apollo Server + Apollo Gateway over HTTP; subscriptions on the same path over graphql-ws,
+ * multipart HTTP and SSE, all through one SubscriptionGate.
+ */
 export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const {
     subgraphUrls,
@@ -163,6 +173,27 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const trust = proxyAddr.compile(options.trustedProxies ?? []);
   /** The client's address: the connection's, or the one a trusted proxy says it forwarded for. */
   const clientAddressOf = (req: IncomingMessage) => proxyAddr(req, trust);
+  // One path for every subscription transport: the same checks, viewer, limits and upstream pool.
+  const gate = new SubscriptionGate({
+    schema: executor.apiSchema,
+    executor,
+    validationRules: limits.validationRules,
+    subgraphUrls,
+    jwtSecret,
+    gatewaySecret,
+    logger,
+    upstreamTiming: { ...UPSTREAM_TIMING, answerMs: subgraphTimeoutMs },
+    upstreamSocketsPerSubgraph: options.upstreamSocketsPerSubgraph,
+    clientAddressOf,
+    maxConnectionsPerAddress: options.maxSocketsPerAddress,
+    maxConnectionsPerAccount: options.maxSocketsPerAccount,
+  });
+  const streams = serveHttpSubscriptions({
+    gate,
+    metrics,
+    formatError,
+    ...(options.subscriptionHeartbeatMs ? { heartbeatMs: options.subscriptionHeartbeatMs } : {}),
+  });
 
   const contextFor = async (req: IncomingMessage): Promise<GatewayContext> => {
     const viewer = await viewerFromAuthorization(req.headers.authorization, jwtSecret).catch((error: unknown) => {
@@ -200,7 +231,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     async listen(port, host) {
       const graphql = withCors(
-        tracedRoute(serviceTracer('gateway'), graphqlHandler(apollo, contextFor, screenHttpQuery)),
+        tracedRoute(
+          serviceTracer('gateway'),
+          graphqlHandler(apollo, contextFor, { screen: screenHttpQuery, takeover: streams.takeover }),
+        ),
         options.corsOrigins ?? '*',
       );
       // The landing page (Apollo Sandbox) and the explorer are for exploring the schema: off with introspection.
@@ -217,23 +251,10 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       http = await listen(handler, port, host);
       sockets = serveWebSocket({
         server: http.server,
-        schema: executor.apiSchema,
         apollo,
-        executor,
-        validationRules: limits.validationRules,
-        subgraphUrls,
-        jwtSecret,
-        gatewaySecret,
+        gate,
         metrics,
-        logger,
         formatError,
-        upstreamTiming: { ...UPSTREAM_TIMING, answerMs: subgraphTimeoutMs },
-        ...(options.upstreamSocketsPerSubgraph
-          ? { upstreamSocketsPerSubgraph: options.upstreamSocketsPerSubgraph }
-          : {}),
-        clientAddressOf,
-        ...(options.maxSocketsPerAddress ? { maxSocketsPerAddress: options.maxSocketsPerAddress } : {}),
-        ...(options.maxSocketsPerAccount ? { maxSocketsPerAccount: options.maxSocketsPerAccount } : {}),
         ...(options.keepAliveMs ? { keepAliveMs: options.keepAliveMs } : {}),
       });
       if (options.internalPort !== undefined) {
@@ -248,7 +269,9 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async stop() {
       stopping = true;
+      await streams.close();
       await sockets?.close();
+      await gate.dispose();
       await http?.close();
       await internalHttp?.close();
       await apollo.stop();

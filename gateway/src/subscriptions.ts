@@ -27,7 +27,7 @@ import {
 } from '@igt/common';
 import { MAX_PENDING_EVENTS, type UpstreamEvent } from './boundedSubscription.js';
 import type { GatewayContext } from './context.js';
-import type { SocketSubscriptions } from './upstream.js';
+import type { ClientSubscriptions } from './upstream.js';
 
 /** Pauses before trying again to complete an event (a subgraph restarting takes about a second to answer again). */
 const COMPLETION_RETRY_DELAYS_MS = [250, 1_000];
@@ -40,6 +40,25 @@ interface Planned {
    * now on unless `after` asks for the past too (DESIGN.md's resume guarantee).
    */
   after: readonly ValueNode[];
+}
+
+/**
+ * The results that end their subscription (a subgraph away, a queue overflow, an event that could not be completed),
+ * as opposed to an event that carries errors and is followed by more: transports that tell the two apart (multipart
+ * HTTP sends the former as a transport error) ask `endsSubscription`.
+ */
+const endings = new WeakSet<ExecutionResult>();
+
+/** Whether `result` is the last one of its subscription, an error that ended it. */
+export function endsSubscription(result: ExecutionResult): boolean {
+  return endings.has(result);
+}
+
+/** The last result of a subscription: `errors` say why it ended. */
+function ending(errors: readonly GraphQLError[]): IteratorResult<ExecutionResult> {
+  const value: ExecutionResult = { errors };
+  endings.add(value);
+  return { done: false, value };
 }
 
 /** An event completed for its subscribers: `failed` ends their subscriptions. */
@@ -131,7 +150,7 @@ export class SubscriptionExecutor {
     variables: Record<string, unknown>,
     operationName: string | null | undefined,
     context: GatewayContext,
-    upstream: Pick<SocketSubscriptions, 'subscribe'>,
+    upstream: Pick<ClientSubscriptions, 'subscribe'>,
   ): AsyncIterableIterator<ExecutionResult> {
     const planned = this.plan(document, operationName);
     const primary = planned.node.primary;
@@ -186,28 +205,23 @@ export class SubscriptionExecutor {
               { subgraph: primary.serviceName, reason: describe(item.error) },
               'subscription upstream ended with an error',
             );
-            return { done: false, value: { errors: upstreamFailure(item.error, primary.serviceName) } };
+            return ending(upstreamFailure(item.error, primary.serviceName));
           case 'overflow':
             finish();
             this.logger.warn(
               { subgraph: primary.serviceName, limit: MAX_PENDING_EVENTS },
               'subscription fell too far behind',
             );
-            return {
-              done: false,
-              value: {
-                errors: [
-                  ended(ErrorCode.SubscriptionTooFarBehind, 'Its events piled up faster than they could be sent'),
-                ],
-              },
-            };
+            return ending([
+              ended(ErrorCode.SubscriptionTooFarBehind, 'Its events piled up faster than they could be sent'),
+            ]);
         }
         const { event } = item;
         const errors = (event.errors ?? []).map(toGraphQLError);
         if (errors.some(isFault)) {
           // The owning subgraph could not produce the event whole (its database away, say): the same rule as below.
           finish();
-          return { done: false, value: { errors: [this.incomplete(primary.serviceName, errors.find(isFault)!, 1)] } };
+          return ending([this.incomplete(primary.serviceName, errors.find(isFault)!, 1)]);
         }
         if (!event.data) return { done: false, value: { errors } };
         // Only a shared subscription's events reach other subscribers: the rest need no record of their completion.
@@ -216,7 +230,10 @@ export class SubscriptionExecutor {
           : this.completeOrGiveUp(planned.node, event, variables, planned.operationContext, context, eventSpan));
         // An event sent without its own fields would move the client's last id past a message it never saw: end the
         // subscription instead, so that resuming with `after` delivers the event once the fault is over.
-        if (completion.kind === 'failed') finish();
+        if (completion.kind === 'failed') {
+          finish();
+          return ending(completion.result.errors ?? []);
+        }
         return { done: false, value: completion.result };
       },
       return: async () => {
@@ -396,7 +413,7 @@ function describe(error: unknown): string {
 }
 
 /** Why a subscription ended, with the way to pick up where it stopped; `extra` lands in `extensions`. */
-function ended(code: ErrorCode, why: string, extra: Record<string, unknown> = {}): GraphQLError {
+export function ended(code: ErrorCode, why: string, extra: Record<string, unknown> = {}): GraphQLError {
   return codedError(
     code,
     `${why}, so this subscription has ended. Subscribe again, passing the id of the last message you received as \`after\` to get everything since.`,

@@ -274,10 +274,11 @@ function viewerSubscriber(client: Client, context: GatewayContext): Pick<Client,
 }
 
 /**
- * The subscriptions of one client's socket, over the gateway's shared pool: counted for the per-socket limit, and
- * all closed when the socket closes, without touching anyone else's on the same connections.
+ * The subscriptions of one client connection (a WebSocket, or an HTTP stream), over the gateway's shared pool: counted
+ * for the per-connection limit, and all closed when the connection closes, without touching anyone else's on the same
+ * upstream connections.
  */
-export class SocketSubscriptions {
+export class ClientSubscriptions {
   private readonly open = new Set<BoundedSubscription>();
 
   constructor(
@@ -285,13 +286,13 @@ export class SocketSubscriptions {
     private readonly context: GatewayContext,
   ) {}
 
-  /** Subscriptions of this client's socket running now. */
+  /** Subscriptions of this client connection running now. */
   get active(): number {
     return this.open.size;
   }
 
   /**
-   * Starts a subscription on `subgraph` as this socket's viewer (`shareable`: see UpstreamPool.subscribe); it counts
+   * Starts a subscription on `subgraph` as this connection's viewer (`shareable`: see UpstreamPool.subscribe); it counts
    * as running until closed or ended.
    */
   subscribe(subgraph: string, payload: SubscribePayload, shareable = false): BoundedSubscription {
@@ -307,7 +308,7 @@ export class SocketSubscriptions {
     return subscription;
   }
 
-  /** Closes every subscription of this socket (the client left). */
+  /** Closes every subscription of this connection (the client left). */
   dispose(): void {
     for (const subscription of [...this.open]) subscription.close();
   }

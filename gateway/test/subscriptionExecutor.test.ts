@@ -8,7 +8,7 @@ import { createGatewayContext } from '../src/context.js';
 import { SUPERGRAPH_PATH } from '../src/server.js';
 import { boundedSubscription } from '../src/boundedSubscription.js';
 import { SubscriptionExecutor } from '../src/subscriptions.js';
-import type { SocketSubscriptions } from '../src/upstream.js';
+import type { ClientSubscriptions } from '../src/upstream.js';
 
 /** Upstream connections whose one subscription the test feeds by hand. */
 function fakeUpstream() {
@@ -19,7 +19,7 @@ function fakeUpstream() {
       return () => {};
     },
   };
-  const upstream: Pick<SocketSubscriptions, 'subscribe'> = {
+  const upstream: Pick<ClientSubscriptions, 'subscribe'> = {
     subscribe: (_subgraph: string, payload: SubscribePayload) => boundedSubscription(client, payload, 10),
   };
   return { upstream, next: (value: unknown) => sink!.next(value as never) };
@@ -95,7 +95,7 @@ describe('SubscriptionExecutor', () => {
     // Two subscribers of one shared subgraph subscription: each event reaches both as the same object.
     const sinks: Sink[] = [];
     const client = { subscribe: (_payload: unknown, sink: Sink) => (sinks.push(sink), () => {}) };
-    const upstream: Pick<SocketSubscriptions, 'subscribe'> = {
+    const upstream: Pick<ClientSubscriptions, 'subscribe'> = {
       subscribe: (_subgraph: string, payload: SubscribePayload) => boundedSubscription(client, payload, 10),
     };
     const document = parse('subscription { directMessageReceived { id sender { username } } }');

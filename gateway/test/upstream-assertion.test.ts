@@ -9,7 +9,7 @@ import {
   verifyGatewayAssertion,
 } from '@igt/common';
 import { createGatewayContext } from '../src/context.js';
-import { SocketSubscriptions, UpstreamPool } from '../src/upstream.js';
+import { ClientSubscriptions, UpstreamPool } from '../src/upstream.js';
 
 const SECRET = 'upstream-assertion-test-secret-0123456789-0123456789';
 const servers: WebSocketServer[] = [];
@@ -129,7 +129,7 @@ describe('upstream connections and the assertion', () => {
     const sockets = Array.from(
       { length: 12 },
       (_, index) =>
-        new SocketSubscriptions(
+        new ClientSubscriptions(
           upstream,
           createGatewayContext({ id: String(index + 1), username: `u${index}` }, SECRET),
         ),

@@ -12,7 +12,10 @@ export const ErrorCode = {
   Forbidden: 'FORBIDDEN',
   BadUserInput: 'BAD_USER_INPUT',
   NotFound: 'NOT_FOUND',
-  /** The request itself is unusable: not JSON, too large, a subscription over HTTP. */
+  /**
+   * The request itself is unusable: not JSON, too large, an operation it does not name, a subscription asked for over
+   * a transport the gateway does not speak (HTTP 406).
+   */
   BadRequest: 'BAD_REQUEST',
   /** The document is not GraphQL (Apollo Server's code, used over WebSocket too). */
   ParseFailed: 'GRAPHQL_PARSE_FAILED',
@@ -29,7 +32,10 @@ export const ErrorCode = {
   SubgraphUnavailable: 'SUBGRAPH_UNAVAILABLE',
   /** A subscription's events piled up faster than they could be sent (resubscribe with `after`). */
   SubscriptionTooFarBehind: 'SUBSCRIPTION_TOO_FAR_BEHIND',
-  /** A WebSocket connection already runs as many subscriptions as it may. */
+  /**
+   * A connection already runs as many subscriptions as it may, or the client (its account, its address) holds as many
+   * subscription connections as it may (an HTTP subscription stream is refused with 429).
+   */
   TooManySubscriptions: 'TOO_MANY_SUBSCRIPTIONS',
   Internal: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -119,10 +125,10 @@ export function createErrorFormatter(onUnexpected: (error: unknown) => void) {
 }
 
 /**
- * graphql-ws server hooks that shape every error sent over a WebSocket as `formatError` does over HTTP: errors in
- * events (`onNext`) and the error that ends a subscription (`onError`, e.g. its event source failing mid-stream).
+ * Shapes the errors of results sent on a subscription transport (graphql-ws, multipart HTTP, SSE) as `formatError`
+ * does over HTTP: errors in events, and the errors that end a subscription (its event source failing mid-stream).
  */
-export function webSocketErrorHooks(formatError: ReturnType<typeof createErrorFormatter>) {
+export function subscriptionErrorFormatter(formatError: ReturnType<typeof createErrorFormatter>) {
   // A GraphQLError, a crash (a plain Error), or an error already formatted (relayed from a subgraph or Apollo Server).
   const format = (error: unknown): GraphQLFormattedError =>
     formatError(
@@ -134,9 +140,21 @@ export function webSocketErrorHooks(formatError: ReturnType<typeof createErrorFo
       error,
     );
   return {
+    /** Formats each of `errors`. */
+    errors: (errors: readonly unknown[]) => errors.map(format),
+    /** `result` with its errors formatted; the same object when it has none. */
+    result: (result: ExecutionResult) =>
+      result.errors?.length ? { ...result, errors: result.errors.map(format) } : result,
+  };
+}
+
+/** graphql-ws server hooks that format every error sent over a WebSocket as `formatError` does over HTTP. */
+export function webSocketErrorHooks(formatError: ReturnType<typeof createErrorFormatter>) {
+  const format = subscriptionErrorFormatter(formatError);
+  return {
     onNext: (_ctx: unknown, _id: unknown, _payload: unknown, _args: unknown, result: ExecutionResult) =>
-      result.errors?.length ? { ...result, errors: result.errors.map(format) } : undefined,
-    onError: (_ctx: unknown, _id: unknown, _payload: unknown, errors: readonly GraphQLError[]) => errors.map(format),
+      result.errors?.length ? format.result(result) : undefined,
+    onError: (_ctx: unknown, _id: unknown, _payload: unknown, errors: readonly GraphQLError[]) => format.errors(errors),
   };
 }
 

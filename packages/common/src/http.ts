@@ -30,14 +30,37 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 /**
+ * The parameters of a GraphQL request as the client sent them: a POST's JSON body, or a GET's search parameters (all
+ * strings, `variables` as JSON text). Unchecked: whoever reads them checks their types.
+ */
+export type GraphQLRequestParams = Readonly<Record<string, unknown>>;
+
+/**
+ * Answers a request itself instead of Apollo Server (a subscription streamed over HTTP, say); resolves true when it
+ * did, false to leave the request to Apollo Server.
+ */
+export type GraphQLRequestTakeover = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  params: GraphQLRequestParams,
+) => boolean | Promise<boolean>;
+
+/** What `graphqlHandler` may do before Apollo Server sees a request. */
+export interface GraphQLHandlerHooks {
+  /** Sees the parsed parameters first (after the body limit and the JSON check) and may answer the request itself. */
+  takeover?: GraphQLRequestTakeover;
+  /** Sees the query text of what `takeover` left and may refuse it (400): what Apollo Server cannot refuse cleanly. */
+  screen?: (query: string) => GraphQLError | null;
+}
+
+/**
  * Serves an Apollo Server over Node's http module (Apollo Server 5 ships no integration of its own besides
  * Express). `context` builds the per-request context and may throw a GraphQLError with `extensions.http.status`.
- * `screen` sees the query text first and may refuse it (400): for what Apollo Server cannot refuse cleanly itself.
  */
 export function graphqlHandler<TContext extends BaseContext>(
   apollo: ApolloServer<TContext>,
   context: (req: IncomingMessage) => Promise<TContext>,
-  screen?: (query: string) => GraphQLError | null,
+  { screen, takeover }: GraphQLHandlerHooks = {},
 ): RouteHandler {
   return async (req, res) => {
     const raw = req.method === 'POST' ? await readBody(req) : '';
@@ -68,8 +91,14 @@ export function graphqlHandler<TContext extends BaseContext>(
       }
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
-    const query = req.method === 'POST' ? (body as { query?: unknown } | null)?.query : url.searchParams.get('query');
-    const refusal = screen && typeof query === 'string' ? screen(query) : null;
+    const params: GraphQLRequestParams =
+      req.method === 'POST'
+        ? typeof body === 'object' && body !== null
+          ? (body as GraphQLRequestParams)
+          : {}
+        : Object.fromEntries(url.searchParams);
+    if (takeover && (await takeover(req, res, params))) return;
+    const refusal = screen && typeof params.query === 'string' ? screen(params.query) : null;
     if (refusal) {
       sendJson(res, 400, { errors: [refusal.toJSON()] });
       return;

@@ -50,6 +50,12 @@ export function createMetrics(service: string) {
       help: 'Subscriptions running now.',
       registers: [registry],
     }),
+    openSubscriptionStreams: new Gauge({
+      name: 'gateway_subscription_streams',
+      help: 'Open HTTP responses streaming a subscription (multipart or sse), each holding one subscription.',
+      labelNames: ['transport'] as const,
+      registers: [registry],
+    }),
     published: new Counter({
       name: 'pubsub_published_total',
       help: 'Events published on pub/sub.',
