@@ -408,6 +408,16 @@ describe('operation limits', () => {
       client.subscribe({ query: deep }, { next: () => {}, error: resolve, complete: () => resolve(undefined) });
     });
     expect(JSON.stringify(error)).toMatch(/depth/i);
+    // Each event of a subscription is completed like a query of its selection: its cost is limited alike.
+    const costly = `subscription Costly($n: Int) { directMessageReceived { sender { threadsProfile {
+      threads(first: $n) { edges { node { replies(first: $n) { edges { node { id text } } } } } } } } } }`;
+    const refusal = await new Promise<unknown>((resolve) => {
+      client.subscribe(
+        { query: costly, variables: { n: 100 } },
+        { next: () => {}, error: resolve, complete: () => resolve(undefined) },
+      );
+    });
+    expect(refusal).toMatchObject([{ extensions: { code: 'GRAPHQL_VALIDATION_FAILED', maxCost: 25_000 } }]);
   });
 
   it('should still serve the deepest operations real clients send', async () => {
