@@ -419,6 +419,35 @@ describe('@defer through the gateway', () => {
     expect(parts[1].incremental[0].data).toEqual({ followerCount: expect.any(Number) });
   });
 
+  it('should answer whole, in one JSON response, what it cannot split: @defer within introspection, a fragment bomb', async () => {
+    const introspection = await post(stack.gatewayUrl, '{ __schema { queryType { name ... @defer { name } } } }');
+    expect(introspection.status).toBe(200);
+    expect(await introspection.json()).toEqual({ data: { __schema: { queryType: { name: 'Query' } } } });
+    // 20 spreads of 20 spreads of 20 spreads of 20: 160,000 selections once inlined, from a few hundred bytes.
+    const fragments = [0, 1, 2, 3].map((level) => `fragment F${level} on Query { ${`...F${level + 1} `.repeat(20)}}`);
+    const bomb = `query Bomb { ...F0 @defer } ${fragments.join(' ')} fragment F4 on Query { __typename }`;
+    const response = await post(stack.gatewayUrl, bomb);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ data: { __typename: 'Query' } });
+  });
+
+  it('should refuse introspection within a deferred fragment, with or without multipart', async () => {
+    for (const accept of [APOLLO_CLIENT_ACCEPT, 'application/json']) {
+      const response = await post(
+        stack.gatewayUrl,
+        '{ __typename ... @defer { __schema { queryType { name } } } }',
+        {},
+        { accept },
+      );
+      expect(response.status, accept).toBe(400);
+      expect(await response.json(), accept).toMatchObject({
+        errors: [
+          { message: expect.stringMatching(/cannot be deferred/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } },
+        ],
+      });
+    }
+  });
+
   it('should answer a client that does not accept multipart with the whole result in one JSON response', async () => {
     const response = await post(
       stack.gatewayUrl,

@@ -5,7 +5,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signUserToken } from '@igt/common';
 import { NEW_MESSAGES } from './support/documents.js';
 import { mutualPair, sendDm } from './support/dms.js';
-import { eventually, startExtraGateway, startStack, TEST_JWT_SECRET, type TestStack } from './support/harness.js';
+import {
+  eventually,
+  startExtraGateway,
+  startStack,
+  TEST_JWT_SECRET,
+  type TestStack,
+  type TestUser,
+} from './support/harness.js';
 import { ACCEPT, openStream, type HttpStream } from './support/httpStreams.js';
 import { gatewaySubscriptions, metricsOf, sample } from './support/metrics.js';
 
@@ -111,6 +118,24 @@ function resumingListener(
   };
 }
 
+/**
+ * One DM, then the connection dropped (the client aborts its request: the connection is gone) and two DMs while it is
+ * away, then one after it resumed with `after`: the listener has seen all four, once each, in order.
+ */
+async function expectResumedAcrossDrop(a: TestUser, b: TestUser, listener: ReturnType<typeof resumingListener>) {
+  await listening(1);
+  await sendDm(stack, a, b.id, 'one');
+  await eventually(() => listener.seen.length === 1);
+  listener.drop();
+  await sendDm(stack, a, b.id, 'two');
+  await sendDm(stack, a, b.id, 'three');
+  await eventually(() => listener.seen.length === 3);
+  await listening(1);
+  await sendDm(stack, a, b.id, 'four');
+  await eventually(() => listener.seen.length === 4);
+  expect(listener.seen).toEqual(['one', 'two', 'three', 'four']);
+}
+
 describe('subscriptions over multipart HTTP (Apollo Client 4, HttpLink only)', () => {
   it('should deliver a live DM with fields from every subgraph to a client with a plain HttpLink', async () => {
     const bob = httpOnlyClient(await stack.login('bob'));
@@ -144,18 +169,7 @@ describe('subscriptions over multipart HTTP (Apollo Client 4, HttpLink only)', (
       });
       return () => subscription.unsubscribe();
     });
-    await listening(1);
-    await sendDm(stack, a, b.id, 'one');
-    await eventually(() => listener.seen.length === 1);
-
-    listener.drop(); // Apollo Client aborts the request: the connection is gone
-    await sendDm(stack, a, b.id, 'two');
-    await sendDm(stack, a, b.id, 'three');
-    await eventually(() => listener.seen.length === 3);
-    await listening(1);
-    await sendDm(stack, a, b.id, 'four');
-    await eventually(() => listener.seen.length === 4);
-    expect(listener.seen).toEqual(['one', 'two', 'three', 'four']);
+    await expectResumedAcrossDrop(a, b, listener);
   });
 
   it("should hand Apollo Client a refused subscription's coded errors as GraphQL errors", async () => {
@@ -226,18 +240,7 @@ describe('subscriptions over Server-Sent Events', () => {
         },
       ),
     );
-    await listening(1);
-    await sendDm(stack, a, b.id, 'one');
-    await eventually(() => listener.seen.length === 1);
-
-    listener.drop(); // the client aborts its request: the connection is gone
-    await sendDm(stack, a, b.id, 'two');
-    await sendDm(stack, a, b.id, 'three');
-    await eventually(() => listener.seen.length === 3);
-    await listening(1);
-    await sendDm(stack, a, b.id, 'four');
-    await eventually(() => listener.seen.length === 4);
-    expect(listener.seen).toEqual(['one', 'two', 'three', 'four']);
+    await expectResumedAcrossDrop(a, b, listener);
   });
 
   it('should stream over GET with the token in `extensions`, as a browser EventSource sends it', async () => {

@@ -22,8 +22,11 @@ import {
   type ASTVisitor,
   type DefinitionNode,
   type FragmentDefinitionNode,
+  type FragmentSpreadNode,
   type GraphQLFormattedError,
+  type InlineFragmentNode,
   type OperationDefinitionNode,
+  type SelectionSetNode,
   type ValidationContext,
 } from 'graphql';
 import Negotiator from 'negotiator';
@@ -131,6 +134,44 @@ export function deferLabelsRule(context: ValidationContext): ASTVisitor {
       }
     },
   };
+}
+
+/**
+ * Validation rule: no introspection (`__schema`, `__type`) within a deferred fragment. The query planner cannot plan
+ * it, deferred or not (stock @apollo/gateway fails such a query with an internal error), and the schema is the same
+ * in every part anyway: ask for it outside `@defer`.
+ */
+export function deferredIntrospectionRule(context: ValidationContext): ASTVisitor {
+  /** Whether `set` asks for introspection, through fields and fragments (each named fragment looked at once). */
+  const introspects = (set: SelectionSetNode, seen: Set<string>): boolean =>
+    set.selections.some((selection) => {
+      if (selection.kind === Kind.FIELD) {
+        const { value } = selection.name;
+        return (
+          value === '__schema' ||
+          value === '__type' ||
+          (!!selection.selectionSet && introspects(selection.selectionSet, seen))
+        );
+      }
+      if (selection.kind === Kind.INLINE_FRAGMENT) return introspects(selection.selectionSet, seen);
+      if (seen.has(selection.name.value)) return false;
+      seen.add(selection.name.value);
+      const fragment = context.getFragment(selection.name.value);
+      return fragment !== null && fragment !== undefined && introspects(fragment.selectionSet, seen);
+    });
+  const check = (node: InlineFragmentNode | FragmentSpreadNode) => {
+    if (!node.directives?.some((directive) => directive.name.value === DEFER_DIRECTIVE.name)) return;
+    const set =
+      node.kind === Kind.INLINE_FRAGMENT ? node.selectionSet : context.getFragment(node.name.value)?.selectionSet;
+    if (set && introspects(set, new Set())) {
+      context.reportError(
+        new GraphQLError('Introspection (`__schema`, `__type`) cannot be deferred: ask for it outside @defer.', {
+          nodes: node,
+        }),
+      );
+    }
+  };
+  return { InlineFragment: check, FragmentSpread: check };
 }
 
 /** The incremental delivery format this gateway writes: the one Apollo Client 4's `Defer20220824Handler` reads. */

@@ -121,19 +121,30 @@ export class DeferredQueryExecutor {
     return { initial: { ...initial, hasNext: true }, subsequent: queue.results() };
   }
 
+  /**
+   * The plan of a request's deferred parts; null when there is nothing to split (no active `@defer`, an operation
+   * too large once its fragments are inlined, or one the planner cannot split, such as `@defer` within
+   * introspection): the query then runs whole, as an ordinary one.
+   */
   private plan(request: DeferredRequest): Planned | null {
-    const { operation, labels } = resolveDefers(request.operation, request.fragments, request.coercedVariables);
-    if (labels.size === 0) return null;
+    const resolved = resolveDefers(request.operation, request.fragments, request.coercedVariables);
+    if (!resolved || resolved.labels.size === 0) return null;
+    const { operation, labels } = resolved;
     // The client's labels are part of the key: the printed operation holds ours in their place.
     const key = JSON.stringify([print(operation), [...labels.values()]]);
     const cached = this.plans.get(key);
     if (cached) return cached;
-    const plan = this.planner.buildQueryPlan(
-      operationFromDocument(this.plannerSchema, { kind: Kind.DOCUMENT, definitions: [operation] }),
-    );
+    let plan: QueryPlan;
+    try {
+      plan = this.planner.buildQueryPlan(
+        operationFromDocument(this.plannerSchema, { kind: Kind.DOCUMENT, definitions: [operation] }),
+      );
+    } catch (error) {
+      this.logger.debug({ err: error }, 'a deferred query could not be planned in parts: it runs whole');
+      return null;
+    }
     // The planner puts every active @defer under one DeferNode at the root; anything else is a plan this cannot split.
-    if (plan.node?.kind !== 'Defer')
-      throw new Error(`Expected a Defer node at the root of the plan, got ${plan.node?.kind}`);
+    if (plan.node?.kind !== 'Defer') return null;
     const planned: Planned = { node: plan.node, operation, labels, views: new Map() };
     if (this.plans.size >= MAX_CACHED_PLANS) this.plans.delete(this.plans.keys().next().value!);
     this.plans.set(key, planned);
@@ -342,16 +353,27 @@ function planningLabel(fragment: InlineFragmentNode): string | undefined {
 }
 
 /**
+ * Selections an operation may hold once its named fragments are inlined to be split into parts. Inlining copies a
+ * fragment wherever it is spread, so a few fragments that spread each other many times would grow without bound;
+ * the deepest real screens hold a few hundred.
+ */
+export const MAX_INLINED_SELECTIONS = 5_000;
+
+/**
  * The operation with its named fragments inlined and each `@defer` resolved with the request's variables: one whose
  * `if` is false is dropped (its fragment executes inline), an active one gets a label of ours, unique in the operation
- * (the planner labels deferred parts with it; the client's own label, or none, is kept in `labels`).
+ * (the planner labels deferred parts with it; the client's own label, or none, is kept in `labels`). Null when the
+ * inlined operation would hold more than MAX_INLINED_SELECTIONS selections.
  */
 export function resolveDefers(
   operation: OperationDefinitionNode,
   fragments: Record<string, FragmentDefinitionNode>,
   variables: Record<string, unknown>,
-): { operation: OperationDefinitionNode; labels: Map<string, string | undefined> } {
+): { operation: OperationDefinitionNode; labels: Map<string, string | undefined> } | null {
   const labels = new Map<string, string | undefined>();
+  let selections = 0;
+  /** Thrown, and caught below, as soon as the inlined operation holds too many selections. */
+  const tooLarge = Symbol('too large');
   const directivesOf = (node: InlineFragmentNode | FragmentSpreadNode): DirectiveNode[] | undefined => {
     const defer = getDirectiveValues(DEFER_DIRECTIVE, node, variables);
     if (!defer) return node.directives && [...node.directives];
@@ -372,6 +394,8 @@ export function resolveDefers(
   const selectionSet = (set: SelectionSetNode): SelectionSetNode => ({
     ...set,
     selections: set.selections.map((selection): SelectionNode => {
+      selections += 1;
+      if (selections > MAX_INLINED_SELECTIONS) throw tooLarge;
       switch (selection.kind) {
         case Kind.FIELD:
           return selection.selectionSet
@@ -396,7 +420,12 @@ export function resolveDefers(
       }
     }),
   });
-  return { operation: { ...operation, selectionSet: selectionSet(operation.selectionSet) }, labels };
+  try {
+    return { operation: { ...operation, selectionSet: selectionSet(operation.selectionSet) }, labels };
+  } catch (error) {
+    if (error === tooLarge) return null;
+    throw error;
+  }
 }
 
 /** The selections of the primary part: everything but the deferred fragments. */

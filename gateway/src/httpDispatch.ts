@@ -12,10 +12,26 @@ interface MediaRange {
   q: number;
 }
 
+/** Splits a header at the commas outside quoted strings, in one pass over it. */
+function entries(header: string): string[] {
+  const found: string[] = [];
+  let start = 0;
+  let quoted = false;
+  for (let index = 0; index < header.length; index += 1) {
+    const char = header[index];
+    if (char === '"') quoted = !quoted;
+    else if (char === ',' && !quoted) {
+      found.push(header.slice(start, index));
+      start = index + 1;
+    }
+  }
+  found.push(header.slice(start));
+  return found;
+}
+
 /** Splits an Accept header into its media ranges; a comma inside a quoted parameter value does not split. */
 function mediaRanges(accept: string): MediaRange[] {
-  return accept
-    .split(/,(?=(?:[^"]*"[^"]*")*[^"]*$)/)
+  return entries(accept)
     .map((entry) => {
       const [type = '', ...rest] = entry.split(';');
       const params = Object.fromEntries(

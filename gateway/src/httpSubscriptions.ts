@@ -10,6 +10,7 @@ import {
   type GraphQLRequestParams,
   type GraphQLRequestTakeover,
   type Metrics,
+  writable,
 } from '@igt/common';
 import { httpDispatch, notAcceptable, type HttpSubscriptionTransport } from './httpDispatch.js';
 import { authorizationParam, whenExpired, type OperationRequest, type SubscriptionGate } from './subscriptionGate.js';
@@ -112,22 +113,6 @@ function operationRequest(
   if (variables != null && !isObject(variables)) return undefined;
   if (extensions === invalid) return undefined;
   return { query, operationName, variables, extensions };
-}
-
-/** Resolves once `res` can take more, is gone, or the stream is `halted`: a slow reader holds its events upstream. */
-function drained(res: ServerResponse, halted: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      halted.removeEventListener('abort', done);
-      resolve();
-    };
-    res.once('drain', done);
-    res.once('close', done);
-    halted.addEventListener('abort', done, { once: true });
-    if (halted.aborted) done();
-  });
 }
 
 /** The media type of a GraphQL response that clients read errors from whatever its status, when `accept` names it. */
@@ -257,7 +242,7 @@ export function serveHttpSubscriptions(options: HttpSubscriptionOptions) {
           ? wire.ending(format.errors(result.errors ?? []))
           : wire.event(format.result(result) as FormattedExecutionResult);
         // Not read yet: wait rather than buffer, so a slow reader's events wait in the executor's bounded queue.
-        if (!res.write(text)) await drained(res, halted.signal);
+        if (!res.write(text)) await writable(res, halted.signal);
       }
       if (!res.destroyed) res.end(`${ending ? wire.ending(format.errors([ending])) : ''}${wire.closing}`);
     } finally {

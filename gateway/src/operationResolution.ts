@@ -14,25 +14,33 @@ export function conditionalSubscriptionField(document: DocumentNode): GraphQLErr
       .filter((definition): definition is FragmentDefinitionNode => definition.kind === Kind.FRAGMENT_DEFINITION)
       .map((fragment) => [fragment.name.value, fragment]),
   );
-  const conditional = (selections: readonly SelectionNode[], seen: Set<string>): boolean =>
+  // Whether each named fragment holds a conditional selection, worked out once per fragment: a document whose
+  // fragments spread each other many times would otherwise take exponential time, before validation has bounded it.
+  // A fragment being worked out counts as not conditional where it is spread again (a cycle validation refuses).
+  const conditionalFragments = new Map<string, boolean>();
+  const conditional = (selections: readonly SelectionNode[]): boolean =>
     selections.some((selection) => {
       if (
         selection.directives?.some((directive) => directive.name.value === 'skip' || directive.name.value === 'include')
       )
         return true;
-      if (selection.kind === Kind.INLINE_FRAGMENT) return conditional(selection.selectionSet.selections, seen);
-      if (selection.kind !== Kind.FRAGMENT_SPREAD || seen.has(selection.name.value)) return false;
-      const fragment = fragments.get(selection.name.value);
-      return (
-        fragment !== undefined &&
-        conditional(fragment.selectionSet.selections, new Set([...seen, selection.name.value]))
-      );
+      if (selection.kind === Kind.INLINE_FRAGMENT) return conditional(selection.selectionSet.selections);
+      if (selection.kind !== Kind.FRAGMENT_SPREAD) return false;
+      const name = selection.name.value;
+      let known = conditionalFragments.get(name);
+      if (known === undefined) {
+        conditionalFragments.set(name, false);
+        const fragment = fragments.get(name);
+        known = fragment !== undefined && conditional(fragment.selectionSet.selections);
+        conditionalFragments.set(name, known);
+      }
+      return known;
     });
   const found = document.definitions.some(
     (definition) =>
       definition.kind === Kind.OPERATION_DEFINITION &&
       definition.operation === 'subscription' &&
-      conditional(definition.selectionSet.selections, new Set()),
+      conditional(definition.selectionSet.selections),
   );
   return found
     ? codedError(ErrorCode.BadRequest, "A subscription's top-level field cannot be conditional (@skip or @include).")

@@ -28,7 +28,7 @@ import {
   tracingPlugin,
 } from '@igt/common';
 import { createGatewayContext, type GatewayContext } from './context.js';
-import { deferLabelsRule, deferredQueries, withDeferDirective } from './defer.js';
+import { deferLabelsRule, deferredIntrospectionRule, deferredQueries, withDeferDirective } from './defer.js';
 import { DeferredQueryExecutor } from './deferredExecution.js';
 import { EXPLORER_PATH, explorerRoutes } from './explorer.js';
 import { landingPageRoutes } from './landingPage.js';
@@ -152,7 +152,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   );
   const apollo = new ApolloServer<GatewayContext>({
     gateway: withDeferDirective(gateway),
-    validationRules: [...limits.validationRules, deferLabelsRule],
+    validationRules: [...limits.validationRules, deferLabelsRule, deferredIntrospectionRule],
     introspection,
     includeStacktraceInErrorResponses: false,
     // Shutdown is ours: runUntilSignalled stops every service in order.

@@ -17,8 +17,8 @@ const QUERY = parse('query { profile(username: "a") { ... @defer { bio } } }')
 const MUTATION = parse('mutation { joinThreads { ... @defer { bio } } }').definitions[0] as OperationDefinitionNode;
 const SOURCE = 'query { profile(username: "a") { ... @defer { bio } } }';
 
-/** The operation and fragments of `source`, with its `@defer`s resolved, printed on one line. */
-function resolved(source: string, variables: Record<string, unknown> = {}) {
+/** `source`'s operation with its `@defer`s resolved, or null when resolveDefers refuses it. */
+function resolve(source: string, variables: Record<string, unknown> = {}) {
   const document = parse(source);
   const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION) as OperationDefinitionNode;
   const fragments = Object.fromEntries(
@@ -26,8 +26,24 @@ function resolved(source: string, variables: Record<string, unknown> = {}) {
       .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
       .map((f) => [f.name.value, f]),
   );
-  const result = resolveDefers(operation, fragments, variables);
+  return resolveDefers(operation, fragments, variables);
+}
+
+/** The operation and fragments of `source`, with its `@defer`s resolved, printed on one line. */
+function resolved(source: string, variables: Record<string, unknown> = {}) {
+  const result = resolve(source, variables);
+  if (!result) throw new Error('resolveDefers refused the operation');
   return { text: print(result.operation).replace(/\s+/g, ' '), labels: Object.fromEntries(result.labels) };
+}
+
+/** A query deferring a fragment that spreads the next one `width` times, `depth` fragments deep. */
+function fragmentBomb(width: number, depth: number): string {
+  const fragments = Array.from({ length: depth }, (_, level) =>
+    level === depth - 1
+      ? `fragment F${level} on Query { __typename }`
+      : `fragment F${level} on Query { ${`...F${level + 1} `.repeat(width)}}`,
+  );
+  return `query Bomb { ...F0 @defer } ${fragments.join(' ')}`;
 }
 
 describe('isDeferredQuery', () => {
@@ -53,6 +69,12 @@ describe('isDeferredQuery', () => {
 });
 
 describe('resolveDefers', () => {
+  it('should refuse to inline fragments that spread each other into more selections than it splits', () => {
+    // 20 × 20 × 20 × 20 = 160,000 copies of the last fragment once inlined, from a few hundred bytes.
+    expect(resolve(fragmentBomb(20, 5))).toBeNull();
+    expect(resolve(fragmentBomb(2, 5))).not.toBeNull();
+  });
+
   it('should give each active @defer a label of its own and keep the client labels beside them', () => {
     const { text, labels } = resolved(
       '{ a: profile(username: "a") { ... @defer(label: "x") { bio } ... @defer { id } } }',

@@ -35,6 +35,13 @@ describe('httpDispatch', () => {
     );
   });
 
+  it('should read a long Accept header in one pass, keeping quoted commas inside their parameter', () => {
+    // Rescanned to its end at every comma, a header this long would take minutes.
+    const long = `${'application/x-filler;note="a,b",'.repeat(20_000)}text/event-stream`;
+    expect(httpDispatch(OperationTypeNode.SUBSCRIPTION, long)).toBe('sse');
+    expect(httpDispatch(OperationTypeNode.SUBSCRIPTION, 'a/b;x="text/event-stream,"')).toBe('not-acceptable');
+  });
+
   it('should refuse a subscription whose Accept names neither transport', () => {
     for (const accept of [
       undefined,

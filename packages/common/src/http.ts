@@ -113,9 +113,30 @@ export function graphqlHandler<TContext extends BaseContext>(
       res.end(response.body.string);
       return;
     }
-    for await (const chunk of response.body.asyncIterator) res.write(chunk);
+    // An incremental response (@defer): each part as it comes, no faster than the client reads, and no further once
+    // the client has gone (leaving the loop ends the response's iterator).
+    for await (const chunk of response.body.asyncIterator) {
+      if (res.destroyed) return;
+      if (!res.write(chunk)) await writable(res);
+    }
     res.end();
   };
+}
+
+/** Resolves once `res` can take more, is gone, or `halted` aborts: a slow reader holds what is sent to it back. */
+export function writable(res: ServerResponse, halted?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      halted?.removeEventListener('abort', done);
+      resolve();
+    };
+    res.once('drain', done);
+    res.once('close', done);
+    halted?.addEventListener('abort', done, { once: true });
+    if (halted?.aborted) done();
+  });
 }
 
 /** A listening server, as `listen` returns it; `port` and `url` are the ones actually bound, so port 0 works. */
