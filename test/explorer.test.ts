@@ -227,6 +227,35 @@ describe.skipIf(noChromium)('explorer in Chromium', { timeout: 120_000 }, () => 
     await bob.page.context().close();
   });
 
+  it("should receive a DM live in the browser's own EventSource, over SSE with the token in `extensions`", async () => {
+    const { page, problems } = await newPage();
+    await page.goto(new URL('/explorer', stack.gatewayUrl).href);
+    await stack.liveSubscriptions(0);
+    // The README's EventSource snippet, in the page: a GET the browser makes itself, headers it cannot set.
+    await page.evaluate(
+      (token) => {
+        const url = new URL('/graphql', window.location.href);
+        url.search = new URLSearchParams({
+          query: 'subscription { directMessageReceived { text sender { username } } }',
+          extensions: JSON.stringify({ authorization: `Bearer ${token}` }),
+        }).toString();
+        const received: unknown[] = [];
+        Object.assign(window, { received });
+        new EventSource(url).addEventListener('next', (event) => received.push(JSON.parse(event.data as string)));
+      },
+      await stack.login('bob'),
+    );
+    await stack.liveSubscriptions(1);
+    const bobId = (await stack.query('{ user(username: "bob") { id } }')).data!.user.id as string;
+    await sendDm(stack, 'alice', bobId, 'Hello, EventSource');
+    await page.waitForFunction(() => (window as unknown as { received: unknown[] }).received.length > 0);
+    expect(await page.evaluate(() => (window as unknown as { received: unknown[] }).received)).toEqual([
+      { data: { directMessageReceived: { text: 'Hello, EventSource', sender: { username: 'alice' } } } },
+    ]);
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
   it('should point to the explorer when Apollo Sandbox cannot be loaded from its CDN', async () => {
     const { page, problems } = await newPage();
     // Offline: the CDN answers nothing (the machine may or may not reach it; the test must not depend on it).
