@@ -199,16 +199,22 @@ describe('subscriptions over multipart HTTP (Apollo Client 4, HttpLink only)', (
   });
 });
 
+/** A graphql-sse client in distinct connections mode, signed in with `token`, disposed after the test. */
+function sseClient(token: string) {
+  const client = createSseClient({
+    url: stack.gatewayUrl,
+    singleConnection: false,
+    headers: { authorization: `Bearer ${token}` },
+    retryAttempts: 0,
+  });
+  cleanups.push(() => client.dispose());
+  return client;
+}
+
 describe('subscriptions over Server-Sent Events', () => {
   it('should deliver a live DM to the graphql-sse client in distinct connections mode', async () => {
     const [a, b] = await mutualPair(stack);
-    const client = createSseClient({
-      url: stack.gatewayUrl,
-      singleConnection: false,
-      headers: { authorization: `Bearer ${b.token}` },
-      retryAttempts: 0,
-    });
-    cleanups.push(() => client.dispose());
+    const client = sseClient(b.token);
     const received: Received[] = [];
     const unsubscribe = client.subscribe<Received>(
       { query: NEW_MESSAGES },
@@ -223,13 +229,7 @@ describe('subscriptions over Server-Sent Events', () => {
 
   it('should resume with `after` across a dropped connection, nothing lost or repeated', async () => {
     const [a, b] = await mutualPair(stack);
-    const client = createSseClient({
-      url: stack.gatewayUrl,
-      singleConnection: false,
-      headers: { authorization: `Bearer ${b.token}` },
-      retryAttempts: 0,
-    });
-    cleanups.push(() => client.dispose());
+    const client = sseClient(b.token);
     const listener = resumingListener((after, sink) =>
       client.subscribe<Received>(
         { query: NEW_MESSAGES, variables: { after } },
