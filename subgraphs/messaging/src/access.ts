@@ -28,11 +28,11 @@ export function reloadConversation({ loaders }: Context, id: number): Promise<Co
   return reload(loaders.conversationById, id, 'conversation');
 }
 
-/** A non-negative message id for the subscription's `after` (0 replays everything). */
-export function parseAfter(value: string | number | null | undefined): number | null {
+/** A subscription's `after`: a non-negative id of `what` (0 replays everything). */
+export function parseAfter(value: string | number | null | undefined, what: string): number | null {
   if (value === null || value === undefined) return null;
   const text = String(value);
   if (!/^\d{1,15}$/.test(text))
-    throw badUserInput(`\`after\` must be a message id, got ${JSON.stringify(text.slice(0, 40))}.`, 'after');
+    throw badUserInput(`\`after\` must be ${what}, got ${JSON.stringify(text.slice(0, 40))}.`, 'after');
   return Number(text);
 }

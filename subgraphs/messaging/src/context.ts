@@ -1,16 +1,17 @@
 // The context every Messaging resolver receives: the request, its loaders, and the services behind them.
 import type { PubSub, SubgraphContext } from '@igt/common';
 import type * as schema from './db/schema.js';
-import type { DirectMessageStreams } from './directMessages.js';
+import type { InboxStreams } from './inboxChannel.js';
 import type { KnownUsers } from './knownUsers.js';
 import type { Loaders } from './loaders.js';
+import type { InboxEventModel, MessageModel } from './models.js';
 import type { MessageButtons } from './messageButtons.js';
 import type { RelationshipProjection } from './relationshipProjection.js';
 import type { SendThrottle } from './sendLimits.js';
 
 /** Per-request (or per-subscription) context of the Messaging subgraph. */
 export interface Context extends SubgraphContext<typeof schema, Loaders> {
-  /** Where committed messages are announced to live subscribers. */
+  /** Where committed messages and inbox events are announced to live subscribers. */
   pubsub: PubSub;
   /** The follows/blocks projection; canMessage catches it up before every send and Message button. */
   relationships: RelationshipProjection;
@@ -19,7 +20,9 @@ export interface Context extends SubgraphContext<typeof schema, Loaders> {
   /** This request's Message buttons, batched (messageButtons.ts); renewed with `loaders`. */
   messageButtons: MessageButtons;
   /** Opens the live streams behind `directMessageReceived`. */
-  directMessages: DirectMessageStreams;
+  directMessages: InboxStreams<MessageModel>;
+  /** Opens the live streams behind `inboxEvents`. */
+  inboxEvents: InboxStreams<InboxEventModel>;
   /** Abuse limits on sending direct messages. */
   sendThrottle: SendThrottle;
   /**

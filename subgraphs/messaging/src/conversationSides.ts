@@ -1,7 +1,8 @@
 // The viewer's side of a conversation: how it is read (joined to the conversation) and changed (seen, filed, answered).
 import { and, eq, sql, type SQL } from 'drizzle-orm';
-import type { AnyPgColumn, PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { badUserInput, type Db, type ViewerIdValue } from '@igt/common';
+import { changeConversation, type ConversationChangeServices } from './conversationChanges.js';
 import * as schema from './db/schema.js';
 import type { InboxFolder } from './mailbox.js';
 import type { ConversationModel, ConversationRow, ParticipantRow } from './models.js';
@@ -41,20 +42,59 @@ export function toConversationModel({
   return { ...conversation, side };
 }
 
-/** Changes the viewer's side of `conversation` (and nobody else's). */
-async function updateViewersSide(
-  db: Db<typeof schema>,
+/** How the viewer filed a conversation. */
+type Filing = (typeof schema.CONVERSATION_FILINGS)[number];
+
+/**
+ * Files the viewer's side of `conversation` (and nobody else's) and records it in the viewer's own event log, so
+ * their other devices follow.
+ */
+async function fileViewersSide(
+  services: ConversationChangeServices,
   conversation: ConversationModel,
-  change: PgUpdateSetSource<typeof participants>,
+  filing: Filing,
+  change: { folder: InboxFolder; declined: boolean },
 ): Promise<void> {
-  await db.update(participants).set(change).where(viewersSideOf(conversation.id, conversation.side.userId));
+  const viewerId = conversation.side.userId;
+  await changeConversation(services, conversation.id, async ({ tx }) => {
+    await tx.update(participants).set(change).where(viewersSideOf(conversation.id, viewerId));
+    const details = { conversationId: conversation.id, kind: 'CONVERSATION_FILED', actorId: viewerId, filing } as const;
+    return { result: undefined, events: [{ recipients: [viewerId], details: { ...details, folder: change.folder } }] };
+  });
 }
 
-/** Marks everything in `conversation` seen by the viewer, up to its newest message; never moves the mark backwards. */
-export async function markConversationSeen(db: Db<typeof schema>, conversation: ConversationModel): Promise<void> {
-  // greatest() ignores nulls, so a first mark is the newest message.
-  await updateViewersSide(db, conversation, {
-    lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})`,
+/**
+ * Marks everything in `conversation` seen by the viewer, up to its newest message; never moves the mark backwards.
+ * When the mark moves, the other members get a read receipt, unless the conversation is a request the viewer has
+ * not accepted (as Instagram does: a request's sender does not learn it was read); the viewer's own devices always do.
+ */
+export async function markConversationSeen(
+  services: ConversationChangeServices,
+  conversation: ConversationModel,
+): Promise<void> {
+  const viewerId = conversation.side.userId;
+  await changeConversation(services, conversation.id, async ({ tx, members }) => {
+    const [before] = await tx
+      .select({ lastSeenMessageId: participants.lastSeenMessageId, folder: participants.folder })
+      .from(participants)
+      .where(viewersSideOf(conversation.id, viewerId));
+    // greatest() ignores nulls, so a first mark is the newest message.
+    const [after] = await tx
+      .update(participants)
+      .set({ lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})` })
+      .where(viewersSideOf(conversation.id, viewerId))
+      .returning({ lastSeenMessageId: participants.lastSeenMessageId, declined: participants.declined });
+    if (!before || !after || after.lastSeenMessageId === before.lastSeenMessageId)
+      return { result: undefined, events: [] };
+    const receipt = before.folder !== 'REQUESTS' && !after.declined;
+    const recipients = receipt && members.includes(viewerId) ? members : [viewerId];
+    const details = {
+      conversationId: conversation.id,
+      kind: 'CONVERSATION_SEEN',
+      actorId: viewerId,
+      messageId: after.lastSeenMessageId,
+    } as const;
+    return { result: undefined, events: [{ recipients, details }] };
   });
 }
 
@@ -63,24 +103,27 @@ export async function markConversationSeen(db: Db<typeof schema>, conversation: 
  * REQUESTS: requests are what other people start; a person files conversations into Primary or General.
  */
 export async function moveConversation(
-  db: Db<typeof schema>,
+  services: ConversationChangeServices,
   conversation: ConversationModel,
   folder: InboxFolder,
 ): Promise<void> {
   if (folder === 'REQUESTS')
     throw badUserInput('A conversation can be moved to PRIMARY or GENERAL, not REQUESTS.', 'folder');
-  await updateViewersSide(db, conversation, { folder, declined: false });
+  await fileViewersSide(services, conversation, 'MOVED', { folder, declined: false });
 }
 
 /**
  * Accepts a message request: it moves to the viewer's Primary folder. Returns false when there was nothing to do
  * (already in Primary and not declined); BAD_USER_INPUT when the conversation is not a request.
  */
-export async function acceptMessageRequest(db: Db<typeof schema>, conversation: ConversationModel): Promise<boolean> {
+export async function acceptMessageRequest(
+  services: ConversationChangeServices,
+  conversation: ConversationModel,
+): Promise<boolean> {
   const { folder, declined } = conversation.side;
   if (folder === 'PRIMARY' && !declined) return false;
   if (folder !== 'REQUESTS') throw badUserInput('This conversation is not a message request.', 'conversationId');
-  await updateViewersSide(db, conversation, { folder: 'PRIMARY', declined: false });
+  await fileViewersSide(services, conversation, 'ACCEPTED', { folder: 'PRIMARY', declined: false });
   return true;
 }
 
@@ -88,8 +131,11 @@ export async function acceptMessageRequest(db: Db<typeof schema>, conversation: 
  * Declines a message request: it leaves the viewer's inbox until the other person writes again (mailbox.ts shows it
  * again then). BAD_USER_INPUT when the conversation is not a request.
  */
-export async function declineMessageRequest(db: Db<typeof schema>, conversation: ConversationModel): Promise<void> {
+export async function declineMessageRequest(
+  services: ConversationChangeServices,
+  conversation: ConversationModel,
+): Promise<void> {
   if (conversation.side.folder !== 'REQUESTS')
     throw badUserInput('Only a message request can be declined.', 'conversationId');
-  await updateViewersSide(db, conversation, { declined: true });
+  await fileViewersSide(services, conversation, 'DECLINED', { folder: 'REQUESTS', declined: true });
 }

@@ -42,14 +42,15 @@ export function catchUpForReads(relationships: RelationshipProjection, logger: L
     }));
 }
 
-/** The people of a conversation the viewer may see: always the viewer, and the other person unless they blocked them. */
+/**
+ * The members of a conversation the viewer may see: the viewer (while a member), and everyone else unless they
+ * blocked the viewer.
+ */
 export async function visibleParticipants(conversation: ConversationModel, loaders: Loaders): Promise<UserReference[]> {
   const viewerId = conversation.side.userId;
-  const otherId = conversation.userLowId === viewerId ? conversation.userHighId : conversation.userLowId;
-  const hidden = await loaders.hasBlockedViewer.load(otherId);
-  return [conversation.userLowId, conversation.userHighId]
-    .filter((id) => id === viewerId || !hidden)
-    .map((id) => ({ id: String(id) }));
+  const members = await loaders.membersByConversationId.load(conversation.id);
+  const hidden = await loaders.hasBlockedViewer.loadMany(members);
+  return members.filter((id, index) => id === viewerId || hidden[index] === false).map((id) => ({ id: String(id) }));
 }
 
 /**

@@ -1,6 +1,6 @@
 // The Messaging subgraph's DataLoaders, made per request (and per subscription event).
 import DataLoader from 'dataloader';
-import { and, count, desc, eq, gt, gte, inArray, lt, ne, or, sql } from 'drizzle-orm';
+import { and, count, desc, eq, gt, gte, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import {
   blockBetweenCondition,
@@ -235,6 +235,17 @@ export function createLoaders(
       return ids.map((id) => (byMessage.get(id) ?? []).map((row) => row.userId));
     }),
 
+    /** The current members of each conversation (by id), by ascending user id; callers have already checked access. */
+    membersByConversationId: new DataLoader<number, number[]>(async (ids) => {
+      const rows = await db
+        .select({ conversationId: participants.conversationId, userId: participants.userId })
+        .from(participants)
+        .where(and(inArray(participants.conversationId, [...ids]), isNull(participants.leftAt)))
+        .orderBy(participants.userId);
+      const byConversation = groupBy(rows, (row) => row.conversationId);
+      return ids.map((id) => (byConversation.get(id) ?? []).map((row) => row.userId));
+    }),
+
     /** The person (by user id) has blocked the viewer, so the inbox hides them from the viewer. */
     hasBlockedViewer: membershipLoader(viewerId, async (viewer, ids) => {
       await catchUpBlocks();
@@ -269,7 +280,8 @@ export function createLoaders(
       const byPerson = new Map<number, ConversationModel>();
       for (const model of rows.map(toConversationModel)) {
         conversationById.prime(model.id, model);
-        byPerson.set(model.userLowId === viewerId ? model.userHighId : model.userLowId, model);
+        // Only one-to-one conversations have a pair, so only they match.
+        byPerson.set(model.userLowId === viewerId ? model.userHighId! : model.userLowId!, model);
       }
       return ids.map((id) => byPerson.get(id) ?? null);
     }),

@@ -1,11 +1,12 @@
-// Storing a direct message: the mailbox locks that order each inbox's messages, the conversation, both sides.
+// Storing a direct message: the mailbox locks that order each inbox, the conversation, both sides, their events.
 import { and, asc, eq, getTableColumns, inArray, sql, type Table } from 'drizzle-orm';
 import type { Db } from '@igt/common';
 import * as schema from './db/schema.js';
 import { firstMessageFolder } from './firstMessageFolder.js';
+import { appendInboxEvents, type AppendedInboxEvent } from './inboxEvents.js';
 import type { ConversationModel, MessageModel } from './models.js';
 
-const { conversations, mailboxes, messages, participants } = schema;
+const { conversations, inboxEvents, mailboxes, messages, participants } = schema;
 
 /** A transaction on the Messaging database. */
 export type Tx = Parameters<Parameters<Db<typeof schema>['transaction']>[0]>[0];
@@ -33,7 +34,7 @@ export interface NewMessage {
 
 /**
  * What a delivery did. `conversation` is seen from the sender's side; `previousMessageId` is each participant's newest
- * message before this one, by user id.
+ * message before this one, by user id; `events` are the MESSAGE_SENT inbox events it recorded, one per participant.
  */
 export type Delivery =
   | {
@@ -41,6 +42,7 @@ export type Delivery =
       message: MessageModel;
       conversation: ConversationModel;
       previousMessageId: Map<number, number | null>;
+      events: AppendedInboxEvent[];
     }
   | { kind: 'duplicate'; message: MessageModel };
 
@@ -124,12 +126,19 @@ export async function deliverMessage(tx: Tx, input: NewMessage): Promise<Deliver
     .update(mailboxes)
     .set({ lastMessageId: message!.id })
     .where(inArray(mailboxes.userId, [low, high]));
+  const events = await appendInboxEvents(tx, [
+    {
+      recipients: [low, high],
+      details: { conversationId, kind: 'MESSAGE_SENT', actorId: senderId, messageId: message!.id },
+    },
+  ]);
 
   return {
     kind: 'delivered',
     message: message!,
     conversation: { ...conversation!, side: sides.find((side) => side.userId === senderId)! },
     previousMessageId: new Map(boxes.map((box) => [box.userId, box.lastMessageId])),
+    events,
   };
 }
 
@@ -143,17 +152,21 @@ function fromJson<T extends Table>(table: T, json: Record<string, unknown>): T['
   return row as T['$inferSelect'];
 }
 
-/** What appendMessage's statement answers: the rows it wrote, as JSON, and each mailbox's newest message before. */
+/**
+ * What appendMessage's statement answers: the rows it wrote, as JSON, each mailbox's newest message and event before,
+ * and each participant's new event, by user id.
+ */
 interface AppendedRow {
   message: Record<string, unknown>;
   conversation: Record<string, unknown>;
   side: Record<string, unknown>;
-  previous: Record<string, number | null>;
+  previous: Record<string, { message: number | null; event: number | null }>;
+  events: Record<string, number>;
 }
 
 /**
- * A message in a conversation that exists, in one statement: what deliverMessage does in a transaction, in the same
- * order and under the same locks. The mailbox rows are locked first, lowest user id first (ORDER BY sits below the
+ * A message in a one-to-one conversation that exists, in one statement: what deliverMessage does in a transaction
+ * (inbox events included), in the same order and under the same locks. The mailbox rows are locked first, lowest user id first (ORDER BY sits below the
  * row locking in the plan); the message only takes its id once the count of locked rows is known, so after both
  * locks. Those locks are held until the statement commits. Null when there is nothing to append to (no conversation
  * or mailbox yet) or the sender already used the key: deliverMessage sorts those out. The key check reads the
@@ -168,7 +181,7 @@ async function appendMessage(
   const [low, high] = senderId < recipientId ? [senderId, recipientId] : [recipientId, senderId];
   const result = await db.execute(sql`
     with boxes as materialized (
-      select user_id, last_message_id from ${mailboxes}
+      select user_id, last_message_id, last_event_id from ${mailboxes}
       where user_id in (${low}, ${high}) order by user_id for update
     ),
     conversation as materialized (
@@ -190,13 +203,21 @@ async function appendMessage(
       from message where side.conversation_id = message.conversation_id
       returning side.*
     ),
+    events as (
+      insert into ${inboxEvents} (user_id, conversation_id, kind, actor_id, message_id)
+      select boxes.user_id, message.conversation_id, 'MESSAGE_SENT', message.sender_id, message.id
+      from boxes, message order by boxes.user_id
+      returning id, user_id
+    ),
     inboxes as (
-      update ${mailboxes} box set last_message_id = message.id
-      from message where box.user_id in (${low}, ${high})
+      update ${mailboxes} box set last_message_id = message.id, last_event_id = events.id
+      from message, events where box.user_id = events.user_id
     )
     select to_jsonb(message) as message, to_jsonb(conversation) as conversation,
       (select to_jsonb(sides) from sides where user_id = ${senderId}) as side,
-      (select jsonb_object_agg(user_id, last_message_id) from boxes) as previous
+      (select jsonb_object_agg(user_id, jsonb_build_object('message', last_message_id, 'event', last_event_id))
+        from boxes) as previous,
+      (select jsonb_object_agg(user_id, id) from events) as events
     from message, conversation`);
   // Both drivers (node-postgres and PGlite) answer a raw statement with its rows under `rows`.
   const [row] = (result as { rows: AppendedRow[] }).rows;
@@ -205,7 +226,12 @@ async function appendMessage(
     kind: 'delivered',
     message: fromJson(messages, row.message),
     conversation: { ...fromJson(conversations, row.conversation), side: fromJson(participants, row.side) },
-    previousMessageId: new Map(Object.entries(row.previous).map(([userId, id]) => [Number(userId), id])),
+    previousMessageId: new Map(Object.entries(row.previous).map(([userId, last]) => [Number(userId), last.message])),
+    events: Object.entries(row.events).map(([userId, id]) => ({
+      userId: Number(userId),
+      id,
+      previousId: row.previous[userId]?.event ?? null,
+    })),
   };
 }
 

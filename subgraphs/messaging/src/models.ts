@@ -1,6 +1,6 @@
 /** What Messaging's resolvers receive as parents: the models codegen.json maps GraphQL types to. */
 import type { Connection } from '@igt/common';
-import type { conversations, messages, participants, reactions } from './db/schema.js';
+import type { conversations, inboxEvents, messages, participants, reactions } from './db/schema.js';
 
 /** A Message as resolvers receive it: the stored row (text already emptied when unsent). */
 export type MessageModel = typeof messages.$inferSelect;
@@ -45,4 +45,16 @@ export type MessageEdgeModel = MessageConnectionModel['edges'][number];
 export interface SendDirectMessagePayloadModel {
   message: MessageModel;
   conversation: ConversationModel;
+}
+
+/** An InboxEvent (every implementation) as resolvers receive it: one row of the viewer's event log. */
+export type InboxEventModel = typeof inboxEvents.$inferSelect;
+
+/** A TypingIndicator as resolvers receive it: never stored, it travels over pub/sub. */
+export interface TypingIndicatorModel {
+  conversationId: number;
+  userId: number;
+  typing: boolean;
+  /** When a `typing: true` indicator expires; null when `typing` is false. */
+  expiresAt: Date | null;
 }

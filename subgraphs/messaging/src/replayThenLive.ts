@@ -1,11 +1,12 @@
 /**
  * One live notification: an item, its id, and the id of the item that came just before it in the same ordered log
- * (null for the first). The previous id is what lets a listener notice that it missed something.
+ * (null for the first). The previous id is what lets a listener notice that it missed something. Without its item,
+ * the notification only says that the log has grown: the item is read back from the log.
  */
 export interface LiveEvent<T> {
   id: number;
   previousId: number | null;
-  item: T;
+  item?: T;
 }
 
 /** Where a replay-then-live stream reads its log and hears its announcements. */
@@ -120,7 +121,7 @@ export async function replayThenLive<T>(options: ReplayThenLiveOptions<T>): Prom
         continue;
       }
       if (event.id <= last) continue;
-      if ((event.previousId ?? 0) === last) {
+      if (event.item !== undefined && (event.previousId ?? 0) === last) {
         last = event.id;
         yield event.item;
       } else {

@@ -18,7 +18,9 @@ import {
 import * as schema from './db/schema.js';
 import { seedDemoData } from './db/seed.js';
 import type { Context } from './context.js';
-import { createDirectMessageStreams } from './directMessages.js';
+import { directMessageLog } from './directMessages.js';
+import { createInboxStreams } from './inboxChannel.js';
+import { inboxEventLog } from './inboxEvents.js';
 import { createKnownUsers } from './knownUsers.js';
 import { createLoaders } from './loaders.js';
 import { createMessageButtons } from './messageButtons.js';
@@ -34,7 +36,7 @@ export const typeDefs = parse(readFileSync(new URL('../../../schema/messaging.gr
 /** What the Messaging subgraph runs on; only the entry point reads the environment. */
 export interface MessagingOptions {
   sql: SqlClient;
-  /** Where new messages are announced to live subscribers. */
+  /** Where new messages and inbox events are announced to live subscribers. */
   pubsub: PubSub;
   /** Where Instagram publishes relationship changes; Messaging keeps its own projection of them. */
   events: EventStream;
@@ -82,7 +84,9 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
   await relationships.catchUp();
   if (seed && (await sql.exclusive(() => seedDemoData(db)))) logger.info('loaded the demo conversations');
   const knownUsers = createKnownUsers(db);
-  const directMessages = createDirectMessageStreams(db, pubsub, logger, metrics);
+  const streamServices = { pubsub, logger, metrics };
+  const directMessages = createInboxStreams(directMessageLog(db), streamServices);
+  const inboxEvents = createInboxStreams(inboxEventLog(db), streamServices);
   const sendThrottle = createSendThrottle(rateLimits, limits);
 
   const stopCatchingUp = catchUpPeriodically(relationships, catchUpIntervalMs, logger, 'relationship changes');
@@ -111,6 +115,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
         relationships,
         knownUsers,
         directMessages,
+        inboxEvents,
         sendThrottle,
         renewLoaders() {
           context.loaders = createLoaders(db, viewerId, services);
@@ -123,7 +128,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
 
   const stopBackgroundWork = async () => {
     stopCatchingUp();
-    await directMessages.closeAll();
+    await Promise.all([directMessages.closeAll(), inboxEvents.closeAll()]);
   };
   return {
     ...subgraph,

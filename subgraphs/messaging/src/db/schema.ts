@@ -1,4 +1,7 @@
-/** Messaging's tables (drizzle): conversations and their sides, messages, reactions, mailboxes, and its projections. */
+/**
+ * Messaging's tables (drizzle): conversations and their sides, messages, reactions, mailboxes, each person's inbox
+ * event log, and its projections.
+ */
 import { sql } from 'drizzle-orm';
 import {
   bigint,
@@ -23,30 +26,49 @@ const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 export const INBOX_FOLDERS = ['PRIMARY', 'GENERAL', 'REQUESTS'] as const;
 /** Where a message was sent from, as stored (same names as the GraphQL enum). */
 export const MESSAGE_SOURCES = ['INSTAGRAM', 'THREADS'] as const;
+/** What kind of conversation it is, as stored (same names as the GraphQL enum). */
+export const CONVERSATION_KINDS = ['DIRECT', 'GROUP'] as const;
 
 /**
- * One-to-one conversations. The pair is stored in ascending order so that "the conversation between a and b" is one
- * unique row whichever of them writes first.
+ * Conversations. A one-to-one (DIRECT) conversation stores its pair in ascending order so that "the conversation
+ * between a and b" is one unique row whichever of them writes first; a GROUP has no pair, and a title and an admin
+ * instead. Its creator's idempotency key makes a retried createGroup find the first group.
  */
 export const conversations = messaging.table(
   'conversations',
   {
     id: id().primaryKey().generatedAlwaysAsIdentity(),
-    userLowId: id('user_low_id').notNull(),
-    userHighId: id('user_high_id').notNull(),
+    kind: text('kind', { enum: CONVERSATION_KINDS }).notNull().default('DIRECT'),
+    userLowId: id('user_low_id'),
+    userHighId: id('user_high_id'),
+    title: text('title'),
+    adminId: id('admin_id'),
+    creatorId: id('creator_id'),
+    idempotencyKey: text('idempotency_key'),
     createdAt: at('created_at').notNull().defaultNow(),
   },
   (t) => [
     unique('conversations_pair_unique').on(t.userLowId, t.userHighId),
     index('conversations_user_high_idx').on(t.userHighId),
-    check('conversations_pair_ordered', sql`${t.userLowId} < ${t.userHighId}`),
+    uniqueIndex('conversations_creator_idempotency_key_idx')
+      .on(t.creatorId, t.idempotencyKey)
+      .where(sql`${t.idempotencyKey} is not null`),
+    check(
+      'conversations_kind_shape',
+      sql`(${t.kind} = 'DIRECT' and ${t.userLowId} < ${t.userHighId} and ${t.adminId} is null)
+        or (${t.kind} = 'GROUP' and ${t.userLowId} is null and ${t.userHighId} is null and ${t.adminId} is not null)`,
+    ),
   ],
 );
 
 /**
  * Each person's side of a conversation: which folder it sits in for them, whether they declined it, how far they have
- * read. `lastMessageId` repeats the conversation's newest message id on both rows so that an inbox page is one index
- * range scan on (user, folder, lastMessageId); message ids only grow, so it is also a stable cursor.
+ * read. `lastMessageId` repeats the conversation's newest message id on every member's row so that an inbox page is
+ * one index range scan on (user, folder, lastMessageId); message ids only grow, so it is also a stable cursor.
+ *
+ * A group member sees the messages after `visibleAfterMessageId` (the newest one when they joined; null: all of them).
+ * One who left (or was removed) has `leftAt` set and keeps seeing what they had: the messages up to
+ * `visibleUntilMessageId`. Their side stays, but nothing more reaches it.
  */
 export const participants = messaging.table(
   'participants',
@@ -59,6 +81,10 @@ export const participants = messaging.table(
     declined: boolean('declined').notNull().default(false),
     lastSeenMessageId: id('last_seen_message_id'),
     lastMessageId: id('last_message_id'),
+    joinedAt: at('joined_at').notNull().defaultNow(),
+    visibleAfterMessageId: id('visible_after_message_id'),
+    leftAt: at('left_at'),
+    visibleUntilMessageId: id('visible_until_message_id'),
   },
   (t) => [
     primaryKey({ columns: [t.conversationId, t.userId] }),
@@ -110,14 +136,57 @@ export const reactions = messaging.table(
 );
 
 /**
- * One row per person who has ever sent or received a message. A send locks both people's rows before it takes a
- * message id, which serialises the sends that touch one inbox; `lastMessageId` is that inbox's newest message, which
- * lets a live subscriber tell whether it missed one.
+ * One row per person who has ever been in a conversation. A send locks its people's rows before it takes a message id,
+ * and every change that records inbox events locks them before the events take their ids, which serialises the writes
+ * that touch one inbox: `lastMessageId` and `lastEventId` are that inbox's newest message and event, which lets a live
+ * subscriber tell whether it missed one.
  */
 export const mailboxes = messaging.table('mailboxes', {
   userId: id('user_id').primaryKey(),
   lastMessageId: id('last_message_id'),
+  lastEventId: id('last_event_id'),
 });
+
+/** What an inbox event records, as stored (the GraphQL type of each is in inboxEvents.ts). */
+export const INBOX_EVENT_KINDS = [
+  'MESSAGE_SENT',
+  'REACTION_CHANGED',
+  'CONVERSATION_SEEN',
+  'MESSAGE_UNSENT',
+  'CONVERSATION_FILED',
+  'MEMBERS_ADDED',
+  'MEMBER_REMOVED',
+  'GROUP_RENAMED',
+] as const;
+/** How the viewer filed a conversation, as stored (same names as the GraphQL enum). */
+export const CONVERSATION_FILINGS = ['MOVED', 'ACCEPTED', 'DECLINED'] as const;
+
+/**
+ * Each person's inbox event log: one row per stored change to one of their conversations, per person it reaches. Ids
+ * come from one identity sequence and are taken while that person's mailbox row is locked, so within one person's log
+ * they increase in commit order: what `inboxEvents(after:)` replays by. The columns past `actorId` are the event's
+ * details; which ones a kind uses is in inboxEvents.ts.
+ */
+export const inboxEvents = messaging.table(
+  'inbox_events',
+  {
+    id: id().primaryKey().generatedAlwaysAsIdentity(),
+    userId: id('user_id').notNull(),
+    conversationId: id('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: INBOX_EVENT_KINDS }).notNull(),
+    actorId: id('actor_id').notNull(),
+    messageId: id('message_id').references(() => messages.id, { onDelete: 'cascade' }),
+    emoji: text('emoji'),
+    filing: text('filing', { enum: CONVERSATION_FILINGS }),
+    folder: text('folder', { enum: INBOX_FOLDERS }),
+    title: text('title'),
+    memberIds: id('member_ids').array(),
+    at: at('at').notNull().defaultNow(),
+  },
+  (t) => [index('inbox_events_user_idx').on(t.userId, t.id)],
+);
 
 /** Projection of Instagram follows, fed by the relationships stream (never read from Instagram's tables). */
 export const follows = messaging.table(

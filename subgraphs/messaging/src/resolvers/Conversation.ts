@@ -15,6 +15,10 @@ export const Conversation: ConversationResolvers = {
     return id === null ? null : loaders.conversationById.load(id);
   },
   inbox: () => 'INSTAGRAM',
+  kind: (conversation) => conversation.kind,
+  title: (conversation) => conversation.title,
+  admin: (conversation) => (conversation.adminId === null ? null : { id: String(conversation.adminId) }),
+  viewerIsMember: (conversation) => conversation.side.leftAt === null,
   folder: (conversation) => conversation.side.folder,
   // Both people are on the conversation row itself; whether the other one is hidden is one batched lookup per page.
   participants: (conversation, _args, { loaders }) => visibleParticipants(conversation, loaders),

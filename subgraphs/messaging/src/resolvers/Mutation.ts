@@ -1,17 +1,14 @@
 // Resolvers of Messaging's mutations: each checks its arguments and calls the domain module that owns the change.
-import { and, eq } from 'drizzle-orm';
 import {
   badUserInput,
   codedError,
   ErrorCode,
-  forbidden,
   isUniqueViolation,
   notFound,
   parseId,
   requireViewer,
   unauthenticated,
 } from '@igt/common';
-import { messages, reactions } from '../db/schema.js';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
 import type { MessageModel, SendDirectMessagePayloadModel } from '../models.js';
@@ -24,14 +21,13 @@ import {
   moveConversation,
 } from '../conversationSides.js';
 import { findByIdempotencyKey, sendMessage } from '../mailbox.js';
+import { setReaction, unsendMessage, validateEmoji } from '../messageChanges.js';
 import { publishDelivery } from '../directMessages.js';
 
 /** Longest message, in characters (code points, as Postgres counts them). */
 const MAX_MESSAGE_LENGTH = 1000;
 /** Longest idempotency key a client may choose. */
 const MAX_IDEMPOTENCY_KEY_LENGTH = 100;
-/** Longest reaction, in code points: one emoji can be several (skin tone, ZWJ sequences). */
-const MAX_EMOJI_LENGTH = 16;
 
 function validateText(text: string): string {
   const length = [...text].length;
@@ -157,31 +153,15 @@ export const Mutation: MutationResolvers = {
 
   async markConversationSeen(_parent, { conversationId }, context) {
     const conversation = await viewersConversation(context, conversationId);
-    await markConversationSeen(context.db, conversation);
+    await markConversationSeen(context, conversation);
     return reloadConversation(context, conversation.id);
   },
 
   async reactToMessage(_parent, { messageId, emoji }, context) {
     const viewerId = requireViewer(context);
+    const value = emoji === null || emoji === undefined ? null : validateEmoji(emoji);
     const message = await viewersMessage(context, messageId);
-    if (emoji === null || emoji === undefined) {
-      await context.db
-        .delete(reactions)
-        .where(and(eq(reactions.messageId, message.id), eq(reactions.userId, viewerId)));
-    } else {
-      const value = emoji.trim();
-      if (!value || [...value].length > MAX_EMOJI_LENGTH || /\s/.test(value)) {
-        throw badUserInput(`\`emoji\` must be one emoji (1–${MAX_EMOJI_LENGTH} characters, no spaces).`, 'emoji');
-      }
-      if (message.unsent) throw badUserInput('You cannot react to a message that was unsent.', 'messageId');
-      await context.db
-        .insert(reactions)
-        .values({ messageId: message.id, userId: viewerId, emoji: value })
-        .onConflictDoUpdate({
-          target: [reactions.messageId, reactions.userId],
-          set: { emoji: value, reactedAt: new Date() },
-        });
-    }
+    await setReaction(context, viewerId, message, value);
     context.loaders.reactionsByMessageId.clear(message.id);
     return message;
   },
@@ -189,18 +169,7 @@ export const Mutation: MutationResolvers = {
   async unsendMessage(_parent, { messageId }, context) {
     const viewerId = requireViewer(context);
     const message = await viewersMessage(context, messageId);
-    if (message.senderId !== viewerId) throw forbidden('Only the sender can unsend a message.');
-    if (message.unsent) return message;
-    const unsent = await context.db.transaction(async (tx) => {
-      // The text is erased from storage, not just hidden; reactions go with it.
-      const [row] = await tx
-        .update(messages)
-        .set({ text: '', unsent: true, unsentAt: new Date() })
-        .where(eq(messages.id, message.id))
-        .returning();
-      await tx.delete(reactions).where(eq(reactions.messageId, message.id));
-      return row!;
-    });
+    const unsent = await unsendMessage(context, viewerId, message);
     context.loaders.messageById.clear(message.id).prime(message.id, unsent);
     context.loaders.reactionsByMessageId.clear(message.id);
     return unsent;
@@ -208,19 +177,19 @@ export const Mutation: MutationResolvers = {
 
   async moveConversation(_parent, { conversationId, folder }, context) {
     const conversation = await viewersConversation(context, conversationId);
-    await moveConversation(context.db, conversation, folder);
+    await moveConversation(context, conversation, folder);
     return reloadConversation(context, conversation.id);
   },
 
   async acceptMessageRequest(_parent, { conversationId }, context) {
     const conversation = await viewersConversation(context, conversationId);
-    if (!(await acceptMessageRequest(context.db, conversation))) return conversation;
+    if (!(await acceptMessageRequest(context, conversation))) return conversation;
     return reloadConversation(context, conversation.id);
   },
 
   async declineMessageRequest(_parent, { conversationId }, context) {
     const conversation = await viewersConversation(context, conversationId);
-    await declineMessageRequest(context.db, conversation);
+    await declineMessageRequest(context, conversation);
     context.loaders.conversationById.clear(conversation.id);
     return String(conversation.id);
   },

@@ -1,6 +1,7 @@
 /** The Messaging subgraph's resolver map: one file per GraphQL type, merged here. */
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { Conversation } from './Conversation.js';
+import { inboxEventResolvers } from './InboxEvent.js';
 import { Message } from './Message.js';
 import { MessageAction } from './MessageAction.js';
 import { Mutation } from './Mutation.js';
@@ -9,4 +10,13 @@ import { Reaction } from './Reaction.js';
 import { Subscription } from './Subscription.js';
 
 /** Every Messaging resolver, one file per GraphQL type. */
-export const resolvers: Resolvers = { Query, Mutation, Subscription, Conversation, Message, MessageAction, Reaction };
+export const resolvers: Resolvers = {
+  Query,
+  Mutation,
+  Subscription,
+  Conversation,
+  Message,
+  MessageAction,
+  Reaction,
+  ...inboxEventResolvers,
+};

@@ -1,0 +1,118 @@
+// Each person's inbox event log: recording events (under mailbox locks), announcing them, and reading them back.
+import { and, asc, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import type { Db, Logger, PubSub } from '@igt/common';
+import * as schema from './db/schema.js';
+import { visibleTo } from './hiddenFrom.js';
+import { inboxChannel, type InboxAnnouncement, type InboxLog } from './inboxChannel.js';
+import type { Tx } from './mailbox.js';
+import type { InboxEventModel } from './models.js';
+
+const { inboxEvents, mailboxes, messages } = schema;
+
+/** What one event records; who it reaches is said apart (`InboxEventEntry`), and the log adds the rest. */
+export type InboxEventDetails = Omit<typeof inboxEvents.$inferInsert, 'id' | 'userId' | 'at'>;
+
+/** One event to record, for each of `recipients` (who must be locked: conversationChanges.ts). */
+export interface InboxEventEntry {
+  recipients: readonly number[];
+  details: InboxEventDetails;
+}
+
+/** One recorded event, as announced: whose log, its id, and the id before it in that log. */
+export interface AppendedInboxEvent {
+  userId: number;
+  id: number;
+  previousId: number | null;
+}
+
+/**
+ * Records `entries` in their recipients' logs, inside `tx`, whose caller already holds those people's mailbox locks
+ * (lockMailboxes): the events take their ids under the locks, and each mailbox's `lastEventId` moves to its newest.
+ * Returns what to announce after commit.
+ */
+export async function appendInboxEvents(tx: Tx, entries: readonly InboxEventEntry[]): Promise<AppendedInboxEvent[]> {
+  const rows = entries.flatMap(({ recipients, details }) => recipients.map((userId) => ({ ...details, userId })));
+  if (!rows.length) return [];
+  const people = [...new Set(rows.map((row) => row.userId))];
+  const before = await tx
+    .select({ userId: mailboxes.userId, lastEventId: mailboxes.lastEventId })
+    .from(mailboxes)
+    .where(inArray(mailboxes.userId, people));
+  const inserted = await tx
+    .insert(inboxEvents)
+    .values(rows)
+    .returning({ id: inboxEvents.id, userId: inboxEvents.userId });
+  const last = new Map(before.map((box) => [box.userId, box.lastEventId]));
+  const appended: AppendedInboxEvent[] = [];
+  for (const { id, userId } of inserted.sort((a, b) => a.id - b.id)) {
+    appended.push({ userId, id, previousId: last.get(userId) ?? null });
+    last.set(userId, id);
+  }
+  await Promise.all(
+    people.map((userId) =>
+      tx
+        .update(mailboxes)
+        .set({ lastEventId: last.get(userId) })
+        .where(eq(mailboxes.userId, userId)),
+    ),
+  );
+  return appended;
+}
+
+/**
+ * Announces committed events, each on its person's channel (a send announces its event with its message instead:
+ * directMessages.ts). Pub/sub is at-most-once, so a failure is logged and not
+ * thrown: the events are stored, and a subscriber that resumes with `after` reads them from the log.
+ */
+export async function publishInboxEvents(
+  pubsub: PubSub,
+  appended: readonly AppendedInboxEvent[],
+  logger: Logger,
+): Promise<void> {
+  await Promise.all(
+    appended.map(async ({ userId, id, previousId }) => {
+      const announcement: InboxAnnouncement = { event: { id, previousId } };
+      try {
+        await pubsub.publish(inboxChannel(userId), announcement);
+      } catch (error) {
+        logger.warn({ err: error, eventId: id }, 'could not announce an inbox event; subscribers will replay it');
+      }
+    }),
+  );
+}
+
+/**
+ * `viewerId`'s events after `afterId`, oldest first, leaving out those someone who has blocked the viewer made or
+ * whose message they sent (hiddenFrom.ts): the rule applies to the log as it applies to every other read.
+ */
+function eventsAfter(db: Db<typeof schema>, viewerId: number, afterId: number, limit: number) {
+  return db
+    .select({ event: inboxEvents })
+    .from(inboxEvents)
+    .leftJoin(messages, eq(messages.id, inboxEvents.messageId))
+    .where(
+      and(
+        eq(inboxEvents.userId, viewerId),
+        gt(inboxEvents.id, afterId),
+        visibleTo(db, inboxEvents.actorId, viewerId),
+        or(isNull(messages.id), visibleTo(db, messages.senderId, viewerId)),
+      ),
+    )
+    .orderBy(asc(inboxEvents.id))
+    .limit(limit)
+    .then((rows) => rows.map((row) => row.event));
+}
+
+/** `inboxEvents`' log: announcements carry only positions, so every event is read back and the rule above applies. */
+export const inboxEventLog = (db: Db<typeof schema>): InboxLog<InboxEventModel> => ({
+  pick: (announcement) => announcement.event,
+  fetchAfter: (viewerId, afterId, limit) => eventsAfter(db, viewerId, afterId, limit),
+  head: async (viewerId) => {
+    const [box] = await db
+      .select({ lastEventId: mailboxes.lastEventId })
+      .from(mailboxes)
+      .where(eq(mailboxes.userId, viewerId));
+    return box?.lastEventId ?? 0;
+  },
+  idOf: (event) => event.id,
+});
