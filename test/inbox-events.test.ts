@@ -1,0 +1,224 @@
+/** inboxEvents through the gateway: every stored change to a conversation arrives live, resumes exactly once, hides. */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BLOCK } from './support/documents.js';
+import { mutualPair, sendDm } from './support/dms.js';
+import { expectError, ok, startStack, subscribe, type TestStack, type TestUser } from './support/harness.js';
+
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startStack();
+});
+
+afterEach(async () => {
+  await stack.closeClients();
+});
+
+afterAll(async () => {
+  await stack?.close();
+});
+
+/** Every kind of event, with a field from Instagram (the actor's username) on each. */
+const INBOX_EVENTS = `#graphql
+  subscription InboxEvents($after: ID) {
+    inboxEvents(after: $after) {
+      __typename position at
+      actor { username }
+      conversation { id folder }
+      ... on MessageSentEvent { message { id text } }
+      ... on ReactionChangedEvent { emoji message { id } }
+      ... on ConversationSeenEvent { lastSeenMessage { id } }
+      ... on MessageUnsentEvent { message { id text unsent } }
+      ... on ConversationFiledEvent { change folder }
+    }
+  }`;
+
+interface InboxEvent {
+  __typename: string;
+  position: string;
+  actor: { username: string };
+  conversation: { id: string; folder: string };
+  message?: { id: string; text?: string; unsent?: boolean };
+  emoji?: string | null;
+  lastSeenMessage?: { id: string } | null;
+  change?: string;
+  folder?: string;
+}
+
+/** Subscribes `who` to their inbox events (wait with `stack.liveSubscriptions` before relying on live delivery). */
+const inboxOf = (who: TestUser, after?: string) =>
+  subscribe<{ inboxEvents: InboxEvent }>(stack.wsClient(who.token), INBOX_EVENTS, after === undefined ? {} : { after });
+
+const REACT = `#graphql
+  mutation React($messageId: ID!, $emoji: String) { reactToMessage(messageId: $messageId, emoji: $emoji) { id } }`;
+const SEEN = `#graphql
+  mutation Seen($conversationId: ID!) { markConversationSeen(conversationId: $conversationId) { id } }`;
+const UNSEND = `#graphql
+  mutation Unsend($messageId: ID!) { unsendMessage(messageId: $messageId) { id } }`;
+const MOVE = `#graphql
+  mutation Move($conversationId: ID!, $folder: InboxFolder!) {
+    moveConversation(conversationId: $conversationId, folder: $folder) { id }
+  }`;
+const ACCEPT = `#graphql
+  mutation Accept($conversationId: ID!) { acceptMessageRequest(conversationId: $conversationId) { id } }`;
+const DECLINE = `#graphql
+  mutation Decline($conversationId: ID!) { declineMessageRequest(conversationId: $conversationId) }`;
+
+const events = (subscription: { events: { inboxEvents: InboxEvent }[] }) =>
+  subscription.events.map((event) => event.inboxEvents);
+
+/** The kinds and actors of `list`, to compare sequences at a glance. */
+const summary = (list: InboxEvent[]) => list.map((event) => `${event.__typename}:${event.actor.username}`);
+
+describe('inboxEvents', () => {
+  it('should deliver messages, reactions, read receipts and unsends live to both people, with their actors resolved', async () => {
+    const [a, b] = await mutualPair(stack);
+    const first = await sendDm(stack, a, b.id, 'first');
+    const conversationId = ok(await stack.query(`{ inbox { edges { node { id } } } }`, {}, { token: b.token })).inbox
+      .edges[0].node.id as string;
+    const [ofA, ofB] = [inboxOf(a), inboxOf(b)];
+    await stack.liveSubscriptions(2);
+
+    const second = await sendDm(stack, a, b.id, 'second');
+    ok(await stack.query(REACT, { messageId: second.id, emoji: '🔥' }, { token: b.token }));
+    ok(await stack.query(SEEN, { conversationId }, { token: b.token }));
+    ok(await stack.query(REACT, { messageId: second.id, emoji: null }, { token: b.token }));
+    ok(await stack.query(UNSEND, { messageId: first.id }, { token: a.token }));
+
+    const expected = [
+      `MessageSentEvent:${a.username}`,
+      `ReactionChangedEvent:${b.username}`,
+      `ConversationSeenEvent:${b.username}`,
+      `ReactionChangedEvent:${b.username}`,
+      `MessageUnsentEvent:${a.username}`,
+    ];
+    for (const subscription of [ofA, ofB]) {
+      await subscription.waitFor(expected.length);
+      const list = events(subscription);
+      expect(summary(list)).toEqual(expected);
+      expect(list[0]!.message).toEqual({ id: second.id, text: 'second' });
+      expect(list[1]).toMatchObject({ emoji: '🔥', message: { id: second.id } });
+      expect(list[2]!.lastSeenMessage).toEqual({ id: second.id });
+      expect(list[3]).toMatchObject({ emoji: null, message: { id: second.id } });
+      expect(list[4]!.message).toEqual({ id: first.id, text: '', unsent: true });
+      expect(new Set(list.map((event) => event.conversation.id))).toEqual(new Set([conversationId]));
+      const positions = list.map((event) => Number(event.position));
+      expect([...positions].sort((x, y) => x - y)).toEqual(positions);
+    }
+    expect(ofA.errors).toEqual([]);
+  });
+
+  it('should replay every event after `after` exactly once and in order, then continue live', async () => {
+    const [a, b] = await mutualPair(stack);
+    const live = inboxOf(b);
+    await stack.liveSubscriptions(1);
+    const first = await sendDm(stack, a, b.id, 'one');
+    await live.waitFor(1);
+    const resumeFrom = events(live)[0]!.position;
+    live.unsubscribe();
+
+    // While b is away: a send, two reactions (the second replacing the first), and a reaction removed.
+    const second = await sendDm(stack, a, b.id, 'two');
+    ok(await stack.query(REACT, { messageId: first.id, emoji: '👍' }, { token: a.token }));
+    ok(await stack.query(REACT, { messageId: first.id, emoji: '😂' }, { token: a.token }));
+    ok(await stack.query(REACT, { messageId: first.id, emoji: null }, { token: a.token }));
+
+    const resumed = inboxOf(b, resumeFrom);
+    await resumed.waitFor(4);
+    await stack.liveSubscriptions(1);
+    ok(await stack.query(REACT, { messageId: second.id, emoji: '❤️' }, { token: b.token }));
+    await resumed.waitFor(5);
+    const list = events(resumed);
+    expect(list.map((event) => [event.__typename, 'emoji' in event ? event.emoji : event.message?.text])).toEqual([
+      ['MessageSentEvent', 'two'],
+      ['ReactionChangedEvent', '👍'],
+      ['ReactionChangedEvent', '😂'],
+      ['ReactionChangedEvent', null],
+      ['ReactionChangedEvent', '❤️'],
+    ]);
+    expect(list.every((event) => Number(event.position) > Number(resumeFrom))).toBe(true);
+
+    // From 0, the whole log: the first send's event too, and nothing twice.
+    const everything = inboxOf(b, '0');
+    await everything.waitFor(6);
+    expect(events(everything).map((event) => event.position)).toEqual([resumeFrom, ...list.map((e) => e.position)]);
+  });
+
+  it('should keep concurrent changes in one gapless order per person, live as on replay', async () => {
+    const [a, b] = await mutualPair(stack);
+    const seed = await sendDm(stack, a, b.id, 'seed');
+    const live = inboxOf(b);
+    await stack.liveSubscriptions(1);
+    const writes = [
+      ...Array.from({ length: 6 }, (_, i) => () => sendDm(stack, i % 2 ? a : b, i % 2 ? b.id : a.id, `m${i}`)),
+      () => stack.query(REACT, { messageId: seed.id, emoji: '1️⃣' }, { token: a.token }),
+      () => stack.query(REACT, { messageId: seed.id, emoji: '2️⃣' }, { token: b.token }),
+    ];
+    await Promise.all(writes.map((write) => write()));
+    await live.waitFor(writes.length);
+    const replay = inboxOf(b, '0');
+    await replay.waitFor(writes.length + 1);
+    const livePositions = events(live).map((event) => event.position);
+    expect(
+      events(replay)
+        .slice(1)
+        .map((event) => event.position),
+    ).toEqual(livePositions);
+  });
+
+  it('should tell only the viewer’s own devices that a request was accepted, declined or moved', async () => {
+    const [stranger, person] = [await stack.signUp('st'), await stack.signUp('pe')];
+    await sendDm(stack, stranger, person.id, 'hello?');
+    const conversationId = ok(
+      await stack.query(`{ inbox(folder: REQUESTS) { edges { node { id } } } }`, {}, { token: person.token }),
+    ).inbox.edges[0].node.id as string;
+    const [ofStranger, ofPerson] = [inboxOf(stranger), inboxOf(person)];
+    await stack.liveSubscriptions(2);
+
+    ok(await stack.query(DECLINE, { conversationId }, { token: person.token }));
+    ok(await stack.query(ACCEPT, { conversationId }, { token: person.token }));
+    ok(await stack.query(MOVE, { conversationId, folder: 'GENERAL' }, { token: person.token }));
+    await sendDm(stack, stranger, person.id, 'still there?');
+
+    await ofPerson.waitFor(4);
+    expect(events(ofPerson).map((event) => [event.__typename, event.change, event.folder])).toEqual([
+      ['ConversationFiledEvent', 'DECLINED', 'REQUESTS'],
+      ['ConversationFiledEvent', 'ACCEPTED', 'PRIMARY'],
+      ['ConversationFiledEvent', 'MOVED', 'GENERAL'],
+      ['MessageSentEvent', undefined, undefined],
+    ]);
+    // The stranger's next event is their own message: nothing of the filing reached them.
+    await ofStranger.waitFor(1);
+    expect(summary(events(ofStranger))).toEqual([`MessageSentEvent:${stranger.username}`]);
+  });
+
+  it('should hide what someone who blocked the viewer does, live and on replay', async () => {
+    const [a, b] = await mutualPair(stack);
+    const message = await sendDm(stack, b, a.id, 'from b');
+    const ofB = inboxOf(b);
+    await stack.liveSubscriptions(1);
+    ok(await stack.query(BLOCK, { userId: b.id }, { token: a.token }));
+    // a blocked b: a's reaction is hidden from b; b's own reaction still reaches b.
+    ok(await stack.query(REACT, { messageId: message.id, emoji: '🙈' }, { token: a.token }));
+    ok(await stack.query(REACT, { messageId: message.id, emoji: '🙂' }, { token: b.token }));
+    await ofB.waitFor(1);
+    expect(events(ofB).map((event) => [event.actor.username, event.emoji])).toEqual([[b.username, '🙂']]);
+    const replay = inboxOf(b, '0');
+    await replay.waitFor(2);
+    expect(summary(events(replay))).toEqual([`MessageSentEvent:${b.username}`, `ReactionChangedEvent:${b.username}`]);
+  });
+
+  it('should refuse anonymous subscribers and an `after` that is not a position', async () => {
+    const anonymous = subscribe(stack.wsClient(), INBOX_EVENTS);
+    await anonymous.ended();
+    expect(anonymous.errors[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const person = await stack.signUp('af');
+    const bad = subscribe(stack.wsClient(person.token), INBOX_EVENTS, { after: 'yesterday' });
+    await bad.ended();
+    expect(bad.errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expectError(
+      await stack.query(REACT, { messageId: '1', emoji: 'two words' }, { token: person.token }),
+      'BAD_USER_INPUT',
+    );
+  });
+});
