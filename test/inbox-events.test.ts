@@ -208,6 +208,28 @@ describe('inboxEvents', () => {
     expect(summary(events(replay))).toEqual([`MessageSentEvent:${b.username}`, `ReactionChangedEvent:${b.username}`]);
   });
 
+  it('should replay the demo conversations’ messages, reactions and read receipts from position 0', async () => {
+    const alice = { id: '', username: 'alice', token: await stack.login('alice') };
+    const replay = inboxOf(alice, '0');
+    // Alice's demo log: 8 messages, 3 reactions, 4 read receipts (Dave's request to Carol is not hers).
+    await replay.waitFor(15);
+    const list = events(replay);
+    expect(list.filter((event) => event.__typename === 'MessageSentEvent')).toHaveLength(8);
+    expect(
+      list.filter((event) => event.__typename === 'ReactionChangedEvent').map((e) => [e.actor.username, e.emoji]),
+    ).toEqual([
+      ['alice', '❤️'],
+      ['alice', '🥹'],
+      ['carol', '🙌'],
+    ]);
+    expect(list.filter((event) => event.__typename === 'ConversationSeenEvent').map((e) => e.actor.username)).toEqual([
+      'alice',
+      'bob',
+      'alice',
+      'carol',
+    ]);
+  });
+
   it('should refuse anonymous subscribers and an `after` that is not a position', async () => {
     const anonymous = subscribe(stack.wsClient(), INBOX_EVENTS);
     await anonymous.ended();

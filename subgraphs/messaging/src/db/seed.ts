@@ -1,10 +1,12 @@
 // Messaging's demo data: conversations among the demo people, loaded into an empty database on first start.
 import { and, count, eq } from 'drizzle-orm';
 import { demoId, type Db } from '@igt/common';
+import { lockMailboxes } from '../conversationChanges.js';
+import { appendInboxEvents } from '../inboxEvents.js';
 import { deliverMessage, type InboxFolder, type MessageSource } from '../mailbox.js';
 import * as schema from './schema.js';
 
-const { conversations, participants } = schema;
+const { conversations, participants, reactions } = schema;
 
 interface DemoConversation {
   /** Where the first message lands for its recipient (what a follow would have decided). */
@@ -12,6 +14,8 @@ interface DemoConversation {
   messages: [sender: string, recipient: string, text: string, source?: MessageSource][];
   /** How many of the messages each person has seen, counting from the first. */
   seen: Record<string, number>;
+  /** Reactions: who, to which message (counting from 0), with what. */
+  reactions?: [person: string, message: number, emoji: string][];
 }
 
 const CONVERSATIONS: DemoConversation[] = [
@@ -25,6 +29,10 @@ const CONVERSATIONS: DemoConversation[] = [
       ['bob', 'alice', 'Can I buy the bowl on the left?'],
     ],
     seen: { alice: 3, bob: 5 },
+    reactions: [
+      ['alice', 1, '❤️'],
+      ['alice', 3, '🥹'],
+    ],
   },
   {
     recipientFolder: 'PRIMARY',
@@ -34,6 +42,7 @@ const CONVERSATIONS: DemoConversation[] = [
       ['carol', 'alice', 'Thank you! 🙏'],
     ],
     seen: { alice: 2, carol: 3 },
+    reactions: [['carol', 1, '🙌']],
   },
   {
     // Carol does not follow Dave: his first message is a request.
@@ -53,7 +62,7 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
   const start = Date.now() - 2 * 24 * 3600 * 1000;
   let minute = 0;
   await db.transaction(async (tx) => {
-    for (const { recipientFolder, messages, seen } of CONVERSATIONS) {
+    for (const { recipientFolder, messages, seen, reactions: reacted = [] } of CONVERSATIONS) {
       const ids: number[] = [];
       let conversationId = 0;
       for (const [sender, recipient, text, source = 'INSTAGRAM'] of messages) {
@@ -70,11 +79,23 @@ export async function seedDemoData(db: Db<typeof schema>): Promise<boolean> {
         ids.push(delivery.message.id);
         conversationId = delivery.conversation.id;
       }
+      // Reactions and read receipts are in both people's event logs, as the mutations would have put them.
+      const people = [...new Set(messages.flatMap(([sender, recipient]) => [demoId(sender), demoId(recipient)]))];
+      await lockMailboxes(tx, people);
+      for (const [person, message, emoji] of reacted) {
+        const [userId, messageId] = [demoId(person), ids[message]!];
+        await tx.insert(reactions).values({ messageId, userId, emoji });
+        const details = { conversationId, kind: 'REACTION_CHANGED', actorId: userId, messageId, emoji } as const;
+        await appendInboxEvents(tx, [{ recipients: people, details }]);
+      }
       for (const [person, howMany] of Object.entries(seen)) {
+        const [userId, messageId] = [demoId(person), ids[howMany - 1]!];
         await tx
           .update(participants)
-          .set({ lastSeenMessageId: ids[howMany - 1] ?? null })
-          .where(and(eq(participants.conversationId, conversationId), eq(participants.userId, demoId(person))));
+          .set({ lastSeenMessageId: messageId })
+          .where(and(eq(participants.conversationId, conversationId), eq(participants.userId, userId)));
+        const details = { conversationId, kind: 'CONVERSATION_SEEN', actorId: userId, messageId } as const;
+        await appendInboxEvents(tx, [{ recipients: people, details }]);
       }
     }
   });
