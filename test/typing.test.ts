@@ -113,7 +113,6 @@ describe('setTyping and typingIndicators', () => {
     const missing = await setTyping(carol, '999999999');
     expectError(missing, 'NOT_FOUND');
     expect(outsider.errors![0]!.message).toBe(missing.errors![0]!.message.replace('999999999', theirs));
-    expectError(await setTyping(undefined, theirs), 'UNAUTHENTICATED');
     expectError(await setTyping(alice, 'not-an-id'), 'BAD_USER_INPUT');
 
     // Alice types to bob, then to carol: each stream's first indicator is the one meant for it.
@@ -124,6 +123,35 @@ describe('setTyping and typingIndicators', () => {
     expect(toCarol!.events[0]!.typingIndicators.conversation.id).toBe(carolsWithAlice);
     // Nothing carol tried reached bob.
     expect(received(toBob!)).not.toContain(`${carol.username}:true`);
+  });
+
+  it('should refuse anonymous visitors with UNAUTHENTICATED', async () => {
+    const [alice, bob] = await mutualPair(stack);
+    expectError(await setTyping(undefined, await conversationOf(alice, bob)), 'UNAUTHENTICATED');
+    const anonymous = subscribe(stack.wsClient(), TYPING_INDICATORS);
+    await anonymous.ended();
+    expect(anonymous.errors[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('should treat a member who left as outside the conversation: NOT_FOUND, and nothing reaches them', async () => {
+    const [alice, bob] = await mutualPair(stack);
+    const dave = await stack.signUp('dave');
+    const conversationId = await conversationOf(alice, bob);
+    const daveWithBob = await conversationOf(dave, bob);
+    // Leaving is group logic; a direct conversation with bob's side marked as left stands in for it.
+    await stack.shared.sql
+      .db({})
+      .execute(
+        sql`update messaging.participants set left_at = now() where conversation_id = ${conversationId} and user_id = ${bob.id}`,
+      );
+    const [toBob] = await subscribed(bob);
+
+    expectError(await setTyping(bob, conversationId), 'NOT_FOUND');
+    ok(await setTyping(alice, conversationId));
+    ok(await setTyping(dave, daveWithBob));
+    await toBob!.waitFor(1);
+    expect(received(toBob!)[0]).toBe(`${dave.username}:true`);
+    expect(received(toBob!)).not.toContain(`${alice.username}:true`);
   });
 
   it('should pass nothing on between two people once either has blocked the other', async () => {
