@@ -30,7 +30,7 @@ import { createSendThrottle, type SendLimits } from './sendLimits.js';
 import { createTypingIndicators, type TypingLimits } from './typing.js';
 
 export { SEND_LIMITS, type SendLimits } from './sendLimits.js';
-export { TYPING_LIMITS, TYPING_TTL_MS, type TypingLimits } from './typing.js';
+export { TYPING_LIMITS, type TypingLimits } from './typing.js';
 
 /** The Messaging subgraph's SDL, read from schema/messaging.graphql (the source of truth). */
 export const typeDefs = parse(readFileSync(new URL('../../../schema/messaging.graphql', import.meta.url), 'utf8'));
