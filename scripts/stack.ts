@@ -13,7 +13,7 @@ import {
 } from '@igt/common';
 import { createGateway, type GatewayOptions } from '@igt/gateway';
 import { createInstagramSubgraph, type AccountLimits } from '@igt/instagram';
-import { createMessagingSubgraph, type SendLimits } from '@igt/messaging';
+import { createMessagingSubgraph, type SendLimits, type TypingLimits } from '@igt/messaging';
 import { createThreadsSubgraph } from '@igt/threads';
 
 /** Everything `startStack` needs, already parsed: `npm start` builds it from the environment, the tests directly. */
@@ -49,8 +49,13 @@ export interface StackOptions {
   /** Called with every SQL statement any subgraph runs. */
   onQuery?: (sql: string) => void;
   seed?: boolean;
-  /** Abuse limits: sign-in and sign-up (Instagram's ACCOUNT_LIMITS by default), sending DMs (Messaging's SEND_LIMITS). */
-  limits?: { accounts?: Partial<AccountLimits>; sending?: Partial<SendLimits> };
+  /**
+   * Abuse limits: sign-in and sign-up (Instagram's ACCOUNT_LIMITS by default), sending DMs and typing indicators
+   * (Messaging's SEND_LIMITS and TYPING_LIMITS).
+   */
+  limits?: { accounts?: Partial<AccountLimits>; sending?: Partial<SendLimits>; typing?: Partial<TypingLimits> };
+  /** How long a typing indicator lasts unless renewed, in milliseconds (Messaging's TYPING_TTL_MS by default). */
+  typingTtlMs?: number;
 }
 
 /** The running supergraph. `stop()` stops the gateway first, then the subgraphs, then the connections they share. */
@@ -106,6 +111,8 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     logger: log('messaging'),
     ...catchUp,
     ...sending,
+    typingLimits: limits.typing,
+    typingTtlMs: options.typingTtlMs,
   });
   const servers: HttpService[] = [];
   servers.push(await instagram.listen(ports.instagram, host));

@@ -18,7 +18,7 @@ import { handTelemetryChoiceToApollo, loadConfig as loadGatewayConfig } from '@i
 import { EXPLORER_PATH } from '@igt/gateway';
 import { accountLimits, loadConfig as loadInstagramConfig } from '@igt/instagram/config';
 import { loadConfig as loadThreadsConfig } from '@igt/threads/config';
-import { loadConfig as loadMessagingConfig, sendLimits } from '@igt/messaging/config';
+import { loadConfig as loadMessagingConfig, sendLimits, typingLimits } from '@igt/messaging/config';
 import { startStack } from './stack.js';
 
 const startedAt = performance.now();
@@ -61,7 +61,7 @@ await runUntilSignalled(logger, async () => {
     corsOrigins: gateway.CORS_ORIGINS,
     logLevel: gateway.LOG_LEVEL,
     seed: gateway.SEED_DEMO_DATA,
-    limits: { accounts: accountLimits(instagram), sending: sendLimits(messaging) },
+    limits: { accounts: accountLimits(instagram), sending: sendLimits(messaging), typing: typingLimits(messaging) },
     gateway: {
       subgraphTimeoutMs: gateway.SUBGRAPH_TIMEOUT_MS,
       maxSubgraphConnections: gateway.SUBGRAPH_MAX_CONNECTIONS,

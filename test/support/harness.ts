@@ -87,6 +87,8 @@ export async function startStack(
     dataDir?: string;
     /** Abuse limits; unset, none but the per-account sign-in lockout (its default) is ever reached. */
     limits?: StackOptions['limits'];
+    /** How long a typing indicator lasts unless renewed (Messaging's default when unset). */
+    typingTtlMs?: number;
     /** With DATABASE_URL: reach PostgreSQL at this address instead (a fault proxy in front of it). */
     databaseAddress?: string;
   } = {},
@@ -131,7 +133,9 @@ export async function startStack(
         ...options.limits?.accounts,
       },
       sending: { perAccount: UNREACHED, perAddress: UNREACHED, ...options.limits?.sending },
+      typing: { perAccount: UNREACHED, ...options.limits?.typing },
     },
+    typingTtlMs: options.typingTtlMs,
   });
   const clients: Client[] = [];
   let closing: Promise<void> | undefined;

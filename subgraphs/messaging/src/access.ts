@@ -3,6 +3,9 @@ import { badUserInput, notFound, parseId, reload, requireViewer } from '@igt/com
 import type { Context } from './context.js';
 import type { ConversationModel, MessageModel } from './models.js';
 
+/** What a mutation on a conversation that is not the viewer's answers, whatever the reason. */
+const noSuchConversation = (conversationId: string) => notFound(`You have no conversation with id ${conversationId}.`);
+
 /**
  * One of the viewer's conversations for a mutation. Someone else's is NOT_FOUND, exactly like one that does not
  * exist, so a mutation cannot be used to probe which conversations exist.
@@ -10,7 +13,17 @@ import type { ConversationModel, MessageModel } from './models.js';
 export async function viewersConversation(context: Context, conversationId: string): Promise<ConversationModel> {
   requireViewer(context);
   const conversation = await context.loaders.conversationById.load(parseId(conversationId, 'conversationId'));
-  if (!conversation) throw notFound(`You have no conversation with id ${conversationId}.`);
+  if (!conversation) throw noSuchConversation(conversationId);
+  return conversation;
+}
+
+/**
+ * One of the viewer's conversations that they are still a member of. One they left (or were removed from) is
+ * NOT_FOUND, exactly like one that does not exist: it is theirs to read, not to act in.
+ */
+export async function viewersCurrentConversation(context: Context, conversationId: string): Promise<ConversationModel> {
+  const conversation = await viewersConversation(context, conversationId);
+  if (conversation.side.leftAt !== null) throw noSuchConversation(conversationId);
   return conversation;
 }
 

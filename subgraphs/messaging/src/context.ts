@@ -8,10 +8,11 @@ import type { InboxEventModel, MessageModel } from './models.js';
 import type { MessageButtons } from './messageButtons.js';
 import type { RelationshipProjection } from './relationshipProjection.js';
 import type { SendThrottle } from './sendLimits.js';
+import type { TypingIndicators } from './typing.js';
 
 /** Per-request (or per-subscription) context of the Messaging subgraph. */
 export interface Context extends SubgraphContext<typeof schema, Loaders> {
-  /** Where committed messages and inbox events are announced to live subscribers. */
+  /** Where committed messages, inbox events and typing indicators are announced to live subscribers. */
   pubsub: PubSub;
   /** The follows/blocks projection; canMessage catches it up before every send and Message button. */
   relationships: RelationshipProjection;
@@ -25,6 +26,8 @@ export interface Context extends SubgraphContext<typeof schema, Loaders> {
   inboxEvents: InboxStreams<InboxEventModel>;
   /** Abuse limits on sending direct messages. */
   sendThrottle: SendThrottle;
+  /** Passes `setTyping` on and opens the live streams behind `typingIndicators`. */
+  typingIndicators: TypingIndicators;
   /**
    * Replaces `loaders` (and `messageButtons`) with fresh ones. A subscription's context lives as long as the
    * subscription, so it renews them for every event: no event sees what an earlier one cached.

@@ -9,7 +9,7 @@ import {
   requireForStandalone,
   runUntilSignalled,
 } from '@igt/common';
-import { loadConfig, sendLimits } from './config.js';
+import { loadConfig, sendLimits, typingLimits } from './config.js';
 import { createMessagingSubgraph } from './server.js';
 
 const config = loadConfig();
@@ -33,6 +33,7 @@ await runUntilSignalled(logger, async () => {
     seed: config.SEED_DEMO_DATA,
     rateLimits,
     limits: sendLimits(config),
+    typingLimits: typingLimits(config),
   });
   await subgraph.listen(config.MESSAGING_PORT);
   return {

@@ -27,8 +27,10 @@ import { createMessageButtons } from './messageButtons.js';
 import { createRelationshipProjection } from './relationshipProjection.js';
 import { resolvers } from './resolvers/index.js';
 import { createSendThrottle, type SendLimits } from './sendLimits.js';
+import { createTypingIndicators, type TypingLimits } from './typing.js';
 
 export { SEND_LIMITS, type SendLimits } from './sendLimits.js';
+export { TYPING_LIMITS, type TypingLimits } from './typing.js';
 
 /** The Messaging subgraph's SDL, read from schema/messaging.graphql (the source of truth). */
 export const typeDefs = parse(readFileSync(new URL('../../../schema/messaging.graphql', import.meta.url), 'utf8'));
@@ -36,7 +38,7 @@ export const typeDefs = parse(readFileSync(new URL('../../../schema/messaging.gr
 /** What the Messaging subgraph runs on; only the entry point reads the environment. */
 export interface MessagingOptions {
   sql: SqlClient;
-  /** Where new messages and inbox events are announced to live subscribers. */
+  /** Where new messages, inbox events and typing indicators are announced to live subscribers. */
   pubsub: PubSub;
   /** Where Instagram publishes relationship changes; Messaging keeps its own projection of them. */
   events: EventStream;
@@ -49,10 +51,14 @@ export interface MessagingOptions {
    * catch up on their own; this keeps the stored position fresh so that a restart has little to replay.
    */
   catchUpIntervalMs?: number;
-  /** Where the limits on sending count (Redis or memory). */
+  /** Where the limits on sending messages and typing indicators count (Redis or memory). */
   rateLimits: RateLimitStore;
   /** Limits on sending (default SEND_LIMITS, each one separately). */
   limits?: Partial<SendLimits>;
+  /** Limits on sending typing indicators (default TYPING_LIMITS, each one separately). */
+  typingLimits?: Partial<TypingLimits>;
+  /** How long a `typing: true` indicator lasts unless renewed, in milliseconds (default TYPING_TTL_MS, 5000). */
+  typingTtlMs?: number;
 }
 
 /** The Messaging subgraph, with a handle on the work it does besides answering requests. */
@@ -63,7 +69,7 @@ export interface MessagingSubgraph extends Subgraph {
 
 /**
  * Builds the Messaging subgraph: applies migrations, catches up with Instagram's relationships stream, seeds an empty
- * database, and serves queries, mutations and (over graphql-ws, for the gateway) the new-message subscription.
+ * database, and serves queries, mutations and (over graphql-ws, for the gateway) the live subscriptions.
  */
 export async function createMessagingSubgraph(options: MessagingOptions): Promise<MessagingSubgraph> {
   const {
@@ -75,6 +81,8 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
     catchUpIntervalMs = 5_000,
     rateLimits,
     limits = {},
+    typingLimits = {},
+    typingTtlMs,
   } = options;
   const metrics = createMetrics('messaging');
   const pubsub = instrumentPubSub(options.pubsub, metrics);
@@ -88,6 +96,12 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
   const directMessages = createInboxStreams(directMessageLog(db), streamServices);
   const inboxEvents = createInboxStreams(inboxEventLog(db), streamServices);
   const sendThrottle = createSendThrottle(rateLimits, limits);
+  const typingIndicators = createTypingIndicators({
+    ...streamServices,
+    rateLimits,
+    limits: typingLimits,
+    ttlMs: typingTtlMs,
+  });
 
   const stopCatchingUp = catchUpPeriodically(relationships, catchUpIntervalMs, logger, 'relationship changes');
 
@@ -117,6 +131,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
         directMessages,
         inboxEvents,
         sendThrottle,
+        typingIndicators,
         renewLoaders() {
           context.loaders = createLoaders(db, viewerId, services);
           context.messageButtons = createMessageButtons(buttonServices);
@@ -128,7 +143,7 @@ export async function createMessagingSubgraph(options: MessagingOptions): Promis
 
   const stopBackgroundWork = async () => {
     stopCatchingUp();
-    await Promise.all([directMessages.closeAll(), inboxEvents.closeAll()]);
+    await Promise.all([directMessages.closeAll(), inboxEvents.closeAll(), typingIndicators.closeAll()]);
   };
   return {
     ...subgraph,

@@ -70,8 +70,9 @@ export type Mutation = {
   sendMessage: SendDirectMessagePayload;
   /**
    * Tells the other members of a conversation that the viewer is typing (or has stopped). Never stored: it reaches the
-   * members subscribed to `typingIndicators` now, and expires by itself after `expiresAt` unless sent again.
-   * Rate limited; true when it was passed on.
+   * members subscribed to `typingIndicators` now, except anyone with a block either way between them and the viewer, and
+   * expires by itself at its `expiresAt` unless sent again. Rate limited per account (TOO_MANY_ATTEMPTS). True when it
+   * was passed on, false when the live channel could not take it (it is not retried); it never tells who received it.
    */
   setTyping: Scalars['Boolean']['output'];
   /**
@@ -197,7 +198,7 @@ export type Subscription = {
    * live, with no gap and no duplicate.
    */
   inboxEvents: InboxEvent;
-  /** Who starts or stops typing in the viewer's conversations, live. Never stored or replayed; an indicator expires by itself at its `expiresAt`. */
+  /** Who starts or stops typing in the viewer's conversations, live. Never stored or replayed; a `typing: true` indicator not renewed by its `expiresAt` is followed by a `typing: false` one. */
   typingIndicators: TypingIndicator;
 };
 

@@ -175,6 +175,9 @@ export const Mutation: MutationResolvers = {
     return unsent;
   },
 
+  setTyping: (_parent, { conversationId, typing }, context) =>
+    context.typingIndicators.announce(context, conversationId, typing),
+
   async moveConversation(_parent, { conversationId, folder }, context) {
     const conversation = await viewersConversation(context, conversationId);
     await moveConversation(context, conversation, folder);

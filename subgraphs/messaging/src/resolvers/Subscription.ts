@@ -1,14 +1,14 @@
 // Resolvers of Messaging's subscriptions: new direct messages and inbox events, replayed then live; typing indicators.
 import type { SubscriptionResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
-import type { InboxEventModel, MessageModel } from '../models.js';
+import type { InboxEventModel, MessageModel, TypingIndicatorModel } from '../models.js';
 import { requireViewer } from '@igt/common';
 import { parseAfter } from '../access.js';
 
 /**
- * Resolves `directMessageReceived` (stored messages after `after`, then live ones) and `inboxEvents` (the same for
- * every stored change). Each event gets fresh loaders, since one subscription outlives many changes to what they
- * would cache.
+ * Resolves `directMessageReceived` (stored messages after `after`, then live ones), `inboxEvents` (the same for
+ * every stored change) and `typingIndicators` (live only). Each event gets fresh loaders, since one subscription
+ * outlives many changes to what they would cache.
  */
 export const Subscription: SubscriptionResolvers = {
   directMessageReceived: {
@@ -40,6 +40,18 @@ export const Subscription: SubscriptionResolvers = {
     resolve(event: InboxEventModel, _args: unknown, context: Context) {
       context.renewLoaders();
       return event;
+    },
+  },
+
+  typingIndicators: {
+    // Live only: indicators are never stored, so there is nothing to replay and no block to catch up with here
+    // (setTyping already left out everyone blocked either way).
+    subscribe(_parent, _args, context) {
+      return context.typingIndicators.open(requireViewer(context));
+    },
+    resolve(indicator: TypingIndicatorModel, _args: unknown, context: Context) {
+      context.renewLoaders();
+      return indicator;
     },
   },
 };

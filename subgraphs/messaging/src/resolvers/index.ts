@@ -8,6 +8,7 @@ import { Mutation } from './Mutation.js';
 import { Query } from './Query.js';
 import { Reaction } from './Reaction.js';
 import { Subscription } from './Subscription.js';
+import { TypingIndicator } from './TypingIndicator.js';
 
 /** Every Messaging resolver, one file per GraphQL type. */
 export const resolvers: Resolvers = {
@@ -18,5 +19,6 @@ export const resolvers: Resolvers = {
   Message,
   MessageAction,
   Reaction,
+  TypingIndicator,
   ...inboxEventResolvers,
 };
