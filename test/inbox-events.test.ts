@@ -2,7 +2,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BLOCK } from './support/documents.js';
 import { mutualPair, sendDm } from './support/dms.js';
-import { expectError, ok, startStack, subscribe, type TestStack, type TestUser } from './support/harness.js';
+import {
+  eventually,
+  expectError,
+  ok,
+  startStack,
+  subscribe,
+  type GraphQLResponse,
+  type TestStack,
+  type TestUser,
+} from './support/harness.js';
 
 let stack: TestStack;
 
@@ -36,6 +45,7 @@ const INBOX_EVENTS = `#graphql
 interface InboxEvent {
   __typename: string;
   position: string;
+  at: string;
   actor: { username: string };
   conversation: { id: string; folder: string };
   message?: { id: string; text?: string; unsent?: boolean };
@@ -164,6 +174,9 @@ describe('inboxEvents', () => {
         .slice(1)
         .map((event) => event.position),
     ).toEqual(livePositions);
+    // Each event's time is taken under the locks that give it its position: times follow positions.
+    const times = events(live).map((event) => Date.parse(event.at));
+    expect([...times].sort((x, y) => x - y)).toEqual(times);
   });
 
   it('should tell only the viewer’s own devices that a request was accepted, declined or moved', async () => {
@@ -228,6 +241,115 @@ describe('inboxEvents', () => {
       'alice',
       'carol',
     ]);
+  });
+
+  it('should record nothing for a change that changes nothing', async () => {
+    const [a, b] = await mutualPair(stack);
+    const message = await sendDm(stack, a, b.id, 'same again');
+    const conversationId = ok(await stack.query(`{ inbox { edges { node { id } } } }`, {}, { token: b.token })).inbox
+      .edges[0].node.id as string;
+    for (let i = 0; i < 3; i += 1) {
+      ok(await stack.query(REACT, { messageId: message.id, emoji: '👍' }, { token: b.token }));
+      ok(await stack.query(REACT, { messageId: message.id, emoji: null }, { token: a.token }));
+      ok(await stack.query(MOVE, { conversationId, folder: 'PRIMARY' }, { token: b.token }));
+    }
+    ok(await stack.query(MOVE, { conversationId, folder: 'GENERAL' }, { token: b.token }));
+    // A message sent now is the next event: everything the changes recorded comes before it.
+    await sendDm(stack, a, b.id, 'last');
+    const replay = inboxOf(b, '0');
+    await eventually(() => events(replay).filter((e) => e.__typename === 'MessageSentEvent').length === 2);
+    expect(summary(events(replay))).toEqual([
+      `MessageSentEvent:${a.username}`,
+      `ReactionChangedEvent:${b.username}`,
+      `ConversationFiledEvent:${b.username}`,
+      `MessageSentEvent:${a.username}`,
+    ]);
+  });
+
+  it('should decide concurrent accepts and a decline on the side as it stands, recording each change once', async () => {
+    for (let round = 0; round < 3; round += 1) {
+      const [stranger, person] = [await stack.signUp('cs'), await stack.signUp('cp')];
+      await sendDm(stack, stranger, person.id, 'hi');
+      const conversationId = ok(
+        await stack.query(`{ inbox(folder: REQUESTS) { edges { node { id } } } }`, {}, { token: person.token }),
+      ).inbox.edges[0].node.id as string;
+      const [, , decline] = (await Promise.all(
+        [ACCEPT, ACCEPT, DECLINE].map((document) => stack.query(document, { conversationId }, { token: person.token })),
+      )) as [GraphQLResponse, GraphQLResponse, GraphQLResponse];
+      // A message sent now is the next event: everything the three recorded comes before it.
+      await sendDm(stack, stranger, person.id, 'anyone?');
+      const replay = inboxOf(person, '0');
+      await eventually(() => events(replay).filter((e) => e.__typename === 'MessageSentEvent').length === 2);
+      const recorded = events(replay)
+        .slice(1, -1)
+        .map((event) => event.change);
+      // In whatever order they ran: accept, accept (nothing to do), decline (refused: not a request any more); or
+      // decline, accept, accept (nothing to do).
+      if (decline.errors) {
+        expectError(decline, 'BAD_USER_INPUT');
+        expect(recorded).toEqual(['ACCEPTED']);
+      } else {
+        expect(recorded).toEqual(['DECLINED', 'ACCEPTED']);
+      }
+      const { conversation } = ok(
+        await stack.query(
+          `query C($id: ID!) { conversation(id: $id) { folder } }`,
+          { id: conversationId },
+          {
+            token: person.token,
+          },
+        ),
+      );
+      expect(conversation.folder).toBe('PRIMARY');
+    }
+  });
+
+  it('should not pass on what someone does right after blocking the viewer', async () => {
+    const [a, b] = await mutualPair(stack);
+    const mine = await sendDm(stack, a, b.id, 'unseen by b');
+    const conversationId = ok(await stack.query(`{ inbox { edges { node { id } } } }`, {}, { token: b.token })).inbox
+      .edges[0].node.id as string;
+    const ofA = inboxOf(a);
+    await stack.liveSubscriptions(1);
+    ok(await stack.query(BLOCK, { userId: a.id }, { token: b.token }));
+    ok(await stack.query(SEEN, { conversationId }, { token: b.token }));
+    ok(await stack.query(REACT, { messageId: mine.id, emoji: '📌' }, { token: a.token }));
+    await ofA.waitFor(1);
+    expect(summary(events(ofA))).toEqual([`ReactionChangedEvent:${a.username}`]);
+  });
+
+  it('should keep the viewer’s own read receipt when the message it reaches is hidden from them', async () => {
+    const [a, b] = await mutualPair(stack);
+    await sendDm(stack, b, a.id, 'then I block you');
+    const conversationId = ok(await stack.query(`{ inbox { edges { node { id } } } }`, {}, { token: a.token })).inbox
+      .edges[0].node.id as string;
+    ok(await stack.query(BLOCK, { userId: a.id }, { token: b.token }));
+    ok(await stack.query(SEEN, { conversationId }, { token: a.token }));
+    const replay = subscribe<{ inboxEvents: InboxEvent }>(
+      stack.wsClient(a.token),
+      `subscription { inboxEvents(after: "0") { __typename actor { id } ... on ConversationSeenEvent { lastSeenMessage { id } } } }`,
+    );
+    await replay.waitFor(1);
+    expect(replay.events.map((event) => event.inboxEvents)).toEqual([
+      { __typename: 'ConversationSeenEvent', actor: { id: a.id }, lastSeenMessage: null },
+    ]);
+  });
+
+  it('should refuse an `after` past the viewer’s newest position instead of waiting silently', async () => {
+    const [a, b] = await mutualPair(stack);
+    await sendDm(stack, a, b.id, 'one');
+    const newest = inboxOf(b, '0');
+    await newest.waitFor(1);
+    const head = Number(events(newest)[0]!.position);
+    const ahead = subscribe(stack.wsClient(b.token), INBOX_EVENTS, { after: String(head + 1) });
+    await ahead.ended();
+    expect(ahead.errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const messagesAhead = subscribe(
+      stack.wsClient(b.token),
+      `subscription { directMessageReceived(after: "999999999999999") { id } }`,
+    );
+    await messagesAhead.ended();
+    expect(messagesAhead.errors[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('should refuse anonymous subscribers and an `after` that is not a position', async () => {

@@ -4,15 +4,20 @@ import type { Db, Logger, PubSub } from '@igt/common';
 import * as schema from './db/schema.js';
 import { appendInboxEvents, publishInboxEvents, type InboxEventEntry } from './inboxEvents.js';
 import type { Tx } from './mailbox.js';
+import type { Loaders } from './loaders.js';
 import type { ConversationRow } from './models.js';
 
 const { conversations, mailboxes, participants } = schema;
 
-/** What a conversation change needs: the database, and where it announces its events after commit. */
+/**
+ * What a conversation change needs: the database, where it announces its events after commit, and the request's
+ * loaders, whose blocks it brings up to date first (an event is not recorded for someone its actor has blocked).
+ */
 export interface ConversationChangeServices {
   db: Db<typeof schema>;
   pubsub: PubSub;
   logger: Logger;
+  loaders: Pick<Loaders, 'catchUpBlocks'>;
 }
 
 /** What the change sees once its locks are held. */
@@ -54,7 +59,7 @@ export async function lockMailboxes(tx: Tx, userIds: readonly number[]): Promise
  *
  * The order of locks is what makes the event log trustworthy: first the conversation row (so membership cannot change
  * underneath: adding, removing and leaving go through here too), then the mailbox rows of every current member and of
- * `alsoLock` (people about to join), lowest user id first. Events take their ids while those rows are locked, so each
+ * `alsoLock` (people about to join, or who left and still hear of their own changes), lowest user id first. Events take their ids while those rows are locked, so each
  * person's log increases in commit order, and a member who joins or leaves is either in a change or not, never half.
  * Nothing that locks mailboxes first ever waits for a conversation row, so the two orders cannot deadlock.
  *
@@ -62,11 +67,12 @@ export async function lockMailboxes(tx: Tx, userIds: readonly number[]): Promise
  * so a lost announcement is replayed from the log by a subscriber that resumes.
  */
 export async function changeConversation<R>(
-  { db, pubsub, logger }: ConversationChangeServices,
+  { db, pubsub, logger, loaders }: ConversationChangeServices,
   conversationId: number,
   change: (locked: LockedConversation) => Promise<ConversationChangeResult<R>>,
   { alsoLock = [] }: { alsoLock?: readonly number[] } = {},
 ): Promise<R | null> {
+  await loaders.catchUpBlocks();
   const committed = await db.transaction(async (tx) => {
     const [conversation] = await tx
       .select()

@@ -45,22 +45,41 @@ export function toConversationModel({
 /** How the viewer filed a conversation. */
 type Filing = (typeof schema.CONVERSATION_FILINGS)[number];
 
+/** What filing the viewer's side does: how it is recorded, and the side's new folder and declined state. */
+interface SideFiling {
+  filing: Filing;
+  folder: InboxFolder;
+  declined: boolean;
+}
+
 /**
- * Files the viewer's side of `conversation` (and nobody else's) and records it in the viewer's own event log, so
- * their other devices follow.
+ * Files the viewer's side of `conversation` (and nobody else's) as `decide` says from the side as it stands under the
+ * conversation's lock (a concurrent accept or decline has committed by then), and records it in the viewer's own
+ * event log, so their other devices follow. `decide` answers null when there is nothing to change; then nothing is
+ * recorded and this resolves to false.
  */
 async function fileViewersSide(
   services: ConversationChangeServices,
   conversation: ConversationModel,
-  filing: Filing,
-  change: { folder: InboxFolder; declined: boolean },
-): Promise<void> {
+  decide: (side: ParticipantRow) => SideFiling | null,
+): Promise<boolean> {
   const viewerId = conversation.side.userId;
-  await changeConversation(services, conversation.id, async ({ tx }) => {
-    await tx.update(participants).set(change).where(viewersSideOf(conversation.id, viewerId));
-    const details = { conversationId: conversation.id, kind: 'CONVERSATION_FILED', actorId: viewerId, filing } as const;
-    return { result: undefined, events: [{ recipients: [viewerId], details: { ...details, folder: change.folder } }] };
-  });
+  const filed = await changeConversation(
+    services,
+    conversation.id,
+    async ({ tx }) => {
+      const [side] = await tx.select().from(participants).where(viewersSideOf(conversation.id, viewerId)).for('update');
+      const change = side ? decide(side) : null;
+      if (!change) return { result: false, events: [] };
+      const { filing, folder, declined } = change;
+      await tx.update(participants).set({ folder, declined }).where(viewersSideOf(conversation.id, viewerId));
+      const details = { conversationId: conversation.id, kind: 'CONVERSATION_FILED', actorId: viewerId } as const;
+      return { result: true, events: [{ recipients: [viewerId], details: { ...details, filing, folder } }] };
+    },
+    // The viewer hears of their own filing even after leaving a group: their mailbox is locked like a member's.
+    { alsoLock: [viewerId] },
+  );
+  return filed ?? false;
 }
 
 /**
@@ -73,34 +92,40 @@ export async function markConversationSeen(
   conversation: ConversationModel,
 ): Promise<void> {
   const viewerId = conversation.side.userId;
-  await changeConversation(services, conversation.id, async ({ tx, members }) => {
-    const [before] = await tx
-      .select({ lastSeenMessageId: participants.lastSeenMessageId, folder: participants.folder })
-      .from(participants)
-      .where(viewersSideOf(conversation.id, viewerId));
-    // greatest() ignores nulls, so a first mark is the newest message.
-    const [after] = await tx
-      .update(participants)
-      .set({ lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})` })
-      .where(viewersSideOf(conversation.id, viewerId))
-      .returning({ lastSeenMessageId: participants.lastSeenMessageId, declined: participants.declined });
-    if (!before || !after || after.lastSeenMessageId === before.lastSeenMessageId)
-      return { result: undefined, events: [] };
-    const receipt = before.folder !== 'REQUESTS' && !after.declined;
-    const recipients = receipt && members.includes(viewerId) ? members : [viewerId];
-    const details = {
-      conversationId: conversation.id,
-      kind: 'CONVERSATION_SEEN',
-      actorId: viewerId,
-      messageId: after.lastSeenMessageId,
-    } as const;
-    return { result: undefined, events: [{ recipients, details }] };
-  });
+  await changeConversation(
+    services,
+    conversation.id,
+    async ({ tx, members }) => {
+      const [before] = await tx
+        .select({ lastSeenMessageId: participants.lastSeenMessageId, folder: participants.folder })
+        .from(participants)
+        .where(viewersSideOf(conversation.id, viewerId));
+      // greatest() ignores nulls, so a first mark is the newest message.
+      const [after] = await tx
+        .update(participants)
+        .set({ lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})` })
+        .where(viewersSideOf(conversation.id, viewerId))
+        .returning({ lastSeenMessageId: participants.lastSeenMessageId, declined: participants.declined });
+      if (!before || !after || after.lastSeenMessageId === before.lastSeenMessageId)
+        return { result: undefined, events: [] };
+      const receipt = before.folder !== 'REQUESTS' && !after.declined;
+      const recipients = receipt && members.includes(viewerId) ? members : [viewerId];
+      const details = {
+        conversationId: conversation.id,
+        kind: 'CONVERSATION_SEEN',
+        actorId: viewerId,
+        messageId: after.lastSeenMessageId,
+      } as const;
+      return { result: undefined, events: [{ recipients, details }] };
+    },
+    { alsoLock: [viewerId] },
+  );
 }
 
 /**
  * Files `conversation` into `folder` for the viewer (showing it again if they had declined it). BAD_USER_INPUT for
- * REQUESTS: requests are what other people start; a person files conversations into Primary or General.
+ * REQUESTS: requests are what other people start; a person files conversations into Primary or General. Moving it
+ * where it already is changes and records nothing.
  */
 export async function moveConversation(
   services: ConversationChangeServices,
@@ -109,7 +134,9 @@ export async function moveConversation(
 ): Promise<void> {
   if (folder === 'REQUESTS')
     throw badUserInput('A conversation can be moved to PRIMARY or GENERAL, not REQUESTS.', 'folder');
-  await fileViewersSide(services, conversation, 'MOVED', { folder, declined: false });
+  await fileViewersSide(services, conversation, (side) =>
+    side.folder === folder && !side.declined ? null : { filing: 'MOVED', folder, declined: false },
+  );
 }
 
 /**
@@ -120,22 +147,23 @@ export async function acceptMessageRequest(
   services: ConversationChangeServices,
   conversation: ConversationModel,
 ): Promise<boolean> {
-  const { folder, declined } = conversation.side;
-  if (folder === 'PRIMARY' && !declined) return false;
-  if (folder !== 'REQUESTS') throw badUserInput('This conversation is not a message request.', 'conversationId');
-  await fileViewersSide(services, conversation, 'ACCEPTED', { folder: 'PRIMARY', declined: false });
-  return true;
+  return fileViewersSide(services, conversation, ({ folder, declined }) => {
+    if (folder === 'PRIMARY' && !declined) return null;
+    if (folder !== 'REQUESTS') throw badUserInput('This conversation is not a message request.', 'conversationId');
+    return { filing: 'ACCEPTED', folder: 'PRIMARY', declined: false };
+  });
 }
 
 /**
  * Declines a message request: it leaves the viewer's inbox until the other person writes again (mailbox.ts shows it
- * again then). BAD_USER_INPUT when the conversation is not a request.
+ * again then). BAD_USER_INPUT when the conversation is not a request; declining twice changes nothing.
  */
 export async function declineMessageRequest(
   services: ConversationChangeServices,
   conversation: ConversationModel,
 ): Promise<void> {
-  if (conversation.side.folder !== 'REQUESTS')
-    throw badUserInput('Only a message request can be declined.', 'conversationId');
-  await fileViewersSide(services, conversation, 'DECLINED', { folder: 'REQUESTS', declined: true });
+  await fileViewersSide(services, conversation, ({ folder, declined }) => {
+    if (folder !== 'REQUESTS') throw badUserInput('Only a message request can be declined.', 'conversationId');
+    return declined ? null : { filing: 'DECLINED', folder, declined: true };
+  });
 }

@@ -5,7 +5,13 @@ import * as schema from './db/schema.js';
 import { viewersSideOf } from './conversationSides.js';
 import type { MessageModel } from './models.js';
 import { visibleTo } from './hiddenFrom.js';
-import { inboxChannel, type InboxAnnouncement, type InboxLog, type WireMessage } from './inboxChannel.js';
+import {
+  inboxChannel,
+  isWireMessage,
+  type InboxAnnouncement,
+  type InboxLog,
+  type WireMessage,
+} from './inboxChannel.js';
 import type { Delivery } from './mailbox.js';
 
 const { mailboxes, messages, participants } = schema;
@@ -72,7 +78,11 @@ function messagesAfter(
 /** `directMessageReceived`'s log: a person's messages, announced with the message itself. */
 export const directMessageLog = (db: Db<typeof schema>): InboxLog<MessageModel> => ({
   pick: ({ message }) =>
-    message && { id: message.message.id, previousId: message.previousMessageId, item: fromWire(message.message) },
+    message && {
+      id: message.message.id,
+      previousId: message.previousMessageId,
+      ...(isWireMessage(message.message) ? { item: fromWire(message.message) } : {}),
+    },
   fetchAfter: (viewerId, afterId, limit) => messagesAfter(db, viewerId, afterId, limit),
   head: async (viewerId) => {
     const [box] = await db
@@ -82,4 +92,5 @@ export const directMessageLog = (db: Db<typeof schema>): InboxLog<MessageModel> 
     return box?.lastMessageId ?? 0;
   },
   idOf: (message) => message.id,
+  what: 'message id',
 });

@@ -1,5 +1,5 @@
 // Each person's inbox channel on pub/sub, and the replay-then-live streams read from it: new messages and inbox events.
-import type { Logger, Metrics, PubSub } from '@igt/common';
+import { badUserInput, type Logger, type Metrics, type PubSub } from '@igt/common';
 import type { MessageModel } from './models.js';
 import { replayThenLive, type LiveEvent } from './replayThenLive.js';
 
@@ -22,6 +22,22 @@ export interface InboxAnnouncement {
 const isId = (value: unknown): value is number => typeof value === 'number';
 const isIdOrNull = (value: unknown) => value === null || isId(value);
 
+/**
+ * Whether an announced message is whole. One that is not (a publisher of another version, say) is still a sign that
+ * the log grew: it is read back from the database instead.
+ */
+export function isWireMessage(message: unknown): message is WireMessage {
+  const { id, conversationId, senderId, text, source, sentAt, unsent, unsentAt } = (message ?? {}) as WireMessage;
+  return (
+    [id, conversationId, senderId].every(isId) &&
+    typeof text === 'string' &&
+    typeof source === 'string' &&
+    typeof sentAt === 'string' &&
+    typeof unsent === 'boolean' &&
+    (unsentAt === null || typeof unsentAt === 'string')
+  );
+}
+
 /** Whether a payload heard on an inbox channel is an announcement (and not something malformed). */
 export function isInboxAnnouncement(payload: unknown): payload is InboxAnnouncement {
   const { message, event } = (payload ?? {}) as InboxAnnouncement;
@@ -34,11 +50,15 @@ export function isInboxAnnouncement(payload: unknown): payload is InboxAnnouncem
 export interface InboxLog<T> {
   /** What of an announcement belongs to this log, if anything; an event without an item is read back from the log. */
   pick(announcement: InboxAnnouncement): LiveEvent<T> | undefined;
-  /** The person's committed items after `afterId`, in id order, at most `limit`: the source of truth. */
+  /**
+   * The person's committed items after `afterId` they may see, in id order, at most `limit`: the source of truth.
+   */
   fetchAfter(viewerId: number, afterId: number, limit: number): Promise<T[]>;
   /** The id of the person's newest item (0 for none): where a live-only stream starts. */
   head(viewerId: number): Promise<number>;
   idOf(item: T): number;
+  /** What an `after` names, for the error when it is past the newest one ("message id", "position"). */
+  what: string;
 }
 
 /** Opens the live streams of one log and ends them all on shutdown. */
@@ -51,7 +71,9 @@ export interface InboxStreams<T> {
 
 /**
  * Serves a subscription from `log`: each stream listens on the viewer's channel, replays from the database, and is
- * tracked so that shutdown can end it. `graphql_subscriptions_active` counts the streams that are listening.
+ * tracked so that shutdown can end it. `graphql_subscriptions_active` counts the streams that are listening. An
+ * `after` past the viewer's newest item is BAD_USER_INPUT: such a stream would skip everything until the log caught
+ * up with a number the client made up.
  */
 export function createInboxStreams<T>(
   log: InboxLog<T>,
@@ -60,6 +82,11 @@ export function createInboxStreams<T>(
   const open = new Set<AsyncIterableIterator<T>>();
   return {
     async open(viewerId, after) {
+      if (after !== null && after > (await log.head(viewerId)))
+        throw badUserInput(
+          `\`after\` must be a ${log.what} you received, got ${after}: you have none that new.`,
+          'after',
+        );
       const stream = await replayThenLive<T>({
         after,
         listen: async (push, reread) => {
@@ -84,7 +111,11 @@ export function createInboxStreams<T>(
             throw error;
           }
         },
-        fetchAfter: (afterId, limit) => log.fetchAfter(viewerId, afterId, limit),
+        // The head is read first: every item up to it is committed by the time the items are read.
+        fetchAfter: async (afterId, limit) => {
+          const head = await log.head(viewerId);
+          return { items: await log.fetchAfter(viewerId, afterId, limit), head };
+        },
         head: () => log.head(viewerId),
         idOf: log.idOf,
         onClose: () => {

@@ -1,5 +1,5 @@
 // Each person's inbox event log: recording events (under mailbox locks), announcing them, and reading them back.
-import { and, asc, eq, gt, inArray, isNull, or } from 'drizzle-orm';
+import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db, Logger, PubSub } from '@igt/common';
 import * as schema from './db/schema.js';
 import { visibleTo } from './hiddenFrom.js';
@@ -7,7 +7,7 @@ import { inboxChannel, type InboxAnnouncement, type InboxLog } from './inboxChan
 import type { Tx } from './mailbox.js';
 import type { InboxEventModel } from './models.js';
 
-const { inboxEvents, mailboxes, messages } = schema;
+const { blocks, inboxEvents, mailboxes, messages } = schema;
 
 /** What one event records; who it reaches is said apart (`InboxEventEntry`), and the log adds the rest. */
 export type InboxEventDetails = Omit<typeof inboxEvents.$inferInsert, 'id' | 'userId' | 'at'>;
@@ -28,41 +28,62 @@ export interface AppendedInboxEvent {
 /**
  * Records `entries` in their recipients' logs, inside `tx`, whose caller already holds those people's mailbox locks
  * (lockMailboxes): the events take their ids under the locks, and each mailbox's `lastEventId` moves to its newest.
- * Returns what to announce after commit.
+ * An event is not recorded at all for someone its actor has blocked (hiddenFrom.ts: it would be hidden from them on
+ * every read). Its time is the clock's under the locks, so times follow positions. Returns what to announce after
+ * commit. Three statements, whatever the number of recipients.
  */
 export async function appendInboxEvents(tx: Tx, entries: readonly InboxEventEntry[]): Promise<AppendedInboxEvent[]> {
-  const rows = entries.flatMap(({ recipients, details }) => recipients.map((userId) => ({ ...details, userId })));
+  const recipients = [...new Set(entries.flatMap((entry) => entry.recipients))];
+  const actors = [...new Set(entries.map((entry) => entry.details.actorId))];
+  if (!recipients.length) return [];
+  const blocked = new Set(
+    (
+      await tx
+        .select({ blockerId: blocks.blockerId, blockedId: blocks.blockedId })
+        .from(blocks)
+        .where(and(inArray(blocks.blockerId, actors), inArray(blocks.blockedId, recipients)))
+    ).map(({ blockerId, blockedId }) => `${blockerId}:${blockedId}`),
+  );
+  const rows = entries.flatMap(({ recipients: people, details }) =>
+    people
+      .filter((userId) => !blocked.has(`${details.actorId}:${userId}`))
+      .map((userId) => ({ ...details, userId, at: sql`clock_timestamp()` })),
+  );
   if (!rows.length) return [];
-  const people = [...new Set(rows.map((row) => row.userId))];
-  const before = await tx
-    .select({ userId: mailboxes.userId, lastEventId: mailboxes.lastEventId })
-    .from(mailboxes)
-    .where(inArray(mailboxes.userId, people));
   const inserted = await tx
     .insert(inboxEvents)
     .values(rows)
     .returning({ id: inboxEvents.id, userId: inboxEvents.userId });
-  const last = new Map(before.map((box) => [box.userId, box.lastEventId]));
+  const newest = new Map<number, number>();
+  for (const { id, userId } of inserted) newest.set(userId, Math.max(id, newest.get(userId) ?? 0));
+  // The mailbox joined a second time gives each row as it was before this update: the previous newest event.
+  const moved = await tx.execute(sql`
+    update ${mailboxes} box set last_event_id = latest.id
+    from (values ${sql.join(
+      [...newest].map(([userId, id]) => sql`(${userId}::bigint, ${id}::bigint)`),
+      sql`, `,
+    )}) as latest (user_id, id), ${mailboxes} before
+    where box.user_id = latest.user_id and before.user_id = box.user_id
+    returning box.user_id::text as "userId", before.last_event_id::text as "previousId"`);
+  // Both drivers (node-postgres and PGlite) answer a raw statement with its rows under `rows`.
+  const previous = new Map(
+    (moved as unknown as { rows: { userId: string; previousId: string | null }[] }).rows.map((row) => [
+      Number(row.userId),
+      row.previousId === null ? null : Number(row.previousId),
+    ]),
+  );
   const appended: AppendedInboxEvent[] = [];
   for (const { id, userId } of inserted.sort((a, b) => a.id - b.id)) {
-    appended.push({ userId, id, previousId: last.get(userId) ?? null });
-    last.set(userId, id);
+    appended.push({ userId, id, previousId: previous.get(userId) ?? null });
+    previous.set(userId, id);
   }
-  await Promise.all(
-    people.map((userId) =>
-      tx
-        .update(mailboxes)
-        .set({ lastEventId: last.get(userId) })
-        .where(eq(mailboxes.userId, userId)),
-    ),
-  );
   return appended;
 }
 
 /**
  * Announces committed events, each on its person's channel (a send announces its event with its message instead:
- * directMessages.ts). Pub/sub is at-most-once, so a failure is logged and not
- * thrown: the events are stored, and a subscriber that resumes with `after` reads them from the log.
+ * directMessages.ts). Pub/sub is at-most-once, so a failure is logged and not thrown: the events are stored, and a
+ * subscriber that resumes with `after` reads them from the log.
  */
 export async function publishInboxEvents(
   pubsub: PubSub,
@@ -82,8 +103,9 @@ export async function publishInboxEvents(
 }
 
 /**
- * `viewerId`'s events after `afterId`, oldest first, leaving out those someone who has blocked the viewer made or
- * whose message they sent (hiddenFrom.ts): the rule applies to the log as it applies to every other read.
+ * `viewerId`'s events after `afterId`, oldest first, leaving out those someone who has blocked the viewer made, or
+ * whose message they sent (hiddenFrom.ts): the rule applies to the log as it applies to every other read. A block
+ * made after the event was recorded hides it too.
  */
 function eventsAfter(db: Db<typeof schema>, viewerId: number, afterId: number, limit: number) {
   return db
@@ -95,7 +117,8 @@ function eventsAfter(db: Db<typeof schema>, viewerId: number, afterId: number, l
         eq(inboxEvents.userId, viewerId),
         gt(inboxEvents.id, afterId),
         visibleTo(db, inboxEvents.actorId, viewerId),
-        or(isNull(messages.id), visibleTo(db, messages.senderId, viewerId)),
+        // A read receipt stays when its message is hidden: `lastSeenMessage` is then null, the receipt still news.
+        or(isNull(messages.id), eq(inboxEvents.kind, 'CONVERSATION_SEEN'), visibleTo(db, messages.senderId, viewerId)),
       ),
     )
     .orderBy(asc(inboxEvents.id))
@@ -115,4 +138,5 @@ export const inboxEventLog = (db: Db<typeof schema>): InboxLog<InboxEventModel> 
     return box?.lastEventId ?? 0;
   },
   idOf: (event) => event.id,
+  what: 'position',
 });

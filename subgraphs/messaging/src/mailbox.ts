@@ -204,8 +204,8 @@ async function appendMessage(
       returning side.*
     ),
     events as (
-      insert into ${inboxEvents} (user_id, conversation_id, kind, actor_id, message_id)
-      select boxes.user_id, message.conversation_id, 'MESSAGE_SENT', message.sender_id, message.id
+      insert into ${inboxEvents} (user_id, conversation_id, kind, actor_id, message_id, at)
+      select boxes.user_id, message.conversation_id, 'MESSAGE_SENT', message.sender_id, message.id, clock_timestamp()
       from boxes, message order by boxes.user_id
       returning id, user_id
     ),

@@ -32,7 +32,7 @@ async function lockedMessage({ tx, members }: LockedConversation, viewerId: numb
 
 /**
  * Sets the viewer's reaction to `message` (replacing theirs), or removes it when `emoji` is null. Every member gets a
- * REACTION_CHANGED event, unless nothing changed (removing a reaction there was none of).
+ * REACTION_CHANGED event, unless nothing changed (the same reaction again, or removing one there was none of).
  */
 export async function setReaction(
   services: ConversationChangeServices,
@@ -49,6 +49,11 @@ export async function setReaction(
       if (!removed.length) return { result: undefined, events: [] };
     } else {
       if (current.unsent) throw badUserInput('You cannot react to a message that was unsent.', 'messageId');
+      const [same] = await tx
+        .select({ emoji: reactions.emoji })
+        .from(reactions)
+        .where(and(mine, eq(reactions.emoji, emoji)));
+      if (same) return { result: undefined, events: [] };
       await tx
         .insert(reactions)
         .values({ messageId: message.id, userId: viewerId, emoji })

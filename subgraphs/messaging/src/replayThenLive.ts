@@ -9,6 +9,12 @@ export interface LiveEvent<T> {
   item?: T;
 }
 
+/** One read of a log: the items shown, and the newest id in the log when it was read. */
+export interface LogPage<T> {
+  items: T[];
+  head: number;
+}
+
 /** Where a replay-then-live stream reads its log and hears its announcements. */
 export interface ReplayThenLiveOptions<T> {
   /**
@@ -17,8 +23,13 @@ export interface ReplayThenLiveOptions<T> {
    * lost for a while). Resolves once listening, with the function that stops it.
    */
   listen(push: (event: LiveEvent<T>) => void, reread: () => void): Promise<() => Promise<void>>;
-  /** Committed items with an id greater than `afterId`, in id order, at most `limit`. The source of truth. */
-  fetchAfter(afterId: number, limit: number): Promise<T[]>;
+  /**
+   * Committed items with an id greater than `afterId`, in id order, at most `limit`: the source of truth. With them,
+   * `head`: the newest id in the log, read before the items. The log may hold items a reader is not shown; when a page
+   * comes back short, every id up to `head` has been looked at, so the stream moves past hidden items instead of
+   * reading them again on every event.
+   */
+  fetchAfter(afterId: number, limit: number): Promise<LogPage<T>>;
   /** The id of the newest committed item (0 for none): where a live-only stream starts. */
   head(): Promise<number>;
   idOf(item: T): number;
@@ -97,13 +108,16 @@ export async function replayThenLive<T>(options: ReplayThenLiveOptions<T>): Prom
 
     async function* fill(): AsyncGenerator<T, void, undefined> {
       for (;;) {
-        const items = await fetchAfter(last, pageSize);
+        const { items, head } = await fetchAfter(last, pageSize);
         for (const item of items) {
           if (closed) return;
           last = idOf(item);
           yield item;
         }
-        if (items.length < pageSize) return;
+        if (items.length < pageSize) {
+          last = Math.max(last, head);
+          return;
+        }
       }
     }
 
