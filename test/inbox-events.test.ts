@@ -243,6 +243,27 @@ describe('inboxEvents', () => {
     ]);
   });
 
+  it('should record a reply to a request as its acceptance, for the replier only', async () => {
+    const [stranger, person] = [await stack.signUp('rs'), await stack.signUp('rp')];
+    await sendDm(stack, stranger, person.id, 'hello?');
+    await sendDm(stack, person, stranger.id, 'hi!');
+    const [ofPerson, ofStranger] = [inboxOf(person, '0'), inboxOf(stranger, '0')];
+    await ofPerson.waitFor(3);
+    expect(events(ofPerson).map((event) => [event.__typename, event.actor.username, event.change])).toEqual([
+      ['MessageSentEvent', stranger.username, undefined],
+      ['MessageSentEvent', person.username, undefined],
+      ['ConversationFiledEvent', person.username, 'ACCEPTED'],
+    ]);
+    // The stranger's log: the two messages, then their own next message; no filing of the person's.
+    await sendDm(stack, stranger, person.id, 'great');
+    await ofStranger.waitFor(3);
+    expect(summary(events(ofStranger))).toEqual([
+      `MessageSentEvent:${stranger.username}`,
+      `MessageSentEvent:${person.username}`,
+      `MessageSentEvent:${stranger.username}`,
+    ]);
+  });
+
   it('should record nothing for a change that changes nothing', async () => {
     const [a, b] = await mutualPair(stack);
     const message = await sendDm(stack, a, b.id, 'same again');

@@ -154,7 +154,7 @@ function fromJson<T extends Table>(table: T, json: Record<string, unknown>): T['
 
 /**
  * What appendMessage's statement answers: the rows it wrote, as JSON, each mailbox's newest message and event before,
- * and each participant's new event, by user id.
+ * and each participant's newest new event, by user id.
  */
 interface AppendedRow {
   message: Record<string, unknown>;
@@ -166,7 +166,8 @@ interface AppendedRow {
 
 /**
  * A message in a one-to-one conversation that exists, in one statement: what deliverMessage does in a transaction
- * (inbox events included), in the same order and under the same locks. The mailbox rows are locked first, lowest user id first (ORDER BY sits below the
+ * (inbox events included, and the replier's ACCEPTED filing when the reply accepts a request), in the same order and
+ * under the same locks. The mailbox rows are locked first, lowest user id first (ORDER BY sits below the
  * row locking in the plan); the message only takes its id once the count of locked rows is known, so after both
  * locks. Those locks are held until the statement commits. Null when there is nothing to append to (no conversation
  * or mailbox yet) or the sender already used the key: deliverMessage sorts those out. The key check reads the
@@ -203,21 +204,32 @@ async function appendMessage(
       from message where side.conversation_id = message.conversation_id
       returning side.*
     ),
+    accepted as (
+      select side.user_id from ${participants} side, message
+      where side.conversation_id = message.conversation_id and side.user_id = ${senderId} and side.folder = 'REQUESTS'
+    ),
     events as (
-      insert into ${inboxEvents} (user_id, conversation_id, kind, actor_id, message_id, at)
-      select boxes.user_id, message.conversation_id, 'MESSAGE_SENT', message.sender_id, message.id, clock_timestamp()
-      from boxes, message order by boxes.user_id
+      insert into ${inboxEvents} (user_id, conversation_id, kind, actor_id, message_id, filing, folder, at)
+      select user_id, conversation_id, kind, ${senderId}::bigint, message_id, filing, folder, clock_timestamp() from (
+        select boxes.user_id, message.conversation_id, 'MESSAGE_SENT' as kind, message.id as message_id,
+          null as filing, null as folder, 0 as step
+        from boxes, message
+        union all
+        select accepted.user_id, message.conversation_id, 'CONVERSATION_FILED', null, 'ACCEPTED', 'PRIMARY', 1
+        from accepted, message
+      ) new_events order by user_id, step
       returning id, user_id
     ),
+    newest as (select user_id, max(id) as id from events group by user_id),
     inboxes as (
-      update ${mailboxes} box set last_message_id = message.id, last_event_id = events.id
-      from message, events where box.user_id = events.user_id
+      update ${mailboxes} box set last_message_id = message.id, last_event_id = newest.id
+      from message, newest where box.user_id = newest.user_id
     )
     select to_jsonb(message) as message, to_jsonb(conversation) as conversation,
       (select to_jsonb(sides) from sides where user_id = ${senderId}) as side,
       (select jsonb_object_agg(user_id, jsonb_build_object('message', last_message_id, 'event', last_event_id))
         from boxes) as previous,
-      (select jsonb_object_agg(user_id, id) from events) as events
+      (select jsonb_object_agg(user_id, id) from newest) as events
     from message, conversation`);
   // Both drivers (node-postgres and PGlite) answer a raw statement with its rows under `rows`.
   const [row] = (result as { rows: AppendedRow[] }).rows;
