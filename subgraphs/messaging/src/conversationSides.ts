@@ -1,5 +1,5 @@
 // The viewer's side of a conversation: how it is read (joined to the conversation) and changed (seen, filed, answered).
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { badUserInput, type Db, type ViewerIdValue } from '@igt/common';
 import { changeConversation, type ConversationChangeServices } from './conversationChanges.js';
@@ -16,6 +16,19 @@ const { conversations, participants } = schema;
  */
 export function viewersSideOf(conversationId: AnyPgColumn | number, viewerId: number): SQL {
   return and(eq(participants.conversationId, conversationId), eq(participants.userId, viewerId))!;
+}
+
+/**
+ * Condition: the message whose id is `messageId` falls in the membership window of the `participants` row it is read
+ * with (joined by `viewersSideOf`): after the newest message when they joined a group (`visibleAfterMessageId`; null:
+ * from the start), and, once they left, up to the newest one then (`visibleUntilMessageId`; null: still a member).
+ * Every read of messages applies it, so a member never sees what came before they joined or after they left.
+ */
+export function withinMembership(messageId: AnyPgColumn): SQL {
+  return and(
+    or(isNull(participants.visibleAfterMessageId), gt(messageId, participants.visibleAfterMessageId)),
+    or(isNull(participants.visibleUntilMessageId), lte(messageId, participants.visibleUntilMessageId)),
+  )!;
 }
 
 /**
