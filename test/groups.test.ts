@@ -194,6 +194,27 @@ describe('messages in a group', () => {
     }
   });
 
+  it('should mark a group seen before any message, and never list a newcomer as having seen what came before them', async () => {
+    const [creator, a, newcomer] = await Promise.all([person('gn'), person('gn'), person('gn')]);
+    const group = await createGroup(creator, [a, newcomer]);
+    expect(ok(await mutate(a, MARK_SEEN, { id: group.id })).markConversationSeen.unreadCount).toBe(0);
+    ok(await mutate(creator, REMOVE, { id: group.id, memberId: newcomer.id }));
+    const earlier = await sendInto(creator, group.id, 'before the newcomer is back');
+    ok(await mutate(creator, ADD, { id: group.id, memberIds: [newcomer.id] }));
+    ok(await mutate(newcomer, MARK_SEEN, { id: group.id }));
+    ok(await mutate(a, MARK_SEEN, { id: group.id }));
+    const later = await sendInto(creator, group.id, 'after');
+    ok(await mutate(newcomer, MARK_SEEN, { id: group.id }));
+    const history = await conversation(creator, group.id);
+    const seenBy = (id: string) =>
+      history!.messages.edges
+        .find((edge) => edge.node.id === id)!
+        .node.seenBy.map((seer) => seer.username)
+        .sort();
+    expect(seenBy(earlier.id)).toEqual([a.username]);
+    expect(seenBy(later.id)).toEqual([newcomer.username]);
+  });
+
   it('should go the one-to-one way for a one-to-one conversation', async () => {
     const [a, b] = await Promise.all([person('gd'), person('gd')]);
     const opened = await sent(a, b, 'first');

@@ -7,7 +7,7 @@ import * as schema from './db/schema.js';
 import type { InboxFolder } from './mailbox.js';
 import type { ConversationModel, ConversationRow, ParticipantRow } from './models.js';
 
-const { conversations, participants } = schema;
+const { conversations, messages, participants } = schema;
 
 /**
  * Condition: the `participants` row is `viewerId`'s side of the conversation `conversationId` names (a column, to
@@ -96,7 +96,14 @@ export async function markConversationSeen(
       .update(participants)
       .set({ lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})` })
       .where(viewersSideOf(conversation.id, viewerId))
-      .returning({ lastSeenMessageId: participants.lastSeenMessageId, declined: participants.declined });
+      .returning({
+        lastSeenMessageId: participants.lastSeenMessageId,
+        declined: participants.declined,
+        // The mark can be a group's activity id, which no message has (conversationChanges.ts reserveActivityId):
+        // then the receipt names no message.
+        seenMessageId: sql<number | null>`(select seen.id from ${messages} seen
+          where seen.id = ${participants.lastSeenMessageId})`.mapWith(Number),
+      });
     if (!before || !after || after.lastSeenMessageId === before.lastSeenMessageId)
       return { result: undefined, events: [] };
     const receipt = before.folder !== 'REQUESTS' && !after.declined;
@@ -105,7 +112,7 @@ export async function markConversationSeen(
       conversationId: conversation.id,
       kind: 'CONVERSATION_SEEN',
       actorId: viewerId,
-      messageId: after.lastSeenMessageId,
+      messageId: after.seenMessageId,
     } as const;
     return { result: undefined, events: [{ recipients, details }] };
   });

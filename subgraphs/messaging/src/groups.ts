@@ -209,7 +209,7 @@ export async function sendToGroup(
   { senderId, text, idempotencyKey }: GroupMessage,
 ): Promise<Delivery> {
   const { pubsub, logger } = services;
-  const delivery = await changeConversation(services, conversation.id, async ({ tx, members }) => {
+  const delivery = await changeConversation(services, conversation.id, async ({ tx, conversation: group, members }) => {
     if (!members.includes(senderId)) throw forbidden('You are no longer a member of this group.');
     const first = idempotencyKey === null ? null : await findByIdempotencyKey(tx, senderId, idempotencyKey);
     if (first) return { result: { kind: 'duplicate', message: first } as Delivery, events: [] };
@@ -232,7 +232,7 @@ export async function sendToGroup(
     const delivered = {
       kind: 'delivered',
       message: message!,
-      conversation: { ...conversation, side: sides.find((side) => side.userId === senderId)! },
+      conversation: { ...group, side: sides.find((side) => side.userId === senderId)! },
       previousMessageId: new Map(boxes.map((box) => [box.userId, box.lastMessageId])),
       events: [],
     } satisfies Delivery;

@@ -228,8 +228,8 @@ export function createLoaders(
     }),
 
     /**
-     * Who (other than the sender) has seen each message: participants whose last seen id reaches it, leaving out
-     * anyone who has blocked the viewer.
+     * Who (other than the sender) has seen each message: participants whose last seen id reaches it and whose
+     * membership window holds it, leaving out anyone who has blocked the viewer.
      */
     seenByMessageId: new DataLoader<number, number[]>(async (ids) => {
       await catchUpBlocks();
@@ -242,6 +242,8 @@ export function createLoaders(
             eq(participants.conversationId, messages.conversationId),
             ne(participants.userId, messages.senderId),
             gte(participants.lastSeenMessageId, messages.id),
+            // Only someone who could see it: a newcomer's mark does not cover what came before they joined.
+            withinMembership(messages.id),
           ),
         )
         .where(and(inArray(messages.id, [...ids]), visibleTo(db, participants.userId, viewerId)));
