@@ -143,6 +143,26 @@ describe('creating a group', () => {
 });
 
 describe('messages in a group', () => {
+  it('should not reach, live or in history, a member whom the sender has blocked', async () => {
+    const [creator, blocker, blocked] = await Promise.all([person('gh'), person('gh'), person('gh')]);
+    const group = await createGroup(creator, [blocker, blocked]);
+    const live = subscribe(stack.wsClient(blocked.token), MESSAGES, { after: '0' });
+    const before = await sendInto(blocker, group.id, 'before the block');
+    await live.waitFor(1);
+    ok(await mutate(blocker, BLOCK, { userId: blocked.id }));
+    const hidden = await sendInto(blocker, group.id, 'after the block');
+    const shown = await sendInto(creator, group.id, 'from the creator');
+    const received = (await live.waitFor(2)).map((event) => event.directMessageReceived.id);
+    expect(received).toEqual([before.id, shown.id]);
+    const history = await conversation(blocked, group.id);
+    expect(history!.messages.edges.map((edge) => edge.node.id)).toEqual([shown.id]);
+    expect((await conversation(creator, group.id))!.messages.edges.map((edge) => edge.node.id)).toEqual([
+      before.id,
+      hidden.id,
+      shown.id,
+    ]);
+  });
+
   it('should deliver a message, live and as an inbox event, to every member, and let members react, see and unsend', async () => {
     const [creator, a, b] = await Promise.all([person('gm'), person('gm'), person('gm')]);
     const group = await createGroup(creator, [a, b]);

@@ -1,5 +1,5 @@
 // Group conversations: creating one, sending into it, and who is in it (members, admin, title), with their events.
-import { and, asc, eq, inArray, isNull, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, notExists, or } from 'drizzle-orm';
 import { badUserInput, codedError, ErrorCode, forbidden, isUniqueViolation, notFound } from '@igt/common';
 import {
   changeConversation,
@@ -199,8 +199,8 @@ export interface GroupMessage {
 
 /**
  * Sends a message into a group the sender is a member of (FORBIDDEN once they left): under the conversation's lock,
- * so membership cannot change meanwhile, it reaches every current member's side and mailbox, records MESSAGE_SENT in
- * each member's log, and is announced once per member with that event. A retry with the sender's key finds the first
+ * so membership cannot change meanwhile, it reaches every current member's side and mailbox (but those the sender
+ * blocked), records MESSAGE_SENT in each of their logs, and is announced once per member with that event. A retry with the sender's key finds the first
  * message instead (`duplicate`).
  */
 export async function sendToGroup(
@@ -214,11 +214,24 @@ export async function sendToGroup(
     const first = idempotencyKey === null ? null : await findByIdempotencyKey(tx, senderId, idempotencyKey);
     if (first) return { result: { kind: 'duplicate', message: first } as Delivery, events: [] };
 
-    // The members' mailboxes are locked (changeConversation): their newest messages before this one.
+    // Whom it reaches: every member but those the sender has blocked, from whom the sender's messages are hidden
+    // (hiddenFrom.ts), so none is announced to them either. Their mailboxes are locked (changeConversation): with
+    // their newest messages before this one.
     const boxes = await tx
       .select({ userId: mailboxes.userId, lastMessageId: mailboxes.lastMessageId })
       .from(mailboxes)
-      .where(inArray(mailboxes.userId, members));
+      .where(
+        and(
+          inArray(mailboxes.userId, members),
+          notExists(
+            tx
+              .select({ blockedId: blocks.blockedId })
+              .from(blocks)
+              .where(and(eq(blocks.blockerId, senderId), eq(blocks.blockedId, mailboxes.userId))),
+          ),
+        ),
+      );
+    const reached = boxes.map((box) => box.userId);
     const [message] = await tx
       .insert(messages)
       .values({ conversationId: conversation.id, senderId, text, source: 'INSTAGRAM', idempotencyKey })
@@ -226,9 +239,9 @@ export async function sendToGroup(
     const sides = await tx
       .update(participants)
       .set(sideAfterMessage(senderId, message!.id))
-      .where(and(eq(participants.conversationId, conversation.id), isNull(participants.leftAt)))
+      .where(and(eq(participants.conversationId, conversation.id), inArray(participants.userId, reached)))
       .returning();
-    await tx.update(mailboxes).set({ lastMessageId: message!.id }).where(inArray(mailboxes.userId, members));
+    await tx.update(mailboxes).set({ lastMessageId: message!.id }).where(inArray(mailboxes.userId, reached));
     const delivered = {
       kind: 'delivered',
       message: message!,
@@ -244,7 +257,7 @@ export async function sendToGroup(
     } as const;
     return {
       result: delivered as Delivery,
-      events: [{ recipients: members, details }],
+      events: [{ recipients: reached, details }],
       announce: (events) => publishDelivery(pubsub, { ...delivered, events }, logger),
     };
   });

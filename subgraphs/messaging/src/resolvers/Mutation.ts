@@ -208,6 +208,8 @@ export const Mutation: MutationResolvers = {
     // Refused before it counts against the sending limits; checked again under the group's lock.
     if (conversation.side.leftAt !== null) throw forbidden('You are no longer a member of this group.');
     await context.sendThrottle.admit(senderId, context.clientAddress);
+    // A group send reaches nobody the sender has blocked: with their latest blocks.
+    await context.loaders.catchUpBlocks();
     const target = { conversationId: conversation.id };
     let delivery;
     try {
