@@ -115,6 +115,24 @@ describe('creating a group', () => {
     expect((await createGroup(creator, [a, b], { title: null })).title).toBeNull();
   });
 
+  // 33 sign-ups: a longer bound on a hang, for a machine whose cores are busy.
+  it('should take up to 31 other people, and refuse to add anyone past 32 members', async () => {
+    const creator = await person('gz');
+    // A few sign-ups at a time: each hashes a password, and all at once could outlast the gateway's patience.
+    const others: TestUser[] = [];
+    while (others.length < 32) others.push(...(await Promise.all(Array.from({ length: 4 }, () => person('gz')))));
+    const group = await createGroup(creator, others.slice(0, 31));
+    expect(group.participants).toHaveLength(32);
+    expectError(
+      await mutate(creator, ADD, { id: group.id, memberIds: [others[31]!.id] }),
+      'BAD_USER_INPUT',
+      'memberIds',
+    );
+    ok(await mutate(creator, REMOVE, { id: group.id, memberId: others[0]!.id }));
+    const added = ok(await mutate(creator, ADD, { id: group.id, memberIds: [others[31]!.id] })).addGroupMembers;
+    expect(added.participants).toHaveLength(32);
+  }, 120_000);
+
   it('should refuse anyone who blocked, or was blocked by, the creator or another member', async () => {
     const [creator, a, b, blocker, blocked] = await Promise.all([
       person('gk'),

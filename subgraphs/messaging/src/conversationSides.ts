@@ -55,6 +55,12 @@ export function toConversationModel({
   return { ...conversation, side };
 }
 
+/**
+ * The viewer's mailbox, locked with the members' although they may have left a group: a change that records an
+ * event for the viewer alone must hold their lock too (conversationChanges.ts).
+ */
+const viewersOwnMailbox = (viewerId: number) => ({ alsoLock: [viewerId] });
+
 /** How the viewer filed a conversation. */
 type Filing = (typeof schema.CONVERSATION_FILINGS)[number];
 
@@ -69,11 +75,24 @@ async function fileViewersSide(
   change: { folder: InboxFolder; declined: boolean },
 ): Promise<void> {
   const viewerId = conversation.side.userId;
-  await changeConversation(services, conversation.id, async ({ tx }) => {
-    await tx.update(participants).set(change).where(viewersSideOf(conversation.id, viewerId));
-    const details = { conversationId: conversation.id, kind: 'CONVERSATION_FILED', actorId: viewerId, filing } as const;
-    return { result: undefined, events: [{ recipients: [viewerId], details: { ...details, folder: change.folder } }] };
-  });
+  await changeConversation(
+    services,
+    conversation.id,
+    async ({ tx }) => {
+      await tx.update(participants).set(change).where(viewersSideOf(conversation.id, viewerId));
+      const details = {
+        conversationId: conversation.id,
+        kind: 'CONVERSATION_FILED',
+        actorId: viewerId,
+        filing,
+      } as const;
+      return {
+        result: undefined,
+        events: [{ recipients: [viewerId], details: { ...details, folder: change.folder } }],
+      };
+    },
+    viewersOwnMailbox(viewerId),
+  );
 }
 
 /**
@@ -86,36 +105,41 @@ export async function markConversationSeen(
   conversation: ConversationModel,
 ): Promise<void> {
   const viewerId = conversation.side.userId;
-  await changeConversation(services, conversation.id, async ({ tx, members }) => {
-    const [before] = await tx
-      .select({ lastSeenMessageId: participants.lastSeenMessageId, folder: participants.folder })
-      .from(participants)
-      .where(viewersSideOf(conversation.id, viewerId));
-    // greatest() ignores nulls, so a first mark is the newest message.
-    const [after] = await tx
-      .update(participants)
-      .set({ lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})` })
-      .where(viewersSideOf(conversation.id, viewerId))
-      .returning({
-        lastSeenMessageId: participants.lastSeenMessageId,
-        declined: participants.declined,
-        // The mark can be a group's activity id, which no message has (conversationChanges.ts reserveActivityId):
-        // then the receipt names no message.
-        seenMessageId: sql<number | null>`(select seen.id from ${messages} seen
+  await changeConversation(
+    services,
+    conversation.id,
+    async ({ tx, members }) => {
+      const [before] = await tx
+        .select({ lastSeenMessageId: participants.lastSeenMessageId, folder: participants.folder })
+        .from(participants)
+        .where(viewersSideOf(conversation.id, viewerId));
+      // greatest() ignores nulls, so a first mark is the newest message.
+      const [after] = await tx
+        .update(participants)
+        .set({ lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})` })
+        .where(viewersSideOf(conversation.id, viewerId))
+        .returning({
+          lastSeenMessageId: participants.lastSeenMessageId,
+          declined: participants.declined,
+          // The mark can be a group's activity id, which no message has (conversationChanges.ts reserveActivityId):
+          // then the receipt names no message.
+          seenMessageId: sql<number | null>`(select seen.id from ${messages} seen
           where seen.id = ${participants.lastSeenMessageId})`.mapWith(Number),
-      });
-    if (!before || !after || after.lastSeenMessageId === before.lastSeenMessageId)
-      return { result: undefined, events: [] };
-    const receipt = before.folder !== 'REQUESTS' && !after.declined;
-    const recipients = receipt && members.includes(viewerId) ? members : [viewerId];
-    const details = {
-      conversationId: conversation.id,
-      kind: 'CONVERSATION_SEEN',
-      actorId: viewerId,
-      messageId: after.seenMessageId,
-    } as const;
-    return { result: undefined, events: [{ recipients, details }] };
-  });
+        });
+      if (!before || !after || after.lastSeenMessageId === before.lastSeenMessageId)
+        return { result: undefined, events: [] };
+      const receipt = before.folder !== 'REQUESTS' && !after.declined;
+      const recipients = receipt && members.includes(viewerId) ? members : [viewerId];
+      const details = {
+        conversationId: conversation.id,
+        kind: 'CONVERSATION_SEEN',
+        actorId: viewerId,
+        messageId: after.seenMessageId,
+      } as const;
+      return { result: undefined, events: [{ recipients, details }] };
+    },
+    viewersOwnMailbox(viewerId),
+  );
 }
 
 /**
