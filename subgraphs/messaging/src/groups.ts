@@ -265,7 +265,10 @@ export async function sendToGroup(
   return delivery;
 }
 
-/** The group's row as locked, provided `viewerId` is its admin: BAD_USER_INPUT for a one-to-one conversation. */
+/**
+ * Refuses unless `conversation` is a group whose admin is `viewerId`: BAD_USER_INPUT for a one-to-one conversation,
+ * FORBIDDEN for anyone but the admin. Asked before a change, and again on the row as locked (the admin may change).
+ */
 function requireAdmin(conversation: ConversationRow, viewerId: number): void {
   if (conversation.kind !== 'GROUP') throw badUserInput('This conversation is not a group.', 'conversationId');
   if (conversation.adminId !== viewerId) throw forbidden("Only the group's admin can do this.");

@@ -105,18 +105,13 @@ async function replayOrFail(
   throw error;
 }
 
-/**
- * Answers a send: a retry with the first message, a new message once announced. Committed first, announced second:
- * a subscriber that misses the announcement replays it from the database.
- */
+/** Answers a send: a retry with the first message, a new message (already announced) as stored. */
 async function answerDelivery(
   context: Context,
   delivery: Delivery,
   target: SendTarget,
-  announce: boolean,
 ): Promise<SendDirectMessagePayloadModel> {
   if (delivery.kind === 'duplicate') return replayFirstSend(context, delivery.message, target);
-  if (announce) await publishDelivery(context.pubsub, delivery, context.logger);
   const { message, conversation } = delivery;
   context.loaders.messageById.prime(message.id, message);
   context.loaders.conversationById.prime(conversation.id, conversation);
@@ -159,7 +154,9 @@ async function sendToPerson(
     if (!isUniqueViolation(error)) throw error;
     return replayOrFail(context, senderId, idempotencyKey, target, error);
   }
-  return answerDelivery(context, delivery, target, true);
+  // Committed first, announced second: a subscriber that misses the announcement replays it from the database.
+  if (delivery.kind === 'delivered') await publishDelivery(context.pubsub, delivery, context.logger);
+  return answerDelivery(context, delivery, target);
 }
 
 /** What a send answers when canMessage refuses: the codes of the contract (see MessageRefusal). */
@@ -219,7 +216,7 @@ export const Mutation: MutationResolvers = {
       return replayOrFail(context, senderId, idempotencyKey, target, error);
     }
     // sendToGroup announced it with each member's event.
-    return answerDelivery(context, delivery, target, false);
+    return answerDelivery(context, delivery, target);
   },
 
   async createGroup(_parent, { input }, context) {
