@@ -2,7 +2,7 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db, Logger, PubSub } from '@igt/common';
 import * as schema from './db/schema.js';
-import { appendInboxEvents, publishInboxEvents, type InboxEventEntry } from './inboxEvents.js';
+import { appendInboxEvents, publishInboxEvents, type AppendedInboxEvent, type InboxEventEntry } from './inboxEvents.js';
 import type { Tx } from './mailbox.js';
 import type { Loaders } from './loaders.js';
 import type { ConversationRow } from './models.js';
@@ -32,6 +32,11 @@ export interface LockedConversation {
 export interface ConversationChangeResult<R> {
   result: R;
   events: InboxEventEntry[];
+  /**
+   * How to announce the recorded events after commit, when not one announcement per event (the default): a send
+   * announces each member's event together with the message (directMessages.ts `publishDelivery`).
+   */
+  announce?: (appended: AppendedInboxEvent[]) => Promise<void>;
 }
 
 /**
@@ -87,13 +92,28 @@ export async function changeConversation<R>(
       .orderBy(asc(participants.userId));
     const members = rows.map((row) => row.userId);
     await lockMailboxes(tx, [...members, ...alsoLock]);
-    const { result, events } = await change({ tx, conversation, members });
+    const { result, events, announce } = await change({ tx, conversation, members });
     const appended = await appendInboxEvents(tx, events);
-    return { result, appended };
+    return { result, appended, announce };
   });
   if (!committed) return null;
-  await publishInboxEvents(pubsub, committed.appended, logger);
-  return committed.result;
+  const { result, appended, announce } = committed;
+  await (announce ? announce(appended) : publishInboxEvents(pubsub, appended, logger));
+  return result;
+}
+
+/**
+ * A fresh id from the message sequence that no message will ever have: the place in the inbox of activity that is
+ * not a message (a group created, someone added to one). Every later message of the conversation has a greater id,
+ * so as a member's `lastMessageId` it orders the inbox and bounds what they see, like a message id would.
+ */
+export async function reserveActivityId(tx: Tx): Promise<number> {
+  const result = await tx.execute(
+    sql`select nextval(pg_get_serial_sequence('messaging.messages', 'id'))::bigint as id`,
+  );
+  // Both drivers (node-postgres and PGlite) answer a raw statement with its rows under `rows`.
+  const [row] = (result as unknown as { rows: { id: string | number }[] }).rows;
+  return Number(row!.id);
 }
 
 /** The conversation's newest message id (0 for none), as every member's side repeats it. */

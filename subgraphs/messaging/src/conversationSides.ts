@@ -1,5 +1,5 @@
 // The viewer's side of a conversation: how it is read (joined to the conversation) and changed (seen, filed, answered).
-import { and, eq, sql, type SQL } from 'drizzle-orm';
+import { and, eq, gt, isNull, lte, or, sql, type SQL } from 'drizzle-orm';
 import type { AnyPgColumn } from 'drizzle-orm/pg-core';
 import { badUserInput, type Db, type ViewerIdValue } from '@igt/common';
 import { changeConversation, type ConversationChangeServices } from './conversationChanges.js';
@@ -7,7 +7,7 @@ import * as schema from './db/schema.js';
 import type { InboxFolder } from './mailbox.js';
 import type { ConversationModel, ConversationRow, ParticipantRow } from './models.js';
 
-const { conversations, participants } = schema;
+const { conversations, messages, participants } = schema;
 
 /**
  * Condition: the `participants` row is `viewerId`'s side of the conversation `conversationId` names (a column, to
@@ -16,6 +16,19 @@ const { conversations, participants } = schema;
  */
 export function viewersSideOf(conversationId: AnyPgColumn | number, viewerId: number): SQL {
   return and(eq(participants.conversationId, conversationId), eq(participants.userId, viewerId))!;
+}
+
+/**
+ * Condition: the message whose id is `messageId` falls in the membership window of the `participants` row it is read
+ * with (joined by `viewersSideOf`): after the newest message when they joined a group (`visibleAfterMessageId`; null:
+ * from the start), and, once they left, up to the newest one then (`visibleUntilMessageId`; null: still a member).
+ * Every read of messages applies it, so a member never sees what came before they joined or after they left.
+ */
+export function withinMembership(messageId: AnyPgColumn): SQL {
+  return and(
+    or(isNull(participants.visibleAfterMessageId), gt(messageId, participants.visibleAfterMessageId)),
+    or(isNull(participants.visibleUntilMessageId), lte(messageId, participants.visibleUntilMessageId)),
+  )!;
 }
 
 /**
@@ -41,6 +54,12 @@ export function toConversationModel({
 }): ConversationModel {
   return { ...conversation, side };
 }
+
+/**
+ * The viewer's mailbox, locked with the members' although they may have left a group: a change that records an
+ * event for the viewer alone must hold their lock too (conversationChanges.ts).
+ */
+const viewersOwnMailbox = (viewerId: number) => ({ alsoLock: [viewerId] });
 
 /** How the viewer filed a conversation. */
 type Filing = (typeof schema.CONVERSATION_FILINGS)[number];
@@ -76,8 +95,7 @@ async function fileViewersSide(
       const details = { conversationId: conversation.id, kind: 'CONVERSATION_FILED', actorId: viewerId } as const;
       return { result: true, events: [{ recipients: [viewerId], details: { ...details, filing, folder } }] };
     },
-    // The viewer hears of their own filing even after leaving a group: their mailbox is locked like a member's.
-    { alsoLock: [viewerId] },
+    viewersOwnMailbox(viewerId),
   );
   return filed ?? false;
 }
@@ -105,7 +123,14 @@ export async function markConversationSeen(
         .update(participants)
         .set({ lastSeenMessageId: sql`greatest(${participants.lastSeenMessageId}, ${participants.lastMessageId})` })
         .where(viewersSideOf(conversation.id, viewerId))
-        .returning({ lastSeenMessageId: participants.lastSeenMessageId, declined: participants.declined });
+        .returning({
+          lastSeenMessageId: participants.lastSeenMessageId,
+          declined: participants.declined,
+          // The mark can be a group's activity id, which no message has (conversationChanges.ts reserveActivityId):
+          // then the receipt names no message.
+          seenMessageId: sql<number | null>`(select seen.id from ${messages} seen
+          where seen.id = ${participants.lastSeenMessageId})`.mapWith(Number),
+        });
       if (!before || !after || after.lastSeenMessageId === before.lastSeenMessageId)
         return { result: undefined, events: [] };
       const receipt = before.folder !== 'REQUESTS' && !after.declined;
@@ -114,11 +139,11 @@ export async function markConversationSeen(
         conversationId: conversation.id,
         kind: 'CONVERSATION_SEEN',
         actorId: viewerId,
-        messageId: after.lastSeenMessageId,
+        messageId: after.seenMessageId,
       } as const;
       return { result: undefined, events: [{ recipients, details }] };
     },
-    { alsoLock: [viewerId] },
+    viewersOwnMailbox(viewerId),
   );
 }
 

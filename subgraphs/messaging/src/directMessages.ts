@@ -2,7 +2,7 @@
 import { and, asc, eq, gt } from 'drizzle-orm';
 import type { Db, Logger, PubSub } from '@igt/common';
 import * as schema from './db/schema.js';
-import { viewersSideOf } from './conversationSides.js';
+import { viewersSideOf, withinMembership } from './conversationSides.js';
 import type { MessageModel } from './models.js';
 import { visibleTo } from './hiddenFrom.js';
 import {
@@ -56,8 +56,8 @@ export async function publishDelivery(
 }
 
 /**
- * Messages of `viewerId`'s conversations with an id greater than `afterId`, oldest first, leaving out those sent by
- * someone who has blocked the viewer (hiddenFrom.ts).
+ * Messages of `viewerId`'s conversations with an id greater than `afterId`, oldest first, within the viewer's
+ * membership window of each, leaving out those sent by someone who has blocked the viewer (hiddenFrom.ts).
  */
 function messagesAfter(
   db: Db<typeof schema>,
@@ -69,7 +69,7 @@ function messagesAfter(
     .select({ message: messages })
     .from(messages)
     .innerJoin(participants, viewersSideOf(messages.conversationId, viewerId))
-    .where(and(gt(messages.id, afterId), visibleTo(db, messages.senderId, viewerId)))
+    .where(and(gt(messages.id, afterId), withinMembership(messages.id), visibleTo(db, messages.senderId, viewerId)))
     .orderBy(asc(messages.id))
     .limit(limit)
     .then((rows) => rows.map((row) => row.message));

@@ -54,8 +54,9 @@ export async function visibleParticipants(conversation: ConversationModel, loade
 }
 
 /**
- * The newest message of a conversation the viewer may see. Usually the conversation's newest message; when that one
- * is hidden (its sender has blocked the viewer), the newest of the rest.
+ * The newest message of a conversation the viewer may see. Usually the one whose id the viewer's side holds; when
+ * that one is hidden (its sender has blocked the viewer, or it is outside the viewer's membership window) or is no
+ * message (a group's activity: conversationChanges.ts `reserveActivityId`), the newest of the rest.
  */
 export async function lastVisibleMessage(
   conversation: ConversationModel,

@@ -2,12 +2,13 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db, Logger, PubSub } from '@igt/common';
 import * as schema from './db/schema.js';
+import { viewersSideOf, withinMembership } from './conversationSides.js';
 import { visibleTo } from './hiddenFrom.js';
 import { inboxChannel, type InboxAnnouncement, type InboxLog } from './inboxChannel.js';
 import type { Tx } from './mailbox.js';
 import type { InboxEventModel } from './models.js';
 
-const { blocks, inboxEvents, mailboxes, messages } = schema;
+const { blocks, inboxEvents, mailboxes, messages, participants } = schema;
 
 /** What one event records; who it reaches is said apart (`InboxEventEntry`), and the log adds the rest. */
 export type InboxEventDetails = Omit<typeof inboxEvents.$inferInsert, 'id' | 'userId' | 'at'>;
@@ -104,7 +105,8 @@ export async function publishInboxEvents(
 
 /**
  * `viewerId`'s events after `afterId`, oldest first, leaving out those someone who has blocked the viewer made, or
- * whose message they sent (hiddenFrom.ts): the rule applies to the log as it applies to every other read. A block
+ * whose message they sent (hiddenFrom.ts), and those about a message outside the viewer's membership window (a
+ * reaction to one from before they joined): the rules apply to the log as they apply to every other read. A block
  * made after the event was recorded hides it too.
  */
 function eventsAfter(db: Db<typeof schema>, viewerId: number, afterId: number, limit: number) {
@@ -112,13 +114,18 @@ function eventsAfter(db: Db<typeof schema>, viewerId: number, afterId: number, l
     .select({ event: inboxEvents })
     .from(inboxEvents)
     .leftJoin(messages, eq(messages.id, inboxEvents.messageId))
+    .leftJoin(participants, viewersSideOf(inboxEvents.conversationId, viewerId))
     .where(
       and(
         eq(inboxEvents.userId, viewerId),
         gt(inboxEvents.id, afterId),
         visibleTo(db, inboxEvents.actorId, viewerId),
         // A read receipt stays when its message is hidden: `lastSeenMessage` is then null, the receipt still news.
-        or(isNull(messages.id), eq(inboxEvents.kind, 'CONVERSATION_SEEN'), visibleTo(db, messages.senderId, viewerId)),
+        or(
+          isNull(messages.id),
+          eq(inboxEvents.kind, 'CONVERSATION_SEEN'),
+          and(withinMembership(messages.id), visibleTo(db, messages.senderId, viewerId)),
+        ),
       ),
     )
     .orderBy(asc(inboxEvents.id))

@@ -12,7 +12,12 @@ import {
   type Logger,
 } from '@igt/common';
 import * as schema from './db/schema.js';
-import { selectViewersConversations, toConversationModel, viewersSideOf } from './conversationSides.js';
+import {
+  selectViewersConversations,
+  toConversationModel,
+  viewersSideOf,
+  withinMembership,
+} from './conversationSides.js';
 import { catchUpForReads, visibleTo } from './hiddenFrom.js';
 import type { ConversationModel, MessageModel, ReactionModel } from './models.js';
 import type { RelationshipProjection } from './relationshipProjection.js';
@@ -108,7 +113,9 @@ export function createLoaders(
         .select({ message: messages })
         .from(messages)
         .innerJoin(participants, viewersSideOf(messages.conversationId, viewerId))
-        .where(and(inArray(messages.id, ids), visibleTo(db, messages.senderId, viewerId)));
+        .where(
+          and(inArray(messages.id, ids), withinMembership(messages.id), visibleTo(db, messages.senderId, viewerId)),
+        );
       return rows.map(({ message }) => message);
     },
     (row) => row.id,
@@ -128,11 +135,13 @@ export function createLoaders(
 
     /**
      * Pages of history for many conversations at once: one LATERAL query per distinct (size, before), each reading
-     * only the rows it returns from the (conversation_id, id) index. Callers have already checked access; messages
-     * from someone who has blocked the viewer are left out.
+     * only the rows it returns from the (conversation_id, id) index. It starts from the viewer's side of each
+     * conversation, so a conversation they are not in has no page, and a page keeps to their membership window;
+     * messages from someone who has blocked the viewer are left out.
      */
     messagePage: new DataLoader<MessagePageKey, MessageModel[], string>(
       async (keys) => {
+        if (viewerId === null) return keys.map(() => []);
         await catchUpBlocks();
         const pages = new Map<MessagePageKey, MessageModel[]>();
         for (const group of groupBy(keys, (key) => `${key.size}:${key.before ?? ''}`).values()) {
@@ -142,7 +151,8 @@ export function createLoaders(
             .from(messages)
             .where(
               and(
-                eq(messages.conversationId, conversations.id),
+                eq(messages.conversationId, participants.conversationId),
+                withinMembership(messages.id),
                 visibleTo(db, messages.senderId, viewerId),
                 before === null ? undefined : lt(messages.id, before),
               ),
@@ -152,12 +162,15 @@ export function createLoaders(
             .as('page');
           const rows = await db
             .select()
-            .from(conversations)
+            .from(participants)
             .crossJoinLateral(page)
             .where(
-              inArray(
-                conversations.id,
-                group.map((key) => key.conversationId),
+              and(
+                eq(participants.userId, viewerId),
+                inArray(
+                  participants.conversationId,
+                  group.map((key) => key.conversationId),
+                ),
               ),
             );
           const byConversation = groupBy(
@@ -176,8 +189,8 @@ export function createLoaders(
     ),
 
     /**
-     * Messages from the other person the viewer has not seen (unsent ones, and hidden ones, do not count), by
-     * conversation.
+     * Messages from other people the viewer has not seen (unsent ones, hidden ones and those outside the viewer's
+     * membership window do not count), by conversation.
      */
     unreadCountByConversationId: new DataLoader<number, number>(async (ids) => {
       if (viewerId === null) return ids.map(() => 0);
@@ -192,6 +205,7 @@ export function createLoaders(
             gt(messages.id, sql`coalesce(${participants.lastSeenMessageId}, 0)`),
             ne(messages.senderId, participants.userId),
             eq(messages.unsent, false),
+            withinMembership(messages.id),
             visibleTo(db, messages.senderId, viewerId),
           ),
         )
@@ -214,8 +228,8 @@ export function createLoaders(
     }),
 
     /**
-     * Who (other than the sender) has seen each message: participants whose last seen id reaches it, leaving out
-     * anyone who has blocked the viewer.
+     * Who (other than the sender) has seen each message: participants whose last seen id reaches it and whose
+     * membership window holds it, leaving out anyone who has blocked the viewer.
      */
     seenByMessageId: new DataLoader<number, number[]>(async (ids) => {
       await catchUpBlocks();
@@ -228,6 +242,8 @@ export function createLoaders(
             eq(participants.conversationId, messages.conversationId),
             ne(participants.userId, messages.senderId),
             gte(participants.lastSeenMessageId, messages.id),
+            // Only someone who could see it: a newcomer's mark does not cover what came before they joined.
+            withinMembership(messages.id),
           ),
         )
         .where(and(inArray(messages.id, [...ids]), visibleTo(db, participants.userId, viewerId)));

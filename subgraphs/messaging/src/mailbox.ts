@@ -61,6 +61,19 @@ export async function findByIdempotencyKey(
 }
 
 /**
+ * How a new message changes each member's side of its conversation: it is their newest, the conversation shows again
+ * (a decliner sees a new message from the same person as a request again), and a reply to a request accepts it for
+ * the person replying. appendMessage below does the same in SQL.
+ */
+export function sideAfterMessage(senderId: number, messageId: number) {
+  return {
+    lastMessageId: messageId,
+    declined: false,
+    folder: sql<InboxFolder>`case when ${participants.userId} = ${senderId} and ${participants.folder} = 'REQUESTS' then 'PRIMARY' else ${participants.folder} end`,
+  };
+}
+
+/**
  * Stores a message inside `tx`. It first locks both people's mailbox rows, lowest user id first so that two sends
  * between the same people in opposite directions cannot deadlock. Holding those locks while the message takes its id
  * means every message touching one inbox gets its id and commits in the same order, which is what lets a subscriber
@@ -111,15 +124,9 @@ export async function deliverMessage(tx: Tx, input: NewMessage): Promise<Deliver
     .values({ conversationId, senderId, text, source, idempotencyKey, ...(sentAt ? { sentAt } : {}) })
     .returning();
 
-  // Both sides show the conversation again (a decliner sees a new message from the same person as a request again),
-  // and a reply to a request accepts it for the person replying. appendMessage below does the same in SQL.
   const sides = await tx
     .update(participants)
-    .set({
-      lastMessageId: message!.id,
-      declined: false,
-      folder: sql`case when ${participants.userId} = ${senderId} and ${participants.folder} = 'REQUESTS' then 'PRIMARY' else ${participants.folder} end`,
-    })
+    .set(sideAfterMessage(senderId, message!.id))
     .where(eq(participants.conversationId, conversationId))
     .returning();
   await tx

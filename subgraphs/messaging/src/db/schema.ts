@@ -64,7 +64,8 @@ export const conversations = messaging.table(
 /**
  * Each person's side of a conversation: which folder it sits in for them, whether they declined it, how far they have
  * read. `lastMessageId` repeats the conversation's newest message id on every member's row so that an inbox page is
- * one index range scan on (user, folder, lastMessageId); message ids only grow, so it is also a stable cursor.
+ * one index range scan on (user, folder, lastMessageId); message ids only grow, so it is also a stable cursor. Group
+ * activity that is not a message (created, someone added) takes an id of the same sequence that no message has.
  *
  * A group member sees the messages after `visibleAfterMessageId` (the newest one when they joined; null: all of them).
  * One who left (or was removed) has `leftAt` set and keeps seeing what they had: the messages up to

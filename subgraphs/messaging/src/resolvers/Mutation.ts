@@ -3,6 +3,7 @@ import {
   badUserInput,
   codedError,
   ErrorCode,
+  forbidden,
   isUniqueViolation,
   notFound,
   parseId,
@@ -11,7 +12,7 @@ import {
 } from '@igt/common';
 import type { MutationResolvers } from '../generated/resolvers-types.js';
 import type { Context } from '../context.js';
-import type { MessageModel, SendDirectMessagePayloadModel } from '../models.js';
+import type { ConversationModel, MessageModel, SendDirectMessagePayloadModel } from '../models.js';
 import { reloadConversation, viewersConversation, viewersMessage } from '../access.js';
 import { canMessage, refusalWithoutLookup, type MessageRefusal } from '../canMessage.js';
 import {
@@ -20,7 +21,17 @@ import {
   markConversationSeen,
   moveConversation,
 } from '../conversationSides.js';
-import { findByIdempotencyKey, sendMessage } from '../mailbox.js';
+import {
+  addGroupMembers,
+  createGroup,
+  leaveGroup,
+  removeGroupMember,
+  renameGroup,
+  sendToGroup,
+  validateGroupTitle,
+  validateNewcomers,
+} from '../groups.js';
+import { findByIdempotencyKey, sendMessage, type Delivery, type MessageSource } from '../mailbox.js';
 import { setReaction, unsendMessage, validateEmoji } from '../messageChanges.js';
 import { publishDelivery } from '../directMessages.js';
 
@@ -56,15 +67,24 @@ function validateIdempotencyKey(key: string | null | undefined): string | null {
   return key;
 }
 
-/** Answers a retried send with the first message, provided the key was first used for the same recipient. */
+/** Where a send goes: to a person (their one-to-one conversation with the sender), or into a conversation by id. */
+type SendTarget = { recipientId: number } | { conversationId: number };
+
+/** Whether `conversation` is where a send to `target` goes. */
+function goesTo(conversation: ConversationModel, target: SendTarget): boolean {
+  if ('conversationId' in target) return conversation.id === target.conversationId;
+  return conversation.userLowId === target.recipientId || conversation.userHighId === target.recipientId;
+}
+
+/** Answers a retried send with the first message, provided the key was first used for a send to the same place. */
 async function replayFirstSend(
   context: Context,
   first: MessageModel,
-  recipientId: number,
+  target: SendTarget,
 ): Promise<SendDirectMessagePayloadModel> {
   const conversation = await reloadConversation(context, first.conversationId);
-  if (conversation.userLowId !== recipientId && conversation.userHighId !== recipientId) {
-    throw codedError(ErrorCode.Conflict, 'This `idempotencyKey` was already used for a message to someone else.', {
+  if (!goesTo(conversation, target)) {
+    throw codedError(ErrorCode.Conflict, 'This `idempotencyKey` was already used for a message sent elsewhere.', {
       argument: 'input.idempotencyKey',
     });
   }
@@ -77,12 +97,66 @@ async function replayOrFail(
   context: Context,
   senderId: number,
   idempotencyKey: string | null,
-  recipientId: number,
+  target: SendTarget,
   error: unknown,
 ): Promise<SendDirectMessagePayloadModel> {
   const first = idempotencyKey === null ? null : await findByIdempotencyKey(context.db, senderId, idempotencyKey);
-  if (first) return replayFirstSend(context, first, recipientId);
+  if (first) return replayFirstSend(context, first, target);
   throw error;
+}
+
+/** Answers a send: a retry with the first message, a new message (already announced) as stored. */
+async function answerDelivery(
+  context: Context,
+  delivery: Delivery,
+  target: SendTarget,
+): Promise<SendDirectMessagePayloadModel> {
+  if (delivery.kind === 'duplicate') return replayFirstSend(context, delivery.message, target);
+  const { message, conversation } = delivery;
+  context.loaders.messageById.prime(message.id, message);
+  context.loaders.conversationById.prime(conversation.id, conversation);
+  return { message, conversation };
+}
+
+/**
+ * Sends a message to a person, into their one-to-one conversation with the sender (opened by the first one): what
+ * sendDirectMessage does, and sendMessage for a one-to-one conversation. It asks canMessage (which catches up with
+ * Instagram's follows and blocks first) and is throttled, idempotent by key, and committed before it is announced.
+ */
+async function sendToPerson(
+  context: Context,
+  senderId: number,
+  recipientId: number,
+  input: { text: string; source: MessageSource; idempotencyKey: string | null },
+): Promise<SendDirectMessagePayloadModel> {
+  const { text, source, idempotencyKey } = input;
+  const target = { recipientId };
+  await context.sendThrottle.admit(senderId, context.clientAddress);
+
+  // A follow or block Instagram has acknowledged must count for this very send: canMessage catches up strictly,
+  // which also brings the follows that decide the first message's folder (firstMessageFolder.ts) up to date.
+  // Whatever stops a send (a refusal, a stream that cannot be read), a retry of one that went through answers with
+  // the first message, as it would have before anything changed; the key is only looked up on that path.
+  try {
+    const permission = (await canMessage(context, senderId, [recipientId])).get(recipientId);
+    if (!permission) throw new Error(`canMessage gave no answer for recipient ${recipientId}.`);
+    if (!permission.allowed) throw refusedSend(permission.reason, String(recipientId));
+  } catch (error) {
+    return replayOrFail(context, senderId, idempotencyKey, target, error);
+  }
+  await context.knownUsers.remember([senderId]);
+
+  let delivery;
+  try {
+    delivery = await sendMessage(context.db, { senderId, recipientId, text, source, idempotencyKey });
+  } catch (error) {
+    // Two sends with one key at the same moment: the unique index lets only the first one in.
+    if (!isUniqueViolation(error)) throw error;
+    return replayOrFail(context, senderId, idempotencyKey, target, error);
+  }
+  // Committed first, announced second: a subscriber that misses the announcement replays it from the database.
+  if (delivery.kind === 'delivered') await publishDelivery(context.pubsub, delivery, context.logger);
+  return answerDelivery(context, delivery, target);
 }
 
 /** What a send answers when canMessage refuses: the codes of the contract (see MessageRefusal). */
@@ -116,39 +190,82 @@ export const Mutation: MutationResolvers = {
     if (obvious) throw refusedSend(obvious, input.recipientId);
     const text = validateText(input.text);
     const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
-    const source = input.source ?? 'INSTAGRAM';
-    const { db, loaders, knownUsers, pubsub, logger } = context;
-    await context.sendThrottle.admit(senderId, context.clientAddress);
+    return sendToPerson(context, senderId, recipientId, { text, source: input.source ?? 'INSTAGRAM', idempotencyKey });
+  },
 
-    // A follow or block Instagram has acknowledged must count for this very send: canMessage catches up strictly,
-    // which also brings the follows that decide the first message's folder (firstMessageFolder.ts) up to date.
-    // Whatever stops a send (a refusal, a stream that cannot be read), a retry of one that went through answers with
-    // the first message, as it would have before anything changed; the key is only looked up on that path.
-    try {
-      const permission = (await canMessage(context, senderId, [recipientId])).get(recipientId);
-      if (!permission) throw new Error(`canMessage gave no answer for recipient ${recipientId}.`);
-      if (!permission.allowed) throw refusedSend(permission.reason, input.recipientId);
-    } catch (error) {
-      return replayOrFail(context, senderId, idempotencyKey, recipientId, error);
+  async sendMessage(_parent, { input }, context) {
+    const senderId = requireViewer(context);
+    const conversation = await viewersConversation(context, input.conversationId);
+    const text = validateText(input.text);
+    const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
+    if (conversation.kind === 'DIRECT') {
+      const recipientId = conversation.userLowId === senderId ? conversation.userHighId! : conversation.userLowId!;
+      return sendToPerson(context, senderId, recipientId, { text, source: 'INSTAGRAM', idempotencyKey });
     }
-    await knownUsers.remember([senderId]);
-
+    // Refused before it counts against the sending limits; checked again under the group's lock.
+    if (conversation.side.leftAt !== null) throw forbidden('You are no longer a member of this group.');
+    await context.sendThrottle.admit(senderId, context.clientAddress);
+    // A group send reaches nobody the sender has blocked: with their latest blocks.
+    await context.loaders.catchUpBlocks();
+    const target = { conversationId: conversation.id };
     let delivery;
     try {
-      delivery = await sendMessage(db, { senderId, recipientId, text, source, idempotencyKey });
+      delivery = await sendToGroup(context, conversation, { senderId, text, idempotencyKey });
     } catch (error) {
-      // Two sends with one key at the same moment: the unique index lets only the first one in.
       if (!isUniqueViolation(error)) throw error;
-      return replayOrFail(context, senderId, idempotencyKey, recipientId, error);
+      return replayOrFail(context, senderId, idempotencyKey, target, error);
     }
-    if (delivery.kind === 'duplicate') return replayFirstSend(context, delivery.message, recipientId);
+    // sendToGroup announced it with each member's event.
+    return answerDelivery(context, delivery, target);
+  },
 
-    // Committed first, announced second: a subscriber that misses the announcement replays it from the database.
-    await publishDelivery(pubsub, delivery, logger);
-    const { message, conversation } = delivery;
-    loaders.messageById.prime(message.id, message);
-    loaders.conversationById.prime(conversation.id, conversation);
-    return { message, conversation };
+  async createGroup(_parent, { input }, context) {
+    const creatorId = requireViewer(context);
+    const memberIds = validateNewcomers(
+      input.memberIds.map((id) => parseId(id, 'input.memberIds')),
+      creatorId,
+      'input.memberIds',
+    );
+    const title =
+      input.title === null || input.title === undefined ? null : validateGroupTitle(input.title, 'input.title');
+    const idempotencyKey = validateIdempotencyKey(input.idempotencyKey);
+    await context.knownUsers.remember([creatorId]);
+    const conversation = await createGroup(context, { creatorId, memberIds, title, idempotencyKey });
+    context.loaders.conversationById.prime(conversation.id, conversation);
+    return conversation;
+  },
+
+  async renameGroup(_parent, { conversationId, title }, context) {
+    const viewerId = requireViewer(context);
+    const conversation = await viewersConversation(context, conversationId);
+    await renameGroup(context, conversation, viewerId, validateGroupTitle(title, 'title'));
+    return reloadConversation(context, conversation.id);
+  },
+
+  async addGroupMembers(_parent, { conversationId, memberIds }, context) {
+    const viewerId = requireViewer(context);
+    const conversation = await viewersConversation(context, conversationId);
+    const newcomers = validateNewcomers(
+      memberIds.map((id) => parseId(id, 'memberIds')),
+      viewerId,
+      'memberIds',
+    );
+    await addGroupMembers(context, conversation, viewerId, newcomers);
+    return reloadConversation(context, conversation.id);
+  },
+
+  async removeGroupMember(_parent, { conversationId, memberId }, context) {
+    const viewerId = requireViewer(context);
+    const conversation = await viewersConversation(context, conversationId);
+    await removeGroupMember(context, conversation, viewerId, parseId(memberId, 'memberId'));
+    return reloadConversation(context, conversation.id);
+  },
+
+  async leaveGroup(_parent, { conversationId }, context) {
+    const viewerId = requireViewer(context);
+    const conversation = await viewersConversation(context, conversationId);
+    await leaveGroup(context, conversation, viewerId);
+    return reloadConversation(context, conversation.id);
   },
 
   async markConversationSeen(_parent, { conversationId }, context) {
