@@ -345,6 +345,27 @@ describe('membership', () => {
   });
 });
 
+describe('requests and changes that change nothing', () => {
+  it('should accept a group request by replying, recorded for the replier, and record nothing for the same title', async () => {
+    const [creator, a, stranger] = await Promise.all([person('ga'), person('ga'), person('ga')]);
+    const group = await createGroup(creator, [a, stranger], { title: 'same' });
+    expect(await inboxIds(stranger, 'REQUESTS')).toContain(group.id);
+    ok(await mutate(creator, RENAME, { id: group.id, title: 'same' }));
+    await sendInto(stranger, group.id, 'count me in');
+    expect(await inboxIds(stranger)).toContain(group.id);
+    const replay = subscribe(
+      stack.wsClient(stranger.token),
+      `subscription { inboxEvents(after: "0") { __typename actor { id } ... on ConversationFiledEvent { change folder } } }`,
+    );
+    await replay.waitFor(3);
+    expect(replay.events.map((event) => event.inboxEvents)).toEqual([
+      { __typename: 'MembersAddedEvent', actor: { id: creator.id } },
+      { __typename: 'MessageSentEvent', actor: { id: stranger.id } },
+      { __typename: 'ConversationFiledEvent', actor: { id: stranger.id }, change: 'ACCEPTED', folder: 'PRIMARY' },
+    ]);
+  });
+});
+
 describe('privacy', () => {
   it('should show a non-member nothing: null for the conversation, NOT_FOUND for every mutation, null entities', async () => {
     const [creator, a, former, outsider] = await Promise.all([person('gp'), person('gp'), person('gp'), person('gp')]);

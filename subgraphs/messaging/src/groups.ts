@@ -200,8 +200,9 @@ export interface GroupMessage {
 /**
  * Sends a message into a group the sender is a member of (FORBIDDEN once they left): under the conversation's lock,
  * so membership cannot change meanwhile, it reaches every current member's side and mailbox (but those the sender
- * blocked), records MESSAGE_SENT in each of their logs, and is announced once per member with that event. A retry with the sender's key finds the first
- * message instead (`duplicate`).
+ * blocked), records MESSAGE_SENT in each of their logs (and the sender's ACCEPTED filing when it answers a request),
+ * and is announced once per member with that event. A retry with the sender's key finds the first message instead
+ * (`duplicate`).
  */
 export async function sendToGroup(
   services: ConversationChangeServices,
@@ -232,6 +233,11 @@ export async function sendToGroup(
         ),
       );
     const reached = boxes.map((box) => box.userId);
+    // A reply to a group the sender has in REQUESTS accepts it (sideAfterMessage): recorded as such for them.
+    const [before] = await tx
+      .select({ folder: participants.folder })
+      .from(participants)
+      .where(viewersSideOf(conversation.id, senderId));
     const [message] = await tx
       .insert(messages)
       .values({ conversationId: conversation.id, senderId, text, source: 'INSTAGRAM', idempotencyKey })
@@ -255,9 +261,19 @@ export async function sendToGroup(
       actorId: senderId,
       messageId: message!.id,
     } as const;
+    const accepted = {
+      conversationId: conversation.id,
+      kind: 'CONVERSATION_FILED',
+      actorId: senderId,
+      filing: 'ACCEPTED',
+      folder: 'PRIMARY',
+    } as const;
     return {
       result: delivered as Delivery,
-      events: [{ recipients: reached, details }],
+      events: [
+        { recipients: reached, details },
+        ...(before?.folder === 'REQUESTS' ? [{ recipients: [senderId], details: accepted }] : []),
+      ],
       announce: (events) => publishDelivery(pubsub, { ...delivered, events }, logger),
     };
   });
@@ -393,7 +409,7 @@ export async function leaveGroup(
   });
 }
 
-/** Renames a group (its admin only); records GROUP_RENAMED for every member. */
+/** Renames a group (its admin only); records GROUP_RENAMED for every member, unless the title is the same. */
 export async function renameGroup(
   services: ConversationChangeServices,
   conversation: ConversationModel,
@@ -403,6 +419,7 @@ export async function renameGroup(
   requireAdmin(conversation, adminId);
   await changeGroup(services, conversation.id, async ({ tx, conversation: group, members }) => {
     requireAdmin(group, adminId);
+    if (group.title === title) return { result: undefined, events: [] };
     await tx.update(conversations).set({ title }).where(eq(conversations.id, group.id));
     const details = { conversationId: group.id, kind: 'GROUP_RENAMED', actorId: adminId, title } as const;
     return { result: undefined, events: [{ recipients: members, details }] };
