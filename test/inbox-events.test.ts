@@ -1,5 +1,6 @@
 /** inboxEvents through the gateway: every stored change to a conversation arrives live, resumes exactly once, hides. */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { demoId } from '@igt/common';
 import { BLOCK } from './support/documents.js';
 import { mutualPair, sendDm } from './support/dms.js';
 import {
@@ -224,23 +225,31 @@ describe('inboxEvents', () => {
   it('should replay the demo conversations’ messages, reactions and read receipts from position 0', async () => {
     const alice = { id: '', username: 'alice', token: await stack.login('alice') };
     const replay = inboxOf(alice, '0');
-    // Alice's demo log: 8 messages, 3 reactions, 4 read receipts (Dave's request to Carol is not hers).
-    await replay.waitFor(15);
-    const list = events(replay);
-    expect(list.filter((event) => event.__typename === 'MessageSentEvent')).toHaveLength(8);
-    expect(
-      list.filter((event) => event.__typename === 'ReactionChangedEvent').map((e) => [e.actor.username, e.emoji]),
-    ).toEqual([
+    // A message sent now is the next event: everything before it is the demo's.
+    await sendDm(stack, 'alice', String(demoId('dave')), 'the end of the demo');
+    await eventually(() => events(replay).some((event) => event.message?.text === 'the end of the demo'));
+    const list = events(replay).slice(0, -1);
+    const kinds = (typename: string) => list.filter((event) => event.__typename === typename);
+    // Two one-to-one conversations (8 messages, 3 reactions, 4 receipts) and the group (created, 3 messages, 2
+    // reactions, 3 receipts); Dave's request to Carol is not alice's.
+    expect(kinds('MessageSentEvent')).toHaveLength(11);
+    expect(kinds('ReactionChangedEvent').map((e) => [e.actor.username, e.emoji])).toEqual([
       ['alice', '❤️'],
       ['alice', '🥹'],
       ['carol', '🙌'],
+      ['alice', '☕'],
+      ['bob', '🙌'],
     ]);
-    expect(list.filter((event) => event.__typename === 'ConversationSeenEvent').map((e) => e.actor.username)).toEqual([
+    expect(kinds('ConversationSeenEvent').map((e) => e.actor.username)).toEqual([
       'alice',
       'bob',
       'alice',
       'carol',
+      'alice',
+      'carol',
+      'bob',
     ]);
+    expect(list).toHaveLength(11 + 5 + 7 + 1);
   });
 
   it('should record a reply to a request as its acceptance, for the replier only', async () => {

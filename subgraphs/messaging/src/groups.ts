@@ -14,7 +14,7 @@ import { publishDelivery } from './directMessages.js';
 import { firstMessageFolders } from './firstMessageFolder.js';
 import { appendInboxEvents, publishInboxEvents, type InboxEventDetails } from './inboxEvents.js';
 import type { KnownUsers } from './knownUsers.js';
-import { findByIdempotencyKey, sideAfterMessage, type Delivery, type Tx } from './mailbox.js';
+import { findByIdempotencyKey, sideAfterMessage, type Delivery, type InboxFolder, type Tx } from './mailbox.js';
 import type { ConversationModel, ConversationRow } from './models.js';
 import type { RelationshipProjection } from './relationshipProjection.js';
 
@@ -132,7 +132,7 @@ async function groupByIdempotencyKey(
  */
 export async function createGroup(services: GroupServices, group: NewGroup): Promise<ConversationModel> {
   const { db, pubsub, logger } = services;
-  const { creatorId, memberIds, title, idempotencyKey } = group;
+  const { creatorId, memberIds, idempotencyKey } = group;
   const retried = idempotencyKey === null ? null : await groupByIdempotencyKey(services, creatorId, idempotencyKey);
   if (retried) return retried;
   if (memberIds.length < MIN_GROUP_OTHERS || memberIds.length > MAX_GROUP_MEMBERS - 1) {
@@ -146,36 +146,10 @@ export async function createGroup(services: GroupServices, group: NewGroup): Pro
   let committed;
   try {
     committed = await db.transaction(async (tx) => {
-      const everyone = [creatorId, ...memberIds];
-      await lockMailboxes(tx, everyone);
+      await lockMailboxes(tx, [creatorId, ...memberIds]);
       await refuseBlocked(tx, creatorId, memberIds, []);
-      const [conversation] = await tx
-        .insert(conversations)
-        .values({ kind: 'GROUP', title, adminId: creatorId, creatorId, idempotencyKey })
-        .returning();
-      const conversationId = conversation!.id;
-      // No message yet: the group takes its place in everyone's inbox from an id of its own.
-      const activityId = await reserveActivityId(tx);
       const folders = await firstMessageFolders(tx, creatorId, memberIds);
-      const sides = await tx
-        .insert(participants)
-        .values(
-          everyone.map((userId) => ({
-            conversationId,
-            userId,
-            folder: userId === creatorId ? ('PRIMARY' as const) : folders.get(userId)!,
-            lastMessageId: activityId,
-          })),
-        )
-        .returning();
-      const appended = await appendInboxEvents(tx, [
-        {
-          recipients: everyone,
-          details: { conversationId, kind: 'MEMBERS_ADDED', actorId: creatorId, memberIds: everyone },
-        },
-      ]);
-      const side = sides.find((row) => row.userId === creatorId)!;
-      return { conversation: { ...conversation!, side }, appended };
+      return storeGroup(tx, { ...group, folders });
     });
   } catch (error) {
     // Two creates with one key at the same moment: the unique index lets only the first one in.
@@ -188,6 +162,42 @@ export async function createGroup(services: GroupServices, group: NewGroup): Pro
   }
   await publishInboxEvents(pubsub, committed.appended, logger);
   return committed.conversation;
+}
+
+/**
+ * Stores a new group inside `tx`, whose caller holds every member's mailbox lock and has checked the members: the
+ * conversation, everyone's side (the creator's in PRIMARY, each other member's in `folders`), and MEMBERS_ADDED (all of
+ * them) in everyone's log. Returns the group from the creator's side and the events to announce after commit.
+ */
+export async function storeGroup(tx: Tx, group: NewGroup & { folders: ReadonlyMap<number, InboxFolder> }) {
+  const { creatorId, memberIds, title, idempotencyKey, folders } = group;
+  const everyone = [creatorId, ...memberIds];
+  const [conversation] = await tx
+    .insert(conversations)
+    .values({ kind: 'GROUP', title, adminId: creatorId, creatorId, idempotencyKey })
+    .returning();
+  const conversationId = conversation!.id;
+  // No message yet: the group takes its place in everyone's inbox from an id of its own.
+  const activityId = await reserveActivityId(tx);
+  const sides = await tx
+    .insert(participants)
+    .values(
+      everyone.map((userId) => ({
+        conversationId,
+        userId,
+        folder: userId === creatorId ? ('PRIMARY' as const) : folders.get(userId)!,
+        lastMessageId: activityId,
+      })),
+    )
+    .returning();
+  const appended = await appendInboxEvents(tx, [
+    {
+      recipients: everyone,
+      details: { conversationId, kind: 'MEMBERS_ADDED', actorId: creatorId, memberIds: everyone },
+    },
+  ]);
+  const side = sides.find((row) => row.userId === creatorId)!;
+  return { conversation: { ...conversation!, side } as ConversationModel, appended };
 }
 
 /** A message to send into a group; the text and key are validated. */
@@ -215,70 +225,96 @@ export async function sendToGroup(
     const first = idempotencyKey === null ? null : await findByIdempotencyKey(tx, senderId, idempotencyKey);
     if (first) return { result: { kind: 'duplicate', message: first } as Delivery, events: [] };
 
-    // Whom it reaches: every member but those the sender has blocked, from whom the sender's messages are hidden
-    // (hiddenFrom.ts), so none is announced to them either. Their mailboxes are locked (changeConversation): with
-    // their newest messages before this one.
-    const boxes = await tx
-      .select({ userId: mailboxes.userId, lastMessageId: mailboxes.lastMessageId })
-      .from(mailboxes)
-      .where(
-        and(
-          inArray(mailboxes.userId, members),
-          notExists(
-            tx
-              .select({ blockedId: blocks.blockedId })
-              .from(blocks)
-              .where(and(eq(blocks.blockerId, senderId), eq(blocks.blockedId, mailboxes.userId))),
-          ),
-        ),
-      );
-    const reached = boxes.map((box) => box.userId);
-    // A reply to a group the sender has in REQUESTS accepts it (sideAfterMessage): recorded as such for them.
-    const [before] = await tx
-      .select({ folder: participants.folder })
-      .from(participants)
-      .where(viewersSideOf(conversation.id, senderId));
-    const [message] = await tx
-      .insert(messages)
-      .values({ conversationId: conversation.id, senderId, text, source: 'INSTAGRAM', idempotencyKey })
-      .returning();
-    const sides = await tx
-      .update(participants)
-      .set(sideAfterMessage(senderId, message!.id))
-      .where(and(eq(participants.conversationId, conversation.id), inArray(participants.userId, reached)))
-      .returning();
-    await tx.update(mailboxes).set({ lastMessageId: message!.id }).where(inArray(mailboxes.userId, reached));
-    const delivered = {
-      kind: 'delivered',
-      message: message!,
-      conversation: { ...group, side: sides.find((side) => side.userId === senderId)! },
-      previousMessageId: new Map(boxes.map((box) => [box.userId, box.lastMessageId])),
-      events: [],
-    } satisfies Delivery;
-    const details = {
-      conversationId: conversation.id,
-      kind: 'MESSAGE_SENT',
-      actorId: senderId,
-      messageId: message!.id,
-    } as const;
-    const accepted = {
-      conversationId: conversation.id,
-      kind: 'CONVERSATION_FILED',
-      actorId: senderId,
-      filing: 'ACCEPTED',
-      folder: 'PRIMARY',
-    } as const;
+    const { delivered, events } = await storeGroupMessage(tx, group, members, { senderId, text, idempotencyKey });
     return {
       result: delivered as Delivery,
-      events: [
-        { recipients: reached, details },
-        ...(before?.folder === 'REQUESTS' ? [{ recipients: [senderId], details: accepted }] : []),
-      ],
-      announce: (events) => publishDelivery(pubsub, { ...delivered, events }, logger),
+      events,
+      announce: (appended) => publishDelivery(pubsub, { ...delivered, events: appended }, logger),
     };
   });
   if (!delivery) throw notFound(`You have no conversation with id ${conversation.id}.`);
   return delivery;
+}
+
+/**
+ * Stores a message in group `group` inside `tx`, whose caller holds the conversation's lock and the mailbox locks of
+ * its current `members`: it reaches every member's side and mailbox but those the sender has blocked (from whom the
+ * sender's messages are hidden: hiddenFrom.ts), and returns the delivery with the events to record: MESSAGE_SENT for
+ * each member reached, and the sender's ACCEPTED filing when it answers a request.
+ */
+export async function storeGroupMessage(
+  tx: Tx,
+  group: ConversationRow,
+  members: readonly number[],
+  { senderId, text, idempotencyKey, sentAt }: GroupMessage & { sentAt?: Date },
+) {
+  // Whom it reaches: every member but those the sender has blocked, from whom the sender's messages are hidden
+  // (hiddenFrom.ts), so none is announced to them either. Their mailboxes are locked (changeConversation): with
+  // their newest messages before this one.
+  const boxes = await tx
+    .select({ userId: mailboxes.userId, lastMessageId: mailboxes.lastMessageId })
+    .from(mailboxes)
+    .where(
+      and(
+        inArray(mailboxes.userId, [...members]),
+        notExists(
+          tx
+            .select({ blockedId: blocks.blockedId })
+            .from(blocks)
+            .where(and(eq(blocks.blockerId, senderId), eq(blocks.blockedId, mailboxes.userId))),
+        ),
+      ),
+    );
+  const reached = boxes.map((box) => box.userId);
+  // A reply to a group the sender has in REQUESTS accepts it (sideAfterMessage): recorded as such for them.
+  const [before] = await tx
+    .select({ folder: participants.folder })
+    .from(participants)
+    .where(viewersSideOf(group.id, senderId));
+  const [message] = await tx
+    .insert(messages)
+    .values({
+      conversationId: group.id,
+      senderId,
+      text,
+      source: 'INSTAGRAM',
+      idempotencyKey,
+      ...(sentAt ? { sentAt } : {}),
+    })
+    .returning();
+  const sides = await tx
+    .update(participants)
+    .set(sideAfterMessage(senderId, message!.id))
+    .where(and(eq(participants.conversationId, group.id), inArray(participants.userId, reached)))
+    .returning();
+  await tx.update(mailboxes).set({ lastMessageId: message!.id }).where(inArray(mailboxes.userId, reached));
+  const delivered = {
+    kind: 'delivered',
+    message: message!,
+    conversation: { ...group, side: sides.find((side) => side.userId === senderId)! },
+    previousMessageId: new Map(boxes.map((box) => [box.userId, box.lastMessageId])),
+    events: [],
+  } satisfies Delivery;
+  const details = {
+    conversationId: group.id,
+    kind: 'MESSAGE_SENT',
+    actorId: senderId,
+    messageId: message!.id,
+  } as const;
+  const accepted = {
+    conversationId: group.id,
+    kind: 'CONVERSATION_FILED',
+    actorId: senderId,
+    filing: 'ACCEPTED',
+    folder: 'PRIMARY',
+  } as const;
+  return {
+    delivered,
+    events: [
+      { recipients: reached, details },
+      ...(before?.folder === 'REQUESTS' ? [{ recipients: [senderId], details: accepted }] : []),
+    ],
+  };
 }
 
 /**
