@@ -365,6 +365,41 @@ describe('requests and changes that change nothing', () => {
   });
 });
 
+describe('leaving, as an attacker would try it', () => {
+  it('should show someone who left the group as it was: its members then, and the reactions made while they were in it', async () => {
+    const [admin, a, b, later] = await Promise.all([person('gx'), person('gx'), person('gx'), person('gx')]);
+    const group = await createGroup(admin, [a, b]);
+    const message = await sendInto(admin, group.id, 'before b leaves');
+    ok(await mutate(a, REACT, { id: message.id, emoji: '👋' }));
+    ok(await mutate(b, LEAVE, { id: group.id }));
+    ok(await mutate(admin, ADD, { id: group.id, memberIds: [later.id] }));
+    ok(await mutate(admin, REACT, { id: message.id, emoji: '🆕' }));
+    const forB = ok(
+      await mutate(
+        b,
+        `query G($id: ID!) { conversation(id: $id) { participants { id } messages { edges { node { reactions { emoji } } } } } }`,
+        { id: group.id },
+      ),
+    ).conversation;
+    expect(ids(forB.participants)).toEqual(ids([admin, a]));
+    expect(forB.messages.edges[0].node.reactions).toEqual([{ emoji: '👋' }]);
+  });
+
+  it('should leave no rights to an admin who left last, and answer a removed member’s retry with their first message', async () => {
+    const [admin, a, b] = await Promise.all([person('gy'), person('gy'), person('gy')]);
+    const group = await createGroup(admin, [a, b]);
+    const first = await sendInto(b, group.id, 'once', 'retry-after-removal');
+    ok(await mutate(admin, REMOVE, { id: group.id, memberId: b.id }));
+    expect((await sendInto(b, group.id, 'once', 'retry-after-removal')).id).toBe(first.id);
+    expectError(await mutate(b, SEND_MESSAGE, { input: { conversationId: group.id, text: 'new' } }), 'FORBIDDEN');
+    expectError(await mutate(admin, ADD, { id: group.id, memberIds: [] }), 'BAD_USER_INPUT');
+
+    for (const member of [a, admin]) ok(await mutate(member, LEAVE, { id: group.id }));
+    expectError(await mutate(admin, RENAME, { id: group.id, title: 'still mine?' }), 'FORBIDDEN');
+    expectError(await mutate(admin, ADD, { id: group.id, memberIds: [b.id] }), 'FORBIDDEN');
+  });
+});
+
 describe('privacy', () => {
   it('should show a non-member nothing: null for the conversation, NOT_FOUND for every mutation, null entities', async () => {
     const [creator, a, former, outsider] = await Promise.all([person('gp'), person('gp'), person('gp'), person('gp')]);

@@ -164,8 +164,13 @@ describe('MessageAction', () => {
       disabledReason: null,
       recipient: { username: 'bob' },
     });
-    const withBob = (await inbox(alice)).edges.find((edge) =>
-      edge.node.participants.some((p) => p.username === 'bob'),
+    // The one-to-one conversation with bob, not the demo group he is in too.
+    const withBob = (await inbox(alice)).edges.find(
+      (edge) =>
+        edge.node.participants
+          .map((p) => p.username)
+          .sort()
+          .join() === 'alice,bob',
     )!.node;
     expect(toBob.profile.messageAction.conversation).toEqual({ id: withBob.id });
   });

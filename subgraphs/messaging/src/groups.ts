@@ -55,8 +55,12 @@ export function validateGroupTitle(title: string, argument: string): string {
   return value;
 }
 
-/** People to bring into a group: nobody twice, and not the viewer (who is in it already); BAD_USER_INPUT otherwise. */
+/**
+ * People to bring into a group: someone, nobody twice, and not the viewer (who is in it already); BAD_USER_INPUT
+ * otherwise.
+ */
 export function validateNewcomers(ids: readonly number[], viewerId: number, argument: string): number[] {
+  if (!ids.length) throw badUserInput('`memberIds` must name someone.', argument);
   if (ids.includes(viewerId)) throw badUserInput('`memberIds` must not include yourself.', argument);
   if (new Set(ids).size !== ids.length) throw badUserInput('`memberIds` must not name anyone twice.', argument);
   return [...ids];
@@ -221,9 +225,9 @@ export async function sendToGroup(
 ): Promise<Delivery> {
   const { pubsub, logger } = services;
   const delivery = await changeConversation(services, conversation.id, async ({ tx, conversation: group, members }) => {
-    if (!members.includes(senderId)) throw forbidden('You are no longer a member of this group.');
     const first = idempotencyKey === null ? null : await findByIdempotencyKey(tx, senderId, idempotencyKey);
     if (first) return { result: { kind: 'duplicate', message: first } as Delivery, events: [] };
+    if (!members.includes(senderId)) throw forbidden('You are no longer a member of this group.');
 
     const { delivered, events } = await storeGroupMessage(tx, group, members, { senderId, text, idempotencyKey });
     return {
@@ -319,11 +323,13 @@ export async function storeGroupMessage(
 
 /**
  * Refuses unless `conversation` is a group whose admin is `viewerId`: BAD_USER_INPUT for a one-to-one conversation,
- * FORBIDDEN for anyone but the admin. Asked before a change, and again on the row as locked (the admin may change).
+ * FORBIDDEN for anyone but the admin. Asked before a change, and again on the row as locked (the admin may change)
+ * with its current `members`: the last member to leave stays its admin on paper, with no rights left.
  */
-function requireAdmin(conversation: ConversationRow, viewerId: number): void {
+function requireAdmin(conversation: ConversationRow, viewerId: number, members?: readonly number[]): void {
   if (conversation.kind !== 'GROUP') throw badUserInput('This conversation is not a group.', 'conversationId');
-  if (conversation.adminId !== viewerId) throw forbidden("Only the group's admin can do this.");
+  if (conversation.adminId !== viewerId || (members && !members.includes(viewerId)))
+    throw forbidden("Only the group's admin can do this.");
 }
 
 /** Runs a change of a group's membership or title; NOT_FOUND if the conversation went away meanwhile. */
@@ -350,7 +356,7 @@ export async function addGroupMembers(
     services,
     conversationId,
     async ({ tx, conversation: group, members }) => {
-      requireAdmin(group, adminId);
+      requireAdmin(group, adminId, members);
       const newcomers = memberIds.filter((id) => !members.includes(id));
       if (!newcomers.length) return { result: undefined, events: [] };
       if (members.length + newcomers.length > MAX_GROUP_MEMBERS) {
@@ -410,7 +416,7 @@ export async function removeGroupMember(
   if (memberId === adminId)
     throw badUserInput('The admin cannot remove themselves: leave the group instead.', 'memberId');
   await changeGroup(services, conversation.id, async ({ tx, conversation: group, members }) => {
-    requireAdmin(group, adminId);
+    requireAdmin(group, adminId, members);
     if (!members.includes(memberId)) throw notFound(`No member of this group has id ${memberId}.`);
     const details = await endMembership(tx, group.id, memberId, adminId);
     return { result: undefined, events: [{ recipients: members, details }] };
@@ -454,7 +460,7 @@ export async function renameGroup(
 ): Promise<void> {
   requireAdmin(conversation, adminId);
   await changeGroup(services, conversation.id, async ({ tx, conversation: group, members }) => {
-    requireAdmin(group, adminId);
+    requireAdmin(group, adminId, members);
     if (group.title === title) return { result: undefined, events: [] };
     await tx.update(conversations).set({ title }).where(eq(conversations.id, group.id));
     const details = { conversationId: group.id, kind: 'GROUP_RENAMED', actorId: adminId, title } as const;

@@ -1,7 +1,7 @@
 // The Messaging subgraph's DataLoaders, made per request (and per subscription event).
 import DataLoader from 'dataloader';
-import { and, count, desc, eq, gt, gte, inArray, isNull, lt, ne, or, sql } from 'drizzle-orm';
-import type { AnyPgColumn } from 'drizzle-orm/pg-core';
+import { and, count, desc, eq, gt, gte, inArray, isNotNull, isNull, lt, lte, ne, or, sql } from 'drizzle-orm';
+import { alias, type AnyPgColumn } from 'drizzle-orm/pg-core';
 import {
   blockBetweenCondition,
   inPlaceholderList,
@@ -215,14 +215,28 @@ export function createLoaders(
       return ids.map((id) => byId.get(id) ?? 0);
     }),
 
-    /** Reactions by message id, oldest first, leaving out those of anyone who has blocked the viewer. */
+    /**
+     * Reactions by message id, oldest first, leaving out those of anyone who has blocked the viewer and, for someone
+     * who left a group, those made after they left.
+     */
     reactionsByMessageId: new DataLoader<number, ReactionModel[]>(async (ids) => {
+      if (viewerId === null) return ids.map(() => []);
       await catchUpBlocks();
       const rows = await db
-        .select()
+        .select({ reaction: reactions })
         .from(reactions)
-        .where(and(inArray(reactions.messageId, [...ids]), visibleTo(db, reactions.userId, viewerId)))
-        .orderBy(reactions.reactedAt, reactions.userId);
+        .innerJoin(messages, eq(messages.id, reactions.messageId))
+        .innerJoin(participants, viewersSideOf(messages.conversationId, viewerId))
+        .where(
+          and(
+            inArray(reactions.messageId, [...ids]),
+            visibleTo(db, reactions.userId, viewerId),
+            // Someone who left a group keeps the reactions made while they were in it.
+            or(isNull(participants.leftAt), lte(reactions.reactedAt, participants.leftAt)),
+          ),
+        )
+        .orderBy(reactions.reactedAt, reactions.userId)
+        .then((found) => found.map((row) => row.reaction));
       const byMessage = groupBy(rows, (row) => row.messageId);
       return ids.map((id) => byMessage.get(id) ?? []);
     }),
@@ -251,12 +265,35 @@ export function createLoaders(
       return ids.map((id) => (byMessage.get(id) ?? []).map((row) => row.userId));
     }),
 
-    /** The current members of each conversation (by id), by ascending user id; callers have already checked access. */
+    /**
+     * The members of each conversation (by id) as the viewer sees them, by ascending user id: the current ones while
+     * the viewer is a member, those of the moment they left otherwise. Callers have already checked access.
+     */
     membersByConversationId: new DataLoader<number, number[]>(async (ids) => {
+      if (viewerId === null) return ids.map(() => []);
+      const viewersSide = alias(participants, 'viewers_side');
       const rows = await db
         .select({ conversationId: participants.conversationId, userId: participants.userId })
         .from(participants)
-        .where(and(inArray(participants.conversationId, [...ids]), isNull(participants.leftAt)))
+        .innerJoin(
+          viewersSide,
+          and(eq(viewersSide.conversationId, participants.conversationId), eq(viewersSide.userId, viewerId)),
+        )
+        .where(
+          and(
+            inArray(participants.conversationId, [...ids]),
+            or(
+              and(isNull(viewersSide.leftAt), isNull(participants.leftAt)),
+              // Someone who left sees the group as it was when they left: who else was in it then.
+              and(
+                isNotNull(viewersSide.leftAt),
+                ne(participants.userId, viewerId),
+                lte(participants.joinedAt, viewersSide.leftAt),
+                or(isNull(participants.leftAt), gte(participants.leftAt, viewersSide.leftAt)),
+              ),
+            ),
+          ),
+        )
         .orderBy(participants.userId);
       const byConversation = groupBy(rows, (row) => row.conversationId);
       return ids.map((id) => (byConversation.get(id) ?? []).map((row) => row.userId));

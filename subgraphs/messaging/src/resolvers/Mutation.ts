@@ -202,17 +202,18 @@ export const Mutation: MutationResolvers = {
       const recipientId = conversation.userLowId === senderId ? conversation.userHighId! : conversation.userLowId!;
       return sendToPerson(context, senderId, recipientId, { text, source: 'INSTAGRAM', idempotencyKey });
     }
-    // Refused before it counts against the sending limits; checked again under the group's lock.
-    if (conversation.side.leftAt !== null) throw forbidden('You are no longer a member of this group.');
-    await context.sendThrottle.admit(senderId, context.clientAddress);
-    // A group send reaches nobody the sender has blocked: with their latest blocks.
-    await context.loaders.catchUpBlocks();
     const target = { conversationId: conversation.id };
     let delivery;
+    // Whatever stops a send (having left, a limit, a stream that cannot be read, a concurrent send with the same
+    // key), a retry of one that went through answers with the first message, as for a one-to-one send.
     try {
+      // Refused before it counts against the sending limits; checked again under the group's lock.
+      if (conversation.side.leftAt !== null) throw forbidden('You are no longer a member of this group.');
+      await context.sendThrottle.admit(senderId, context.clientAddress);
+      // A group send reaches nobody the sender has blocked: a block Instagram has acknowledged counts at once.
+      await context.relationships.catchUp();
       delivery = await sendToGroup(context, conversation, { senderId, text, idempotencyKey });
     } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
       return replayOrFail(context, senderId, idempotencyKey, target, error);
     }
     // sendToGroup announced it with each member's event.
