@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BLOCK, FOLLOW, JOIN_THREADS } from './support/documents.js';
 import { expectError, ok, startStack, subscribe, type TestStack, type TestUser } from './support/harness.js';
-import { MARK_SEEN, REACT, UNSEND, messagingHelpers } from './support/messaging.js';
+import { MARK_SEEN, REACT, UNSEND, inboxPageStatements, messagingHelpers } from './support/messaging.js';
 import { onSubgraph } from './support/subgraph.js';
 
 let stack: TestStack;
@@ -476,12 +476,7 @@ describe('privacy', () => {
             messages(last: 3) { edges { node { id text reactions { emoji } seenBy { id } } } } } }
         }
       }`;
-    const cost = async (first: number) => {
-      const before = stack.sqlStatements();
-      const data = ok(await stack.query(PAGE, { first }, { token: me.token })) as { inbox: { edges: unknown[] } };
-      expect(data.inbox.edges).toHaveLength(first);
-      return stack.sqlStatements() - before;
-    };
+    const cost = (first: number) => inboxPageStatements(stack, me, PAGE, first);
     const small = await cost(2);
     const large = await cost(6);
     expect(Math.abs(large - small)).toBeLessThanOrEqual(2);

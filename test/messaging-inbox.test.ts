@@ -3,7 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoId } from '@igt/common';
 import { FOLLOW } from './support/documents.js';
 import { expectError, ok, startStack, type TestStack } from './support/harness.js';
-import { ACCEPT, DECLINE, MOVE, MARK_SEEN, REACT, UNSEND, messagingHelpers } from './support/messaging.js';
+import {
+  ACCEPT,
+  DECLINE,
+  MOVE,
+  MARK_SEEN,
+  REACT,
+  UNSEND,
+  inboxPageStatements,
+  messagingHelpers,
+} from './support/messaging.js';
 
 let stack: TestStack;
 
@@ -163,12 +172,7 @@ describe('batching', () => {
             messages(last: 3) { edges { node { id text reactions { emoji } seenBy { id } } } } } }
         }
       }`;
-    const cost = async (first: number) => {
-      const before = stack.sqlStatements();
-      const data = ok(await stack.query(PAGE, { first }, { token: me.token })) as { inbox: { edges: unknown[] } };
-      expect(data.inbox.edges).toHaveLength(first);
-      return stack.sqlStatements() - before;
-    };
+    const cost = (first: number) => inboxPageStatements(stack, me, PAGE, first);
     // The reactions and seen-by lookups of `lastMessage` and of `messages` are independent paths: depending on when
     // their messages arrive, DataLoader sends them as one batch or as two. Either way the cost must not grow with the
     // page: one statement per conversation for any field would add at least four here.

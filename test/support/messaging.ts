@@ -1,5 +1,6 @@
 // Helpers for the Messaging spec files: people, sends, inbox pages and conversations through the gateway, and the
 // documents of the conversation mutations.
+import { expect } from 'vitest';
 import { ok, type GraphQLResponse, type TestStack, type TestUser } from './harness.js';
 
 interface MessageNode {
@@ -129,4 +130,15 @@ export function messagingHelpers(stackOf: () => TestStack) {
   }
 
   return { person, send, sent, inbox, inboxIds, conversation, mutate };
+}
+
+/**
+ * The SQL statements all subgraphs run for one inbox page of `first` conversations, read with `page` (a query taking
+ * `$first`) as `viewer`; the page must come back full.
+ */
+export async function inboxPageStatements(stack: TestStack, viewer: TestUser, page: string, first: number) {
+  const before = stack.sqlStatements();
+  const data = ok(await stack.query(page, { first }, { token: viewer.token })) as { inbox: { edges: unknown[] } };
+  expect(data.inbox.edges).toHaveLength(first);
+  return stack.sqlStatements() - before;
 }
