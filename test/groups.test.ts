@@ -385,6 +385,26 @@ describe('leaving, as an attacker would try it', () => {
     expect(forB.messages.edges[0].node.reactions).toEqual([{ emoji: '👋' }]);
   });
 
+  it('should let someone added again keep what they had before, without what came while they were away', async () => {
+    const [admin, a, back] = await Promise.all([person('gz'), person('gz'), person('gz')]);
+    const group = await createGroup(admin, [a, back]);
+    const before = await sendInto(admin, group.id, 'before leaving');
+    ok(await mutate(admin, REMOVE, { id: group.id, memberId: back.id }));
+    const away = await sendInto(a, group.id, 'while away');
+    ok(await mutate(admin, ADD, { id: group.id, memberIds: [back.id] }));
+    const again = await sendInto(admin, group.id, 'welcome back');
+
+    const history = await conversation(back, group.id);
+    expect(history!.messages.edges.map((edge) => edge.node.id)).toEqual([before.id, again.id]);
+    expect(history!.lastMessage).toMatchObject({ id: again.id });
+    const replay = subscribe(stack.wsClient(back.token), MESSAGES, { after: '0' });
+    // The next message of theirs is one they send now: everything before it is the replay.
+    const mine = await sendInto(back, group.id, 'glad to be back');
+    await replay.waitFor(3);
+    expect(replay.events.map((event) => event.directMessageReceived.id)).toEqual([before.id, again.id, mine.id]);
+    expectError(await mutate(back, REACT, { id: away.id, emoji: '👀' }), 'NOT_FOUND');
+  });
+
   it('should leave no rights to an admin who left last, and answer a removed member’s retry with their first message', async () => {
     const [admin, a, b] = await Promise.all([person('gy'), person('gy'), person('gy')]);
     const group = await createGroup(admin, [a, b]);

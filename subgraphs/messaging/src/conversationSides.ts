@@ -7,7 +7,7 @@ import * as schema from './db/schema.js';
 import type { InboxFolder } from './mailbox.js';
 import type { ConversationModel, ConversationRow, ParticipantRow } from './models.js';
 
-const { conversations, messages, participants } = schema;
+const { conversations, earlierMemberships, messages, participants } = schema;
 
 /**
  * Condition: the `participants` row is `viewerId`'s side of the conversation `conversationId` names (a column, to
@@ -19,15 +19,24 @@ export function viewersSideOf(conversationId: AnyPgColumn | number, viewerId: nu
 }
 
 /**
- * Condition: the message whose id is `messageId` falls in the membership window of the `participants` row it is read
+ * Condition: the message whose id is `messageId` falls in a membership window of the `participants` row it is read
  * with (joined by `viewersSideOf`): after the newest message when they joined a group (`visibleAfterMessageId`; null:
- * from the start), and, once they left, up to the newest one then (`visibleUntilMessageId`; null: still a member).
- * Every read of messages applies it, so a member never sees what came before they joined or after they left.
+ * from the start), and, once they left, up to the newest one then (`visibleUntilMessageId`; null: still a member); or
+ * in one of their earlier times in it, when they left and were added again (`earlierMemberships`). Every read of
+ * messages applies it, so a member never sees what came before they joined, after they left, or in between.
  */
 export function withinMembership(messageId: AnyPgColumn): SQL {
-  return and(
-    or(isNull(participants.visibleAfterMessageId), gt(messageId, participants.visibleAfterMessageId)),
-    or(isNull(participants.visibleUntilMessageId), lte(messageId, participants.visibleUntilMessageId)),
+  return or(
+    and(
+      or(isNull(participants.visibleAfterMessageId), gt(messageId, participants.visibleAfterMessageId)),
+      or(isNull(participants.visibleUntilMessageId), lte(messageId, participants.visibleUntilMessageId)),
+    ),
+    sql`exists (
+      select from ${earlierMemberships} earlier
+      where earlier.conversation_id = ${participants.conversationId} and earlier.user_id = ${participants.userId}
+        and (earlier.visible_after_message_id is null or ${messageId} > earlier.visible_after_message_id)
+        and ${messageId} <= earlier.visible_until_message_id
+    )`,
   )!;
 }
 

@@ -1,5 +1,5 @@
 // Group conversations: creating one, sending into it, and who is in it (members, admin, title), with their events.
-import { and, asc, eq, inArray, isNull, notExists, or } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNotNull, isNull, notExists, or, sql } from 'drizzle-orm';
 import { badUserInput, codedError, ErrorCode, forbidden, isUniqueViolation, notFound } from '@igt/common';
 import {
   changeConversation,
@@ -18,7 +18,7 @@ import { findByIdempotencyKey, sideAfterMessage, type Delivery, type InboxFolder
 import type { ConversationModel, ConversationRow } from './models.js';
 import type { RelationshipProjection } from './relationshipProjection.js';
 
-const { blocks, conversations, mailboxes, messages, participants } = schema;
+const { blocks, conversations, earlierMemberships, mailboxes, messages, participants } = schema;
 
 /** Most members a group may have, its admin included. */
 export const MAX_GROUP_MEMBERS = 32;
@@ -340,8 +340,9 @@ async function changeGroup(...args: Parameters<typeof changeConversation<void>>)
 
 /**
  * Adds people to a group (its admin only), at most 32 members in all, blocks respected as for createGroup. A newcomer
- * sees the messages sent from now on; one who had left comes back on the same terms. Those already in it are left
- * as they are. Records MEMBERS_ADDED (the newcomers) for every member, newcomers included.
+ * sees the messages sent from now on; one who had left comes back on the same terms and keeps what they had before
+ * (not what came in between). Those already in it are left as they are. Records MEMBERS_ADDED (the newcomers) for
+ * every member, newcomers included.
  */
 export async function addGroupMembers(
   services: GroupServices,
@@ -370,6 +371,26 @@ export async function addGroupMembers(
       const lastMessageId = await reserveActivityId(tx);
       const folders = await firstMessageFolders(tx, adminId, newcomers);
       const joined = { lastMessageId, visibleAfterMessageId, joinedAt: new Date() };
+      // Someone who left and comes back keeps what they had: their earlier window is kept beside the new one.
+      await tx.insert(earlierMemberships).select(
+        tx
+          .select({
+            conversationId: participants.conversationId,
+            userId: participants.userId,
+            visibleAfterMessageId: participants.visibleAfterMessageId,
+            visibleUntilMessageId: sql<number>`coalesce(${participants.visibleUntilMessageId}, 0)`.as(
+              'visible_until_message_id',
+            ),
+          })
+          .from(participants)
+          .where(
+            and(
+              eq(participants.conversationId, conversationId),
+              inArray(participants.userId, newcomers),
+              isNotNull(participants.leftAt),
+            ),
+          ),
+      );
       await tx
         .insert(participants)
         .values(newcomers.map((userId) => ({ conversationId, userId, folder: folders.get(userId)!, ...joined })))

@@ -122,6 +122,23 @@ export const messages = messaging.table(
   ],
 );
 
+/**
+ * The earlier times in a group of someone who left it and was added again: the window their side held before
+ * (`participants` keeps the current one), so they keep what they had then without seeing what came in between.
+ */
+export const earlierMemberships = messaging.table(
+  'earlier_memberships',
+  {
+    conversationId: id('conversation_id')
+      .notNull()
+      .references(() => conversations.id, { onDelete: 'cascade' }),
+    userId: id('user_id').notNull(),
+    visibleAfterMessageId: id('visible_after_message_id'),
+    visibleUntilMessageId: id('visible_until_message_id').notNull(),
+  },
+  (t) => [index('earlier_memberships_member_idx').on(t.conversationId, t.userId)],
+);
+
 /** One reaction per person per message; changing it replaces the row. */
 export const reactions = messaging.table(
   'reactions',
