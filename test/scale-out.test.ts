@@ -174,12 +174,16 @@ describe.skipIf(!process.env.DATABASE_URL || !process.env.REDIS_URL)(
         query(gatewayB.port, inbox, {}, bob),
       ]);
       expect(ok(throughB)).toEqual(ok(throughA));
-      // Demo data is loaded once even though two Messaging instances started on the empty database together.
-      const withAlice = ok(throughA).inbox.edges.filter(
-        ({ node }: { node: { participants: { username: string }[] } }) =>
-          node.participants.some((person) => person.username === 'alice'),
+      // Demo data is loaded once even though two Messaging instances started on the empty database together: one
+      // conversation with alice, and one demo group.
+      const people = ok(throughA).inbox.edges.map(({ node }: { node: { participants: { username: string }[] } }) =>
+        node.participants
+          .map((person) => person.username)
+          .sort()
+          .join(),
       );
-      expect(withAlice).toHaveLength(1);
+      expect(people.filter((names: string) => names === 'alice,bob')).toHaveLength(1);
+      expect(people.filter((names: string) => names === 'alice,bob,carol')).toHaveLength(1);
     });
 
     it('should serve the explorer and every file it loads from the image, when introspection is on', async () => {
